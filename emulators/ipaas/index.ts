@@ -1,0 +1,140 @@
+/**
+ * A local emulator of the iPaaS.com API (customers, custom fields, SSO, webhook
+ * subscriptions) that fires outbound webhooks for every customer change, including the
+ * connector's own writes. See /work/shared/domain/ipaas-api.md for the facts it follows.
+ */
+import type { FastifyInstance } from 'fastify';
+import { AuthService } from './auth.js';
+import { CustomFieldRegistry } from './custom-fields.js';
+import { CustomerStore } from './customer-store.js';
+import { createHttpApp, type PendingFault } from './http.js';
+import { registerRoutes } from './routes.js';
+import type {
+  IpaasCounters,
+  IpaasCustomerJson,
+  IpaasCustomerWrite,
+  IpaasEmulatorOptions,
+  IpaasFault,
+  WebhookDeliveryRecord,
+} from './types.js';
+import { WebhookDispatcher, WebhookRegistry, type CustomerEventScope } from './webhooks.js';
+
+export * from './types.js';
+export { IpaasHttpError, errorBody } from './errors.js';
+export { checkCustomFieldValue } from './validation.js';
+export { signBody, DELIVERY_TIMEOUT_MS } from './webhooks.js';
+export { TIMEOUT_FAULT_MS } from './http.js';
+
+export const DEFAULT_API_KEY = 'ipaas-emulator-key';
+export const DEFAULT_USER = { email_address: 'demo@example.com', password: 'demo-password' } as const;
+
+export interface IpaasEmulator {
+  /** Usable with app.inject() without listening. */
+  app: FastifyInstance;
+  /** Listens (default 127.0.0.1, port 0) and returns the base URL, e.g. http://127.0.0.1:PORT. */
+  start(opts?: { host?: string; port?: number }): Promise<string>;
+  /** Stops the server, pending webhook retries, in-flight deliveries and hung (timeout-fault) requests. */
+  close(): Promise<void>;
+  url: string | undefined;
+  counters: IpaasCounters;
+  resetCounters(): void;
+  injectFault(f: IpaasFault): void;
+  getCustomer(id: number): IpaasCustomerJson | undefined;
+  findCustomerByNumber(n: string): IpaasCustomerJson | undefined;
+  listCustomers(): IpaasCustomerJson[];
+  /** Simulates a person editing the record in the iPaaS.com UI: PUT semantics + webhooks. Throws IpaasHttpError. */
+  humanUpdate(id: number, patch: Partial<IpaasCustomerWrite>): IpaasCustomerJson;
+  webhookDeliveries(): WebhookDeliveryRecord[];
+  /** Resolves when every in-flight delivery finished (future retries are not awaited). */
+  flushWebhooks(): Promise<void>;
+}
+
+function emptyCounters(): IpaasCounters {
+  return { requests: 0, byRoute: {}, byStatus: {}, customerReads: 0, customerWrites: 0, webhookDeliveries: 0 };
+}
+
+export function createIpaasEmulator(options: IpaasEmulatorOptions = {}): IpaasEmulator {
+  const pageSize = Math.max(1, Math.min(100, Math.floor(options.pageSize ?? 50)));
+  const counters = emptyCounters();
+  const faults: PendingFault[] = [];
+
+  // Cancellable waits (latency, timeout faults) so close() never leaves requests hanging.
+  const waiters = new Set<() => void>();
+  let closed = false;
+  const wait = (ms: number): Promise<void> =>
+    new Promise<void>((resolve) => {
+      if (closed) return resolve();
+      const done = (): void => {
+        clearTimeout(timer);
+        waiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      waiters.add(done);
+    });
+
+  const auth = new AuthService(
+    options.apiKeys ?? [DEFAULT_API_KEY],
+    options.users ?? [{ ...DEFAULT_USER }],
+    options.tokenTtlSeconds ?? 3600,
+  );
+  const fields = new CustomFieldRegistry(options.customFields ?? []);
+  const store = new CustomerStore(fields);
+  store.seed(options.customers ?? []);
+  const hooks = new WebhookRegistry();
+  const dispatcher = new WebhookDispatcher({
+    retryUnitMs: options.webhookRetryUnitMs ?? 60_000,
+    maxAttempts: Math.max(1, options.webhookMaxAttempts ?? 5),
+    onAttempt: () => {
+      counters.webhookDeliveries += 1;
+    },
+  });
+  const fire = (scope: CustomerEventScope, customer: IpaasCustomerJson): void => {
+    dispatcher.dispatch(scope, customer.id, hooks.matching(scope));
+  };
+
+  const app = createHttpApp({ auth, counters, faults, latencyMs: options.latencyMs ?? 0, logger: options.logger ?? false, wait });
+  registerRoutes(app, { auth, store, fields, hooks, counters, pageSize, onCustomerWritten: fire });
+
+  const emulator: IpaasEmulator = {
+    app,
+    url: undefined,
+    counters,
+    async start(opts = {}) {
+      const address = await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 0 });
+      const addr = app.server.address();
+      const url =
+        addr && typeof addr === 'object'
+          ? `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`
+          : address;
+      emulator.url = url;
+      return url;
+    },
+    async close() {
+      closed = true;
+      dispatcher.close();
+      for (const release of [...waiters]) release();
+      await app.close();
+      await dispatcher.flush();
+      emulator.url = undefined;
+    },
+    resetCounters() {
+      Object.assign(counters, emptyCounters());
+    },
+    injectFault(f) {
+      const times = f.times ?? 1;
+      if (times > 0) faults.push({ route: f.route, remaining: times, fault: { ...f } });
+    },
+    getCustomer: (id) => store.get(id),
+    findCustomerByNumber: (n) => store.findByNumber(n),
+    listCustomers: () => store.list(),
+    humanUpdate(id, patch) {
+      const c = store.update(id, patch);
+      fire('customer/updated', c);
+      return c;
+    },
+    webhookDeliveries: () => dispatcher.deliveries(),
+    flushWebhooks: () => dispatcher.flush(),
+  };
+  return emulator;
+}

@@ -1,0 +1,60 @@
+import { SqliteStore } from '../../store/sqlite-store.js';
+import type { Outcome, StoredAttempt } from '../../store/sync-store.js';
+import { ConnectorError } from '../../shared/errors.js';
+import { resolveConfig, usd, type CommandIO, type CommonOptions } from '../io.js';
+
+export interface LogsOptions extends CommonOptions {
+  customerNumber?: string | undefined;
+  outcome?: Outcome | undefined;
+  limit?: number | undefined;
+  /** Show one attempt whole: request, response, fields written. */
+  attempt?: number | undefined;
+}
+
+function line(a: StoredAttempt): string {
+  const who = a.customerNumber ?? a.requestedRef;
+  const tokens = a.outcome === 'synced' ? ` ${a.inputTokens}/${a.outputTokens} tok ${usd(a.costUsd)}` : '';
+  const why = a.outcome === 'synced' ? '' : ` ${a.errorCode ? `[${a.errorCode}] ` : ''}${a.errorMessage ?? ''}`;
+  return `#${a.id} ${a.startedAt} ${a.trigger.padEnd(7)} ${who} ${a.outcome.toUpperCase()}${tokens} ${Math.round(a.totalMs)}ms${why}`;
+}
+
+function detail(a: StoredAttempt): string[] {
+  const out = [line(a)];
+  if (a.errorFix) out.push(`Fix: ${a.errorFix}`);
+  if (a.request) out.push('Request sent to OpenAI:', JSON.stringify(a.request, null, 2));
+  if (a.response) out.push('Response:', JSON.stringify(a.response, null, 2));
+  if (a.answer) out.push('Parsed answer:', JSON.stringify(a.answer, null, 2));
+  if (Array.isArray(a.writes)) {
+    out.push('Fields written (before -> after):');
+    for (const w of a.writes as Array<{ field: string; before: string | null; after: string | null; skipped?: string }>) {
+      out.push(`  ${w.field}: ${JSON.stringify(w.before)} -> ${w.skipped ? `(unchanged: ${w.skipped})` : JSON.stringify(w.after)}`);
+    }
+  }
+  out.push(`Timings: load ${a.loadMs ?? '-'} ms, OpenAI ${a.openaiMs ?? '-'} ms, write ${a.writeMs ?? '-'} ms, total ${a.totalMs} ms`);
+  return out;
+}
+
+/** `ipaas-openai logs [CustomerNumber]`: what happened to each record, newest first. */
+export async function logsCommand(options: LogsOptions, io: CommandIO): Promise<number> {
+  const loaded = resolveConfig(io, options);
+  const store = new SqliteStore(loaded.config.store.path);
+  try {
+    if (options.attempt !== undefined) {
+      const a = store.getAttempt(options.attempt);
+      if (!a) throw new ConnectorError('INVALID_INPUT', `No sync attempt #${options.attempt} in ${loaded.config.store.path}.`, { fix: 'List attempts with `ipaas-openai logs`.' });
+      if (options.json) io.out(JSON.stringify(a, null, 2));
+      else for (const l of detail(a)) io.out(l);
+      return 0;
+    }
+    const attempts = store.listAttempts({ customerNumber: options.customerNumber, outcome: options.outcome, limit: options.limit ?? 20 });
+    if (options.json) io.out(JSON.stringify(attempts, null, 2));
+    else if (attempts.length === 0) io.out(`No sync attempts${options.customerNumber ? ` for ${options.customerNumber}` : ''} in ${loaded.config.store.path}.`);
+    else {
+      for (const a of attempts) io.out(line(a));
+      io.out(`Details of one attempt: ipaas-openai logs --attempt <#>`);
+    }
+    return 0;
+  } finally {
+    store.close();
+  }
+}

@@ -1,0 +1,67 @@
+import { readFileSync } from 'node:fs';
+import { openConnector } from '../../sync/connector.js';
+import type { CustomerRef } from '../../sync/load-customer.js';
+import { runSync, type RunSummary } from '../../sync/run-sync.js';
+import type { SyncResult } from '../../sync/sync-customer.js';
+import { ConnectorError } from '../../shared/errors.js';
+import { resolveConfig, usd, type CommandIO, type CommonOptions } from '../io.js';
+
+export interface SyncOptions extends CommonOptions {
+  ids: string[];
+  /** Treat the ids as iPaaS.com customer ids instead of CustomerNumbers. */
+  byId?: boolean;
+  /** A file of ids, one per line or separated by commas (what one pastes into Manual Sync). */
+  file?: string | undefined;
+  concurrency?: number | undefined;
+  debug?: boolean;
+}
+
+export function parseIdList(text: string): string[] {
+  return text.split(/[\s,;]+/).map((s) => s.trim()).filter(Boolean);
+}
+
+export function describeResult(r: SyncResult): string {
+  const a = r.attempt;
+  const who = a.customerNumber ?? a.requestedRef;
+  if (a.outcome === 'synced') {
+    const written = (a.writes as Array<{ field: string; skipped?: string }> | null)?.filter((w) => !w.skipped).map((w) => w.field).join(', ');
+    return `✔ ${who} synced: wrote ${written} (${a.inputTokens} in${a.cachedTokens ? ` [${a.cachedTokens} cached]` : ''} / ${a.outputTokens} out tokens, ${usd(a.costUsd)}, ${Math.round(a.totalMs)} ms)`;
+  }
+  if (a.outcome === 'skipped') return `- ${who} skipped: ${a.errorMessage}`;
+  return `✖ ${who} failed: ${a.errorMessage}${a.errorFix ? `\n    Fix: ${a.errorFix}` : ''}`;
+}
+
+export function describeSummary(s: RunSummary, dbPath: string): string[] {
+  const lines = [
+    `${s.synced} synced, ${s.failed} failed, ${s.skipped} skipped · tokens ${s.inputTokens} in (${s.cachedTokens} cached) / ${s.outputTokens} out · cost ${usd(s.costUsd)}`,
+  ];
+  if (s.createdCustomFields.length) lines.push(`Created custom fields in iPaaS.com: ${s.createdCustomFields.join(', ')}`);
+  lines.push(`Sync log: ${dbPath} (see \`ipaas-openai logs\`)`);
+  if (s.failed) lines.push('Failed records keep their reason in the log; re-run them with `ipaas-openai sync <CustomerNumber...>` once fixed.');
+  return lines;
+}
+
+/** `ipaas-openai sync <CustomerNumber...>`: a manual sync. Exit code 1 when any record failed. */
+export async function syncCommand(options: SyncOptions, io: CommandIO): Promise<number> {
+  const ids = [...options.ids, ...(options.file ? parseIdList(readFileSync(options.file, 'utf8')) : [])];
+  if (ids.length === 0) throw new ConnectorError('INVALID_INPUT', 'No customers named.', { fix: 'Give CustomerNumbers (e.g. `ipaas-openai sync CUST-10045`), --id <iPaaS id...>, or --file <list>.' });
+  const refs: CustomerRef[] = ids.map((id) => (options.byId ? { id } : { customerNumber: id }));
+  const loaded = resolveConfig(io, options);
+  const connector = openConnector(loaded);
+  try {
+    const summary = await runSync(connector, refs, {
+      trigger: options.debug ? 'manual-debug' : 'manual',
+      event: 'Manual',
+      ...(options.concurrency ? { concurrency: options.concurrency } : {}),
+      onResult: options.json ? undefined : (r) => io.out(describeResult(r)),
+    });
+    if (options.json) {
+      io.out(JSON.stringify({ ...summary, results: summary.results.map((r) => ({ ...r.attempt, request: undefined, response: undefined })), store: loaded.config.store.path }, null, 2));
+    } else {
+      for (const l of describeSummary(summary, loaded.config.store.path)) io.out(l);
+    }
+    return summary.failed > 0 ? 1 : 0;
+  } finally {
+    await connector.close();
+  }
+}

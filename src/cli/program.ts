@@ -1,0 +1,79 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { configJsonSchema } from '../config/load-config.js';
+import { describeError } from '../shared/errors.js';
+import { logsCommand } from './commands/logs.js';
+import { previewCommand } from './commands/preview.js';
+import { syncCommand } from './commands/sync.js';
+import { validateCommand } from './commands/validate.js';
+import { processIO, type CommandIO } from './io.js';
+
+const positiveInt = (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('must be a positive integer');
+  return n;
+};
+
+/** Runs a command and turns its outcome (or error) into an exit code: the only place that does. */
+export async function run(io: CommandIO, fn: () => Promise<number>): Promise<number> {
+  try {
+    return await fn();
+  } catch (err) {
+    const e = describeError(err);
+    io.err(`error: ${e.message}`);
+    if (e.fix) io.err(`Fix: ${e.fix}`);
+    return 2;
+  }
+}
+
+/** The product's commands; the composition root (bin/main.ts) adds demo and emulate. */
+export function buildProgram(io: CommandIO = processIO(), setExit: (code: number) => void = (c) => (process.exitCode = c)): Command {
+  const program = new Command('ipaas-openai')
+    .description('Keeps iPaaS.com customer records enriched by OpenAI.')
+    .showHelpAfterError()
+    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
+  const common = (c: Command) =>
+    c.option('-c, --config <file>', 'config file (YAML or JSON); default ./ipaas-openai.yaml or $IPAAS_OPENAI_CONFIG').option('--json', 'machine-readable output');
+  const act = (fn: () => Promise<number>) => run(io, fn).then(setExit);
+
+  common(
+    program
+      .command('sync')
+      .description('Manual sync: send customers through OpenAI and write the answers back (up to 3,000)')
+      .argument('[CustomerNumber...]', 'CustomerNumbers, e.g. CUST-10045')
+      .option('--id', 'the arguments are iPaaS.com customer ids, not CustomerNumbers')
+      .option('-f, --file <file>', 'read ids from a file (one per line or comma-separated)')
+      .option('--concurrency <n>', 'parallel records', positiveInt)
+      .option('--debug', 'mark the run as Debug (logged at debug level with the full request)'),
+  ).action((ids: string[], o) => act(() => syncCommand({ ids, byId: !!o.id, file: o.file, concurrency: o.concurrency, debug: !!o.debug, config: o.config, json: o.json }, io)));
+
+  common(
+    program
+      .command('preview')
+      .description('Dry run for one customer: the exact OpenAI request, estimated tokens and cost; nothing sent or written')
+      .argument('<CustomerNumber>')
+      .option('--id', 'the argument is an iPaaS.com customer id'),
+  ).action((id: string, o) => act(() => previewCommand({ id, byId: !!o.id, config: o.config, json: o.json }, io)));
+
+  common(program.command('validate').description("The seed's validation checklist, live: each item pass/fail with the fix")).action((o) =>
+    act(() => validateCommand({ config: o.config, json: o.json }, io)),
+  );
+
+  common(
+    program
+      .command('logs')
+      .description('Sync log: what was sent, what came back, tokens, cost, outcome')
+      .argument('[CustomerNumber]')
+      .addOption(new Option('--outcome <outcome>', 'only this outcome').choices(['synced', 'failed', 'skipped']))
+      .option('-n, --limit <n>', 'how many', positiveInt, 20)
+      .option('--attempt <id>', 'show one attempt whole (request, response, fields written)', positiveInt),
+  ).action((customerNumber: string | undefined, o) =>
+    act(() => logsCommand({ customerNumber, outcome: o.outcome, limit: o.limit, attempt: o.attempt, config: o.config, json: o.json }, io)),
+  );
+
+  program
+    .command('config-schema')
+    .description('Print the JSON schema of the config file (for editor completion)')
+    .action(() => act(async () => (io.out(JSON.stringify(configJsonSchema(), null, 2)), 0)));
+
+  return program;
+}

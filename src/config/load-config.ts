@@ -1,0 +1,138 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { ConnectorError } from '../shared/errors.js';
+import { DEFAULT_CONFIG } from './defaults.js';
+import { configSchema, type ConnectorConfig } from './schema.js';
+
+/** Environment variables the connector reads; nothing else in src/ touches process.env. */
+export const ENV = {
+  configPath: 'IPAAS_OPENAI_CONFIG',
+  dbPath: 'IPAAS_OPENAI_DB',
+  ipaasBaseUrl: 'IPAAS_BASE_URL',
+  ipaasApiKey: 'IPAAS_API_KEY',
+  ipaasEmail: 'IPAAS_EMAIL',
+  ipaasPassword: 'IPAAS_PASSWORD',
+  openaiBaseUrl: 'OPENAI_BASE_URL',
+  openaiApiKey: 'OPENAI_API_KEY',
+  openaiModel: 'OPENAI_MODEL',
+  openaiApi: 'OPENAI_API_STYLE',
+} as const;
+
+export const DEFAULT_CONFIG_FILE = 'ipaas-openai.yaml';
+
+export interface LoadedConfig {
+  config: ConnectorConfig;
+  /** Where the file came from, or undefined when only defaults and env were used. */
+  source: string | undefined;
+  warnings: string[];
+  /** Every secret value, for redaction. */
+  secrets: string[];
+}
+
+type Env = Record<string, string | undefined>;
+type Json = Record<string, unknown>;
+
+function isPlainObject(v: unknown): v is Json {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Objects merge key by key; arrays and scalars from `over` replace. */
+function deepMerge(base: Json, over: Json): Json {
+  const out: Json = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    const b = out[k];
+    out[k] = isPlainObject(b) && isPlainObject(v) ? deepMerge(b, v) : v;
+  }
+  return out;
+}
+
+function readConfigFile(file: string): Json {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConnectorError('CONFIG_INVALID', `Cannot read config file ${file}: ${(err as Error).message}`, {
+      fix: `Create it (see ipaas-openai.example.yaml) or pass another path with --config.`,
+    });
+  }
+  let parsed: unknown;
+  try {
+    parsed = file.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+  } catch (err) {
+    throw new ConnectorError('CONFIG_INVALID', `Config file ${file} is not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message}`, {
+      fix: 'Fix the syntax at the position named above.',
+    });
+  }
+  if (parsed == null) return {};
+  if (!isPlainObject(parsed)) {
+    throw new ConnectorError('CONFIG_INVALID', `Config file ${file} must hold an object at the top level.`, { fix: 'Start the file with keys such as `openai:` and `ipaas:`.' });
+  }
+  return parsed;
+}
+
+function envOverrides(env: Env): Json {
+  const o: Json = {};
+  const ipaas: Json = {};
+  const openai: Json = {};
+  if (env[ENV.ipaasBaseUrl]) ipaas.baseUrl = env[ENV.ipaasBaseUrl];
+  if (env[ENV.ipaasApiKey]) ipaas.apiKey = env[ENV.ipaasApiKey];
+  if (env[ENV.ipaasEmail]) ipaas.login = { email: env[ENV.ipaasEmail], password: env[ENV.ipaasPassword] };
+  else if (env[ENV.ipaasPassword]) ipaas.login = { password: env[ENV.ipaasPassword] };
+  if (env[ENV.openaiBaseUrl]) openai.baseUrl = env[ENV.openaiBaseUrl];
+  if (env[ENV.openaiApiKey]) openai.apiKey = env[ENV.openaiApiKey];
+  if (env[ENV.openaiModel]) openai.model = env[ENV.openaiModel];
+  if (env[ENV.openaiApi]) openai.api = env[ENV.openaiApi];
+  if (Object.keys(ipaas).length) o.ipaas = ipaas;
+  if (Object.keys(openai).length) o.openai = openai;
+  if (env[ENV.dbPath]) o.store = { path: env[ENV.dbPath] };
+  return o;
+}
+
+export function formatZodIssues(error: z.ZodError): string[] {
+  return error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(top level)'}: ${i.message}`);
+}
+
+/**
+ * Resolves the configuration once: built-in defaults (the seed's mappings),
+ * then the config file, then environment variables (secrets belong there).
+ */
+export function loadConfig(options: { path?: string | undefined; env?: Env; cwd?: string; overrides?: Json } = {}): LoadedConfig {
+  const env = options.env ?? {};
+  const cwd = options.cwd ?? process.cwd();
+  const explicit = options.path ?? env[ENV.configPath];
+  const candidate = explicit ?? (existsSync(path.join(cwd, DEFAULT_CONFIG_FILE)) ? DEFAULT_CONFIG_FILE : undefined);
+  const source = candidate ? path.resolve(cwd, candidate) : undefined;
+
+  const fileJson = source ? readConfigFile(source) : {};
+  let raw: Json = deepMerge(DEFAULT_CONFIG as unknown as Json, fileJson);
+  raw = deepMerge(raw, envOverrides(env));
+  if (options.overrides) raw = deepMerge(raw, options.overrides);
+
+  const result = configSchema.safeParse(raw);
+  if (!result.success) {
+    throw new ConnectorError('CONFIG_INVALID', `Invalid configuration${source ? ` in ${source}` : ''}:\n  ${formatZodIssues(result.error).join('\n  ')}`, {
+      fix: 'Correct the keys named above; the JSON schema config.schema.json gives completion and checks in editors.',
+    });
+  }
+  const config = result.data;
+  const warnings: string[] = [];
+  for (const [section, envName] of [['ipaas', ENV.ipaasApiKey], ['openai', ENV.openaiApiKey]] as const) {
+    const block = fileJson[section];
+    if (isPlainObject(block) && block.apiKey) warnings.push(`An API key is written in ${source} (${section}.apiKey): prefer the ${envName} environment variable.`);
+  }
+  if (config.store.path !== ':memory:' && !path.isAbsolute(config.store.path)) {
+    config.store.path = path.resolve(source ? path.dirname(source) : cwd, config.store.path);
+  }
+  if (config.log.path && !path.isAbsolute(config.log.path)) {
+    config.log.path = path.resolve(source ? path.dirname(source) : cwd, config.log.path);
+  }
+  const secrets = [config.ipaas.apiKey, config.ipaas.login?.password, config.openai.apiKey].filter((s): s is string => !!s);
+  return { config, source, warnings, secrets };
+}
+
+/** The JSON schema editors use for completion (written to config.schema.json by `npm run schema`). */
+export function configJsonSchema(): unknown {
+  return z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' });
+}

@@ -1,0 +1,116 @@
+import { z } from 'zod';
+
+/** Data types iPaaS.com custom fields can have. */
+export const customFieldTypes = ['string', 'number', 'bool', 'guid', 'encrypted', 'password', 'date', 'datetime', 'enum'] as const;
+export type CustomFieldType = (typeof customFieldTypes)[number];
+
+export const triggerEvents = ['Manual', 'Customer Create', 'Customer Update'] as const;
+export type TriggerEvent = (typeof triggerEvents)[number];
+
+const mappingSchema = z
+  .object({
+    type: z.enum(['Field', 'Static', 'Formula']).describe('Field = 1-to-1 copy, Static = fixed text, Formula = safe expression with iPaaS.com helper names'),
+    source: z.string().describe('Field name, static text, or formula'),
+    destination: z.string().min(1).describe('Target field: OpenAI request field (FROM) or iPaaS.com field / custom field (TO)'),
+    description: z.string().optional().describe('Tells the model what to put in this field (TO answer fields)'),
+  })
+  .strict();
+export type Mapping = z.infer<typeof mappingSchema>;
+
+const collectionSchema = z
+  .object({
+    name: z.string().min(1),
+    dataModel: z.literal('Customer').default('Customer'),
+    direction: z.enum(['FROM iPaaS', 'TO iPaaS']),
+    status: z.enum(['Enabled', 'Disabled']).default('Enabled'),
+    triggerEvents: z.array(z.enum(triggerEvents)).default(['Manual', 'Customer Create', 'Customer Update']),
+    filter: z
+      .object({
+        recordType: z.literal('Customer').default('Customer'),
+        expression: z.string().optional().describe('Formula that must be true for a record to be synced, e.g. !IsEmpty(EmailAddress)'),
+      })
+      .strict()
+      .default({ recordType: 'Customer' }),
+    mappings: z.array(mappingSchema).min(1),
+  })
+  .strict();
+export type MappingCollection = z.infer<typeof collectionSchema>;
+
+const priceSchema = z
+  .object({
+    input: z.number().nonnegative().describe('USD per 1M input tokens'),
+    cachedInput: z.number().nonnegative().describe('USD per 1M cached input tokens'),
+    output: z.number().nonnegative().describe('USD per 1M output tokens'),
+  })
+  .strict();
+export type Price = z.infer<typeof priceSchema>;
+
+export const configSchema = z
+  .object({
+    $schema: z.string().optional(),
+    ipaas: z
+      .object({
+        baseUrl: z.url().default('https://api.ipaas.com'),
+        apiKey: z.string().min(1).optional().describe('Prefer the IPAAS_API_KEY environment variable'),
+        login: z
+          .object({ email: z.string().min(1), password: z.string().min(1).optional() })
+          .strict()
+          .optional()
+          .describe('Log in through /sso instead of an API key; the password comes from IPAAS_PASSWORD'),
+        timeoutMs: z.number().int().positive().default(30_000),
+        maxRetries: z.number().int().min(0).max(10).default(2),
+        throttlePerSecond: z.number().positive().optional().describe("iPaaS.com's API Throttle Limit: at most this many calls per second"),
+      })
+      .strict()
+      .default({ baseUrl: 'https://api.ipaas.com', timeoutMs: 30_000, maxRetries: 2 }),
+    openai: z
+      .object({
+        baseUrl: z.url().default('https://api.openai.com/v1'),
+        apiKey: z.string().min(1).optional().describe('Prefer the OPENAI_API_KEY environment variable'),
+        model: z.string().min(1).default('gpt-5-nano'),
+        api: z.enum(['responses', 'chat']).default('responses').describe('responses = OpenAI Responses API; chat = Chat Completions (OpenAI-compatible servers)'),
+        temperature: z.number().min(0).max(2).optional().describe('Only for models that take it (not gpt-5 / o-series)'),
+        reasoningEffort: z.enum(['minimal', 'low', 'medium', 'high']).optional().describe('Only for reasoning models (gpt-5, o-series)'),
+        timeoutMs: z.number().int().positive().default(60_000),
+        maxRetries: z.number().int().min(0).max(10).default(2),
+        maxOutputTokens: z.number().int().positive().default(2048),
+        prices: z.record(z.string(), priceSchema).default({}).describe('USD per 1M tokens by model; overrides the built-in table'),
+      })
+      .strict()
+      .default({ baseUrl: 'https://api.openai.com/v1', model: 'gpt-5-nano', api: 'responses', timeoutMs: 60_000, maxRetries: 2, maxOutputTokens: 2048, prices: {} }),
+    store: z
+      .object({ path: z.string().min(1).default('data/ipaas-openai.db') })
+      .strict()
+      .default({ path: 'data/ipaas-openai.db' }),
+    log: z
+      .object({
+        path: z.string().min(1).optional().describe('JSON log file; stderr when absent'),
+        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+      })
+      .strict()
+      .default({ level: 'info' }),
+    sync: z
+      .object({
+        concurrency: z.number().int().min(1).max(64).default(4),
+        autoCreateCustomFields: z.boolean().default(true).describe('Create the custom fields the mappings reference when they are missing'),
+        maxIdsPerRun: z.number().int().positive().default(3000),
+      })
+      .strict()
+      .default({ concurrency: 4, autoCreateCustomFields: true, maxIdsPerRun: 3000 }),
+    customFields: z
+      .array(
+        z
+          .object({
+            name: z.string().min(1),
+            dataType: z.enum(customFieldTypes),
+            description: z.string().optional(),
+          })
+          .strict(),
+      )
+      .describe('Custom field definitions the mappings rely on (created when missing and autoCreateCustomFields is on)'),
+    mappingCollections: z.array(collectionSchema).min(1),
+  })
+  .strict();
+
+export type ConnectorConfigInput = z.input<typeof configSchema>;
+export type ConnectorConfig = z.infer<typeof configSchema>;

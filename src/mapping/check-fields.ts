@@ -1,0 +1,83 @@
+import type { Mapping, MappingCollection } from '../config/schema.js';
+import { isStandardField, WRITABLE_STANDARD_FIELDS } from '../ipaas/customer-model.js';
+import { ConnectorError } from '../shared/errors.js';
+import type { ActiveCollections } from './collections.js';
+import { isResponseMetadata } from './collections.js';
+import type { FieldCatalog } from './field-catalog.js';
+import { compileFormula } from './formula.js';
+import { namedCustomFields, placeholders, promptTextMapping } from './prompt-text.js';
+
+export interface FieldProblem {
+  field: string;
+  where: string;
+  fix: string;
+}
+
+const describe = (c: MappingCollection, m: Mapping) =>
+  `mapping #${c.mappings.indexOf(m) + 1} (${m.type} ${m.type === 'Static' ? 'text' : JSON.stringify(m.source)} -> ${m.destination}) of "${c.name}"`;
+
+const createFix = (field: string, dataType?: string) =>
+  `Create the custom field "${field}" in iPaaS.com (module Customer${dataType ? `, data type ${dataType}` : ''}) or turn on sync.autoCreateCustomFields; or change the mapping to a field that exists.`;
+
+/**
+ * Every field the mappings reference must exist in iPaaS.com before anything
+ * is sent to OpenAI (the seed's "Request field not found.").
+ */
+export function checkFields(active: ActiveCollections, catalog: FieldCatalog, plannedTypes: Record<string, string> = {}): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  const { from, to } = active;
+  const missing = (field: string, where: string, fix = createFix(field, plannedTypes[field.toLowerCase()])) => problems.push({ field, where, fix });
+
+  for (const m of from.mappings) {
+    if (m.type === 'Field' && !catalog.has(m.source)) missing(m.source, describe(from, m));
+    if (m.type === 'Formula') {
+      const f = compileFormula(m.source);
+      for (const name of f.fields) if (!catalog.has(name)) missing(name, describe(from, m));
+      for (const name of f.customFields) if (!catalog.customField(name)) missing(name, describe(from, m));
+    }
+  }
+
+  const prompt = promptTextMapping(from);
+  if (!prompt || (prompt.type === 'Static' && !prompt.source.trim())) {
+    problems.push({
+      field: 'PromptText',
+      where: `"${from.name}"`,
+      fix: 'Add a Static mapping with destination PromptText that tells OpenAI what to do with the customer data.',
+    });
+  } else if (prompt.type === 'Static') {
+    for (const name of placeholders(prompt.source)) if (!catalog.has(name)) missing(name, `a {{${name}}} placeholder in the PromptText of "${from.name}"`);
+    for (const name of namedCustomFields(prompt.source)) {
+      if (!catalog.customField(name)) missing(name, `the PromptText of "${from.name}" ("custom field named ${name}")`);
+    }
+  }
+
+  for (const m of to.mappings) {
+    if (isStandardField(m.destination)) {
+      if (!(m.destination in WRITABLE_STANDARD_FIELDS)) {
+        problems.push({
+          field: m.destination,
+          where: describe(to, m),
+          fix: `The connector only writes ${Object.keys(WRITABLE_STANDARD_FIELDS).join(', ')} and custom fields; map the answer to a custom field instead of ${m.destination}.`,
+        });
+      }
+    } else if (!catalog.customField(m.destination)) {
+      missing(m.destination, describe(to, m));
+    }
+    if (m.type === 'Formula') {
+      const f = compileFormula(m.source);
+      for (const name of f.customFields) if (!catalog.customField(name)) missing(name, describe(to, m));
+    }
+    if (m.type === 'Field' && !m.source.trim()) problems.push({ field: '(empty)', where: describe(to, m), fix: 'Name the answer field or response value (ResponseId, ResponseDate, PromptText, Model, Id) to copy.' });
+  }
+  return problems;
+}
+
+export function fieldNotFoundError(problems: FieldProblem[]): ConnectorError {
+  const lines = problems.map((p) => `"${p.field}" referenced by ${p.where}`);
+  return new ConnectorError('REQUEST_FIELD_NOT_FOUND', `Request field not found. ${lines.join('; ')} does not exist in iPaaS.com.`, {
+    fix: [...new Set(problems.map((p) => p.fix))].join(' '),
+    details: { fields: problems.map((p) => p.field) },
+  });
+}
+
+export { isResponseMetadata };

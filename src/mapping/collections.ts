@@ -1,0 +1,56 @@
+import type { ConnectorConfig, MappingCollection, TriggerEvent } from '../config/schema.js';
+import { ConnectorError } from '../shared/errors.js';
+
+export interface ActiveCollections {
+  from: MappingCollection;
+  to: MappingCollection;
+}
+
+/** Names in a TO collection's Field sources that come from the response, not from the model's answer. */
+export const RESPONSE_METADATA = ['Id', 'ResponseId', 'ResponseDate', 'PromptText', 'Model'] as const;
+export const isResponseMetadata = (name: string) => (RESPONSE_METADATA as readonly string[]).includes(name);
+
+/**
+ * Picks the enabled FROM/TO pair for the Customer data model. Refuses
+ * ambiguous setups up front, before anything is sent: two enabled
+ * collections in one direction, or two writing the same target field.
+ */
+export function selectCollections(config: ConnectorConfig, trigger?: TriggerEvent): ActiveCollections | { disabled: string } {
+  const enabled = config.mappingCollections.filter((c) => c.status === 'Enabled' && c.dataModel === 'Customer');
+  const from = enabled.filter((c) => c.direction === 'FROM iPaaS');
+  const to = enabled.filter((c) => c.direction === 'TO iPaaS');
+
+  const seen = new Map<string, string>();
+  for (const c of to) {
+    for (const m of c.mappings) {
+      const key = m.destination.toLowerCase();
+      const other = seen.get(key);
+      if (other && other !== c.name) {
+        throw new ConnectorError('CONFIG_INVALID', `Conflicting mappings: "${other}" and "${c.name}" both write ${m.destination}.`, {
+          fix: 'Disable one of the collections or remove the duplicate target, so no two mappings overwrite each other.',
+        });
+      }
+      seen.set(key, c.name);
+    }
+  }
+  if (from.length > 1 || to.length > 1) {
+    const names = (from.length > 1 ? from : to).map((c) => `"${c.name}"`).join(', ');
+    throw new ConnectorError('CONFIG_INVALID', `More than one enabled ${from.length > 1 ? 'FROM' : 'TO'} iPaaS collection for Customer: ${names}.`, {
+      fix: 'Keep one enabled collection per direction (set status: Disabled on the others), or give them filters that isolate their data source.',
+    });
+  }
+  const f = from[0];
+  const t = to[0];
+  if (!f || !t) {
+    const missing = !f ? 'FROM iPaaS' : 'TO iPaaS';
+    const exists = config.mappingCollections.some((c) => c.direction === missing);
+    if (exists) return { disabled: `The ${missing} mapping collection is Disabled.` };
+    throw new ConnectorError('CONFIG_INVALID', `No ${missing} mapping collection for Customer is configured.`, {
+      fix: `Add a mapping collection with direction "${missing}" (the default config has one).`,
+    });
+  }
+  if (trigger && !(f.triggerEvents.includes(trigger) && t.triggerEvents.includes(trigger))) {
+    return { disabled: `The mapping collections do not list the trigger event "${trigger}".` };
+  }
+  return { from: f, to: t };
+}

@@ -1,0 +1,72 @@
+import type { Mapping } from '../config/schema.js';
+import { isStandardField, WRITABLE_STANDARD_FIELDS } from '../ipaas/customer-model.js';
+import type { ActiveCollections } from './collections.js';
+import { isResponseMetadata } from './collections.js';
+import { checkFields, fieldNotFoundError } from './check-fields.js';
+import type { FieldCatalog } from './field-catalog.js';
+import { compileFormula, type CompiledFormula } from './formula.js';
+import { promptTextMapping } from './prompt-text.js';
+
+/** A field the model must fill in its answer, typed by the iPaaS.com field it lands in. */
+export interface AnswerField {
+  name: string;
+  dataType: string;
+  description: string | undefined;
+}
+
+export type WriteTarget = { kind: 'standard'; field: keyof typeof WRITABLE_STANDARD_FIELDS; apiField: string } | { kind: 'custom'; name: string };
+
+export interface CompiledMapping {
+  mapping: Mapping;
+  formula: CompiledFormula | undefined;
+}
+
+export interface ToTarget extends CompiledMapping {
+  destination: string;
+  target: WriteTarget;
+  dataType: string;
+}
+
+/** The mappings checked against iPaaS.com and compiled once, ready for every record. */
+export interface MappingPlan {
+  collections: ActiveCollections;
+  catalog: FieldCatalog;
+  from: CompiledMapping[];
+  prompt: CompiledMapping;
+  answerFields: AnswerField[];
+  targets: ToTarget[];
+}
+
+const compile = (m: Mapping): CompiledMapping => ({ mapping: m, formula: m.type === 'Formula' ? compileFormula(m.source) : undefined });
+
+/** Builds the plan, or throws "Request field not found." naming every missing field. */
+export function buildMappingPlan(collections: ActiveCollections, catalog: FieldCatalog): MappingPlan {
+  const problems = checkFields(collections, catalog);
+  if (problems.length) throw fieldNotFoundError(problems);
+
+  const promptMapping = promptTextMapping(collections.from)!;
+  const from = collections.from.mappings.filter((m) => m !== promptMapping).map(compile);
+
+  const targets: ToTarget[] = collections.to.mappings.map((m) => {
+    const standard = isStandardField(m.destination) ? (m.destination as keyof typeof WRITABLE_STANDARD_FIELDS) : undefined;
+    const custom = standard ? undefined : catalog.customField(m.destination)!;
+    return {
+      ...compile(m),
+      destination: m.destination,
+      target: standard ? { kind: 'standard', field: standard, apiField: WRITABLE_STANDARD_FIELDS[standard] } : { kind: 'custom', name: custom!.name },
+      dataType: standard ? 'string' : custom!.dataType,
+    };
+  });
+
+  // Answer fields: what the TO mappings read that is not response metadata.
+  const answer = new Map<string, AnswerField>();
+  for (const t of targets) {
+    const reads = t.formula ? t.formula.fields : t.mapping.type === 'Field' ? [t.mapping.source] : [];
+    for (const name of reads) {
+      if (isResponseMetadata(name) || answer.has(name)) continue;
+      const direct = t.mapping.type === 'Field';
+      answer.set(name, { name, dataType: direct ? t.dataType : 'string', description: direct ? t.mapping.description : undefined });
+    }
+  }
+  return { collections, catalog, from, prompt: compile(promptMapping), answerFields: [...answer.values()], targets };
+}

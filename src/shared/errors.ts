@@ -1,0 +1,134 @@
+/**
+ * One error tree for the connector. Every failure a person can meet carries a
+ * stable `code`, whether retrying could help, and a `fix` that says what to do.
+ * The CLI entry point and the HTTP edge translate these in one place each.
+ */
+export type ErrorCode =
+  | 'API_REQUEST_FAILED'
+  | 'REQUEST_FIELD_NOT_FOUND'
+  | 'MISSING_CUSTOMER_NUMBER'
+  | 'CUSTOMER_NOT_FOUND'
+  | 'INVALID_ANSWER'
+  | 'IPAAS_REQUEST_FAILED'
+  | 'WRITE_BACK_FAILED'
+  | 'CONFIG_INVALID'
+  | 'INVALID_INPUT';
+
+export interface ConnectorErrorOptions {
+  retryable?: boolean;
+  fix?: string;
+  cause?: unknown;
+  details?: Record<string, unknown>;
+}
+
+export class ConnectorError extends Error {
+  readonly code: ErrorCode;
+  readonly retryable: boolean;
+  readonly fix: string | undefined;
+  readonly details: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message: string, options: ConnectorErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'ConnectorError';
+    this.code = code;
+    this.retryable = options.retryable ?? false;
+    this.fix = options.fix;
+    this.details = options.details ?? {};
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { code: this.code, message: this.message, retryable: this.retryable, fix: this.fix, ...this.details };
+  }
+}
+
+export type UpstreamService = 'openai' | 'ipaas';
+
+export interface UpstreamErrorFields {
+  service: UpstreamService;
+  status: number | undefined;
+  type?: string | undefined;
+  upstreamCode?: string | undefined;
+  upstreamMessage: string;
+  requestId?: string | undefined;
+  retryAfterMs?: number | undefined;
+}
+
+/** An error answered by OpenAI or iPaaS.com (or the connection to them). Built only by `upstreamError()`. */
+export class UpstreamError extends ConnectorError {
+  readonly service: UpstreamService;
+  readonly status: number | undefined;
+  readonly type: string | undefined;
+  readonly upstreamCode: string | undefined;
+  readonly upstreamMessage: string;
+  readonly requestId: string | undefined;
+  readonly retryAfterMs: number | undefined;
+
+  constructor(code: ErrorCode, message: string, fields: UpstreamErrorFields, options: ConnectorErrorOptions) {
+    super(code, message, {
+      ...options,
+      details: {
+        service: fields.service,
+        status: fields.status,
+        type: fields.type,
+        upstreamCode: fields.upstreamCode,
+        requestId: fields.requestId,
+        ...options.details,
+      },
+    });
+    this.name = 'UpstreamError';
+    this.service = fields.service;
+    this.status = fields.status;
+    this.type = fields.type;
+    this.upstreamCode = fields.upstreamCode;
+    this.upstreamMessage = fields.upstreamMessage;
+    this.requestId = fields.requestId;
+    this.retryAfterMs = fields.retryAfterMs;
+  }
+}
+
+/** Statuses worth another try later; 400/401/403/404 need a person. */
+export function isRetryableStatus(status: number | undefined): boolean {
+  if (status === undefined) return true; // connection error or timeout
+  return status === 408 || status === 409 || status === 429 || status >= 500;
+}
+
+function fixFor(fields: UpstreamErrorFields): string {
+  const { service, status, upstreamCode } = fields;
+  if (service === 'openai') {
+    if (upstreamCode === 'insufficient_quota') return 'Add credit or raise the quota of the OpenAI project (platform.openai.com/account/billing), then retry the failed records.';
+    if (status === 401) return 'Verify the OpenAI API key (OPENAI_API_KEY or openai.apiKey): it is missing, revoked or mistyped.';
+    if (status === 403) return 'The OpenAI key lacks permission: a restricted key needs write access to /v1/responses (or /v1/chat/completions).';
+    if (status === 404) return 'Check openai.model: the model does not exist or this key has no access to it (`ipaas-openai validate` lists what the key can use).';
+    if (status === 400) return 'OpenAI rejected the request itself: check model parameters (temperature vs reasoning effort) and the mapping; `ipaas-openai preview <CustomerNumber>` shows the exact request.';
+    if (status === 429) return 'OpenAI rate limit reached: the record can be retried; lower sync.concurrency or raise the limits of the OpenAI project.';
+    return 'Check OpenAI API status (status.openai.com) and rate limits, then retry the failed records.';
+  }
+  if (status === 401 || status === 403) return 'Verify the iPaaS.com API key (IPAAS_API_KEY) or login (IPAAS_EMAIL/IPAAS_PASSWORD): it is missing, expired or lacks access.';
+  if (status === 404) return 'The record does not exist in iPaaS.com (any more): check the id or CustomerNumber.';
+  if (status === 400) return 'iPaaS.com rejected the data: see the message for the field, fix the mapping or the custom field definition, then re-run the transfer.';
+  return 'iPaaS.com is unavailable or throttling: re-run the transfer later (`ipaas-openai sync <CustomerNumber>`).';
+}
+
+/** The single factory for upstream failures: message text, retryability and fix are decided here. */
+export function upstreamError(fields: UpstreamErrorFields, cause?: unknown): UpstreamError {
+  const parts = [
+    fields.status === undefined ? 'no response' : `status ${fields.status}`,
+    fields.type ? `type ${fields.type}` : undefined,
+    fields.upstreamCode ? `code ${fields.upstreamCode}` : undefined,
+  ].filter(Boolean);
+  const head = fields.service === 'openai' ? 'API request failed.' : 'iPaaS.com request failed.';
+  const message = `${head} ${fields.service === 'openai' ? 'OpenAI' : 'iPaaS.com'} answered ${parts.join(', ')}: ${fields.upstreamMessage}`;
+  const retryable = fields.upstreamCode === 'insufficient_quota' ? false : isRetryableStatus(fields.status);
+  return new UpstreamError(
+    fields.service === 'openai' ? 'API_REQUEST_FAILED' : 'IPAAS_REQUEST_FAILED',
+    message,
+    fields,
+    { retryable, fix: fixFor(fields), cause },
+  );
+}
+
+export function describeError(err: unknown): { code: string; message: string; fix?: string | undefined; retryable: boolean } {
+  if (err instanceof ConnectorError) return { code: err.code, message: err.message, fix: err.fix, retryable: err.retryable };
+  const message = err instanceof Error ? err.message : String(err);
+  return { code: 'INTERNAL', message, retryable: false, fix: 'This is a bug in the connector: please report it with the sync log entry.' };
+}

@@ -1,0 +1,32 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import pino, { type Logger } from 'pino';
+import { redactDeep, type Redactor } from './redact.js';
+
+export type { Logger };
+
+/** Structured JSON logs; every value passes the secret redactor before it is written. */
+export function createLogger(options: { level: string; file?: string | undefined; redact: Redactor }): Logger {
+  const destination = options.file
+    ? (mkdirSync(path.dirname(options.file), { recursive: true }), pino.destination({ dest: options.file, sync: false, mkdir: true }))
+    : pino.destination(2);
+  return pino(
+    {
+      level: options.level,
+      base: { service: 'ipaas-openai' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { log: (obj) => redactDeep(obj, options.redact) },
+      hooks: {
+        logMethod(args, method) {
+          const clean = args.map((a) => (typeof a === 'string' ? options.redact(a) : a));
+          return method.apply(this, clean as Parameters<typeof method>);
+        },
+      },
+    },
+    destination,
+  );
+}
+
+export function silentLogger(): Logger {
+  return pino({ level: 'silent' });
+}

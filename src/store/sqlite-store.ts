@@ -1,0 +1,184 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import type { AttemptQuery, AttemptRecord, Outcome, RecordState, StoredAttempt, SyncStore } from './sync-store.js';
+
+/** Ordered migrations; PRAGMA user_version records how many ran. */
+const MIGRATIONS = [
+  `CREATE TABLE sync_attempts (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     started_at TEXT NOT NULL, finished_at TEXT NOT NULL, trigger TEXT NOT NULL,
+     customer_id TEXT, customer_number TEXT, requested_ref TEXT NOT NULL, collection TEXT,
+     outcome TEXT NOT NULL CHECK (outcome IN ('synced','failed','skipped')),
+     error_code TEXT, error_message TEXT, error_fix TEXT, retryable INTEGER NOT NULL DEFAULT 0,
+     api TEXT, model TEXT, request_json TEXT, response_json TEXT, answer_json TEXT, writes_json TEXT,
+     response_id TEXT, request_id TEXT,
+     input_tokens INTEGER NOT NULL DEFAULT 0, cached_tokens INTEGER NOT NULL DEFAULT 0,
+     output_tokens INTEGER NOT NULL DEFAULT 0, reasoning_tokens INTEGER NOT NULL DEFAULT 0, cost_usd REAL,
+     load_ms REAL, openai_ms REAL, write_ms REAL, total_ms REAL NOT NULL
+   );
+   CREATE INDEX sync_attempts_customer ON sync_attempts(customer_number, id);
+   CREATE INDEX sync_attempts_outcome ON sync_attempts(outcome, id);
+   CREATE TABLE records (
+     record_key TEXT PRIMARY KEY, customer_id TEXT, customer_number TEXT,
+     status TEXT NOT NULL, last_attempt_id INTEGER NOT NULL, last_error TEXT,
+     attempts INTEGER NOT NULL, updated_at TEXT NOT NULL
+   );
+   CREATE INDEX records_status ON records(status);`,
+];
+
+type Row = Record<string, unknown>;
+const json = (v: unknown) => (v === undefined || v === null ? null : JSON.stringify(v));
+const unjson = (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : null);
+
+function toAttempt(r: Row): StoredAttempt {
+  return {
+    id: r.id as number,
+    startedAt: r.started_at as string,
+    finishedAt: r.finished_at as string,
+    trigger: r.trigger as string,
+    customerId: r.customer_id as string | null,
+    customerNumber: r.customer_number as string | null,
+    requestedRef: r.requested_ref as string,
+    collection: r.collection as string | null,
+    outcome: r.outcome as Outcome,
+    errorCode: r.error_code as string | null,
+    errorMessage: r.error_message as string | null,
+    errorFix: r.error_fix as string | null,
+    retryable: r.retryable === 1,
+    api: r.api as string | null,
+    model: r.model as string | null,
+    request: unjson(r.request_json),
+    response: unjson(r.response_json),
+    answer: unjson(r.answer_json),
+    writes: unjson(r.writes_json),
+    responseId: r.response_id as string | null,
+    requestId: r.request_id as string | null,
+    inputTokens: r.input_tokens as number,
+    cachedTokens: r.cached_tokens as number,
+    outputTokens: r.output_tokens as number,
+    reasoningTokens: r.reasoning_tokens as number,
+    costUsd: r.cost_usd as number | null,
+    loadMs: r.load_ms as number | null,
+    openaiMs: r.openai_ms as number | null,
+    writeMs: r.write_ms as number | null,
+    totalMs: r.total_ms as number,
+  };
+}
+
+/** The record a sync attempt is about: its CustomerNumber, else its iPaaS id, else what was asked for. */
+export function recordKey(a: Pick<AttemptRecord, 'customerNumber' | 'customerId' | 'requestedRef'>): string {
+  return a.customerNumber ?? (a.customerId ? `id:${a.customerId}` : `ref:${a.requestedRef}`);
+}
+
+export class SqliteStore implements SyncStore {
+  readonly db: Database.Database;
+
+  constructor(readonly file: string) {
+    if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('busy_timeout = 5000');
+    this.migrate();
+  }
+
+  private migrate(): void {
+    const current = this.db.pragma('user_version', { simple: true }) as number;
+    for (let v = current; v < MIGRATIONS.length; v++) {
+      this.db.transaction(() => {
+        this.db.exec(MIGRATIONS[v]!);
+        this.db.pragma(`user_version = ${v + 1}`);
+      })();
+    }
+  }
+
+  recordAttempt(a: AttemptRecord): StoredAttempt {
+    const insert = this.db.prepare(`INSERT INTO sync_attempts (
+      started_at, finished_at, trigger, customer_id, customer_number, requested_ref, collection, outcome,
+      error_code, error_message, error_fix, retryable, api, model, request_json, response_json, answer_json, writes_json,
+      response_id, request_id, input_tokens, cached_tokens, output_tokens, reasoning_tokens, cost_usd,
+      load_ms, openai_ms, write_ms, total_ms) VALUES (
+      @startedAt, @finishedAt, @trigger, @customerId, @customerNumber, @requestedRef, @collection, @outcome,
+      @errorCode, @errorMessage, @errorFix, @retryable, @api, @model, @request, @response, @answer, @writes,
+      @responseId, @requestId, @inputTokens, @cachedTokens, @outputTokens, @reasoningTokens, @costUsd,
+      @loadMs, @openaiMs, @writeMs, @totalMs)`);
+    const upsert = this.db.prepare(`INSERT INTO records (record_key, customer_id, customer_number, status, last_attempt_id, last_error, attempts, updated_at)
+      VALUES (@key, @customerId, @customerNumber, @status, @id, @lastError, 1, @at)
+      ON CONFLICT(record_key) DO UPDATE SET customer_id = coalesce(excluded.customer_id, customer_id), customer_number = excluded.customer_number,
+        status = excluded.status, last_attempt_id = excluded.last_attempt_id, last_error = excluded.last_error,
+        attempts = attempts + 1, updated_at = excluded.updated_at`);
+    const id = this.db.transaction(() => {
+      const info = insert.run({
+        ...a,
+        retryable: a.retryable ? 1 : 0,
+        request: json(a.request),
+        response: json(a.response),
+        answer: json(a.answer),
+        writes: json(a.writes),
+      });
+      const attemptId = Number(info.lastInsertRowid);
+      upsert.run({
+        key: recordKey(a),
+        customerId: a.customerId,
+        customerNumber: a.customerNumber,
+        status: a.outcome,
+        id: attemptId,
+        lastError: a.errorMessage,
+        at: a.finishedAt,
+      });
+      return attemptId;
+    })();
+    return { ...a, id };
+  }
+
+  listAttempts(q: AttemptQuery = {}): StoredAttempt[] {
+    const where: string[] = [];
+    const params: Row = { limit: q.limit ?? 50, offset: q.offset ?? 0 };
+    if (q.customerNumber) {
+      where.push('(customer_number = @cn OR requested_ref = @cn)');
+      params.cn = q.customerNumber;
+    }
+    if (q.outcome) {
+      where.push('outcome = @outcome');
+      params.outcome = q.outcome;
+    }
+    const sql = `SELECT * FROM sync_attempts ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT @limit OFFSET @offset`;
+    return (this.db.prepare(sql).all(params) as Row[]).map(toAttempt);
+  }
+
+  getAttempt(id: number): StoredAttempt | undefined {
+    const r = this.db.prepare('SELECT * FROM sync_attempts WHERE id = ?').get(id) as Row | undefined;
+    return r ? toAttempt(r) : undefined;
+  }
+
+  recordStates(status?: Outcome): RecordState[] {
+    const rows = (status
+      ? this.db.prepare('SELECT * FROM records WHERE status = ? ORDER BY updated_at DESC').all(status)
+      : this.db.prepare('SELECT * FROM records ORDER BY updated_at DESC').all()) as Row[];
+    return rows.map((r) => ({
+      recordKey: r.record_key as string,
+      customerId: r.customer_id as string | null,
+      customerNumber: r.customer_number as string | null,
+      status: r.status as Outcome,
+      lastAttemptId: r.last_attempt_id as number,
+      lastError: r.last_error as string | null,
+      attempts: r.attempts as number,
+      updatedAt: r.updated_at as string,
+    }));
+  }
+
+  totals() {
+    return this.db
+      .prepare(
+        `SELECT outcome, count(*) AS count, sum(input_tokens) AS inputTokens, sum(cached_tokens) AS cachedTokens,
+                sum(output_tokens) AS outputTokens, coalesce(sum(cost_usd), 0) AS costUsd
+         FROM sync_attempts GROUP BY outcome`,
+      )
+      .all() as ReturnType<SyncStore['totals']>;
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}

@@ -1,0 +1,67 @@
+/** The storage interface the pipeline needs; SQLite implements it (PostgreSQL can later). */
+export type Outcome = 'synced' | 'failed' | 'skipped';
+export type Trigger = 'manual' | 'manual-debug' | 'webhook:created' | 'webhook:updated' | 'demo';
+
+export interface AttemptRecord {
+  startedAt: string;
+  finishedAt: string;
+  trigger: Trigger | string;
+  customerId: string | null;
+  customerNumber: string | null;
+  /** What the person asked for (CustomerNumber or id), kept even when the customer cannot be loaded. */
+  requestedRef: string;
+  collection: string | null;
+  outcome: Outcome;
+  errorCode: string | null;
+  errorMessage: string | null;
+  errorFix: string | null;
+  retryable: boolean;
+  api: string | null;
+  model: string | null;
+  request: unknown;
+  response: unknown;
+  answer: unknown;
+  writes: unknown;
+  responseId: string | null;
+  requestId: string | null;
+  inputTokens: number;
+  cachedTokens: number;
+  outputTokens: number;
+  reasoningTokens: number;
+  costUsd: number | null;
+  loadMs: number | null;
+  openaiMs: number | null;
+  writeMs: number | null;
+  totalMs: number;
+}
+
+export interface StoredAttempt extends AttemptRecord {
+  id: number;
+}
+
+export interface RecordState {
+  recordKey: string;
+  customerId: string | null;
+  customerNumber: string | null;
+  status: Outcome;
+  lastAttemptId: number;
+  lastError: string | null;
+  attempts: number;
+  updatedAt: string;
+}
+
+export interface AttemptQuery {
+  customerNumber?: string | undefined;
+  outcome?: Outcome | undefined;
+  limit?: number | undefined;
+  offset?: number | undefined;
+}
+
+export interface SyncStore {
+  recordAttempt(a: AttemptRecord): StoredAttempt;
+  listAttempts(q?: AttemptQuery): StoredAttempt[];
+  getAttempt(id: number): StoredAttempt | undefined;
+  recordStates(status?: Outcome): RecordState[];
+  totals(): { outcome: Outcome; count: number; inputTokens: number; cachedTokens: number; outputTokens: number; costUsd: number }[];
+  close(): void;
+}

@@ -1,0 +1,41 @@
+import type OpenAI from 'openai';
+import type { LoadedConfig } from '../config/load-config.js';
+import { IpaasClient } from '../ipaas/ipaas-client.js';
+import { createOpenAIClient } from '../openai/openai-client.js';
+import { createLogger, type Logger } from '../shared/logger.js';
+import { createRedactor } from '../shared/redact.js';
+import { SqliteStore } from '../store/sqlite-store.js';
+import type { SyncDeps } from './sync-customer.js';
+
+export interface Connector extends SyncDeps {
+  close(): Promise<void>;
+}
+
+export interface OpenConnectorOptions {
+  logger?: Logger;
+  fetch?: typeof fetch;
+  now?: () => Date;
+}
+
+/** The iPaaS.com client alone (preview and validate need no OpenAI key to start). */
+export function ipaasFromConfig(loaded: LoadedConfig, options: { fetch?: typeof fetch } = {}): IpaasClient {
+  return new IpaasClient({ ...loaded.config.ipaas, redact: createRedactor(loaded.secrets), ...(options.fetch ? { fetch: options.fetch } : {}) });
+}
+
+/** Everything a sync needs, built once from the resolved configuration. */
+export function openConnector(loaded: LoadedConfig, options: OpenConnectorOptions = {}): Connector {
+  const { config } = loaded;
+  const redact = createRedactor(loaded.secrets);
+  const logger = options.logger ?? createLogger({ level: config.log.level, file: config.log.path, redact });
+  const ipaas = ipaasFromConfig(loaded, options);
+  const openai: OpenAI = createOpenAIClient(config.openai, options.fetch ? { fetch: options.fetch } : {});
+  const store = new SqliteStore(config.store.path);
+  return {
+    config, ipaas, openai, store, logger, redact,
+    now: options.now ?? (() => new Date()),
+    async close() {
+      store.close();
+      await new Promise<void>((resolve) => logger.flush(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,69 @@
+import type { ConnectorConfig, TriggerEvent } from '../config/schema.js';
+import type { IpaasClient } from '../ipaas/ipaas-client.js';
+import { isStandardField } from '../ipaas/customer-model.js';
+import { selectCollections, type ActiveCollections } from '../mapping/collections.js';
+import { checkFields, fieldNotFoundError, type FieldProblem } from '../mapping/check-fields.js';
+import { FieldCatalog } from '../mapping/field-catalog.js';
+import { buildMappingPlan, type MappingPlan } from '../mapping/mapping-plan.js';
+
+export interface PreparedMappings {
+  plan: MappingPlan;
+  /** Custom fields created in iPaaS.com during this preparation. */
+  created: string[];
+  /** Custom fields that would be created (dry run). */
+  wouldCreate: string[];
+}
+
+export type Preparation = PreparedMappings | { disabled: string };
+
+/**
+ * Checks the mappings against iPaaS.com's field definitions before any record
+ * is sent. Missing custom fields that the config defines are created when
+ * sync.autoCreateCustomFields is on (or only reported, in a dry run).
+ */
+export async function prepareMappings(
+  config: ConnectorConfig,
+  ipaas: IpaasClient,
+  options: { dryRun?: boolean; trigger?: TriggerEvent } = {},
+): Promise<Preparation> {
+  const active = selectCollections(config, options.trigger);
+  if ('disabled' in active) return active;
+  const definitions = await ipaas.listCustomFields();
+  let catalog = new FieldCatalog(definitions);
+  const created: string[] = [];
+  const wouldCreate: string[] = [];
+
+  const problems = checkFields(active, catalog);
+  if (problems.length && config.sync.autoCreateCustomFields) {
+    for (const name of creatableFields(config, problems)) {
+      const def = config.customFields.find((d) => d.name.toLowerCase() === name.toLowerCase())!;
+      if (options.dryRun) wouldCreate.push(def.name);
+      else {
+        await ipaas.createCustomField({ name: def.name, data_type: def.dataType, description: def.description });
+        created.push(def.name);
+      }
+    }
+    const planned = [...definitions, ...config.customFields.filter((d) => [...created, ...wouldCreate].includes(d.name)).map((d) => ({ name: d.name, data_type: d.dataType }))];
+    catalog = new FieldCatalog(planned);
+  }
+  return { plan: buildMappingPlan(active, catalog), created, wouldCreate };
+}
+
+/** Missing fields the connector may create: defined in config.customFields, not standard fields. */
+function creatableFields(config: ConnectorConfig, problems: FieldProblem[]): string[] {
+  const names = new Set<string>();
+  for (const p of problems) {
+    if (isStandardField(p.field)) continue;
+    if (config.customFields.some((d) => d.name.toLowerCase() === p.field.toLowerCase())) names.add(p.field.toLowerCase());
+  }
+  return [...names];
+}
+
+/** The problems a validation run reports, without creating anything. */
+export async function findFieldProblems(config: ConnectorConfig, ipaas: IpaasClient, active: ActiveCollections): Promise<{ problems: FieldProblem[]; creatable: string[] }> {
+  const catalog = new FieldCatalog(await ipaas.listCustomFields());
+  const problems = checkFields(active, catalog);
+  return { problems, creatable: config.sync.autoCreateCustomFields ? creatableFields(config, problems) : [] };
+}
+
+export { fieldNotFoundError };

@@ -1,0 +1,41 @@
+import type { ConnectorConfig } from '../config/schema.js';
+import type { IpaasClient } from '../ipaas/ipaas-client.js';
+import { mapFrom } from '../mapping/map-from.js';
+import { buildRequest } from '../openai/build-request.js';
+import { estimateRequest, type TokenEstimate } from '../openai/estimate-tokens.js';
+import { ConnectorError } from '../shared/errors.js';
+import { loadCustomer, requireCustomerNumber, type CustomerRef } from './load-customer.js';
+import { prepareMappings } from './prepare-mappings.js';
+
+export interface Preview {
+  customerId: string;
+  customerNumber: string;
+  api: string;
+  model: string;
+  endpoint: string;
+  request: Record<string, unknown>;
+  estimate: TokenEstimate;
+  targets: string[];
+  wouldCreateCustomFields: string[];
+}
+
+/** A dry run: the exact request that would be sent, with its token and cost estimate. No OpenAI call, no write. */
+export async function previewCustomer(config: ConnectorConfig, ipaas: IpaasClient, ref: CustomerRef, now: () => Date = () => new Date()): Promise<Preview> {
+  const prepared = await prepareMappings(config, ipaas, { dryRun: true });
+  if ('disabled' in prepared) throw new ConnectorError('CONFIG_INVALID', prepared.disabled, { fix: 'Set status: Enabled on the mapping collections.' });
+  const customer = await loadCustomer(ipaas, ref);
+  const customerNumber = requireCustomerNumber(customer);
+  const mapped = mapFrom(prepared.plan, customer, now);
+  const request = buildRequest(config.openai, prepared.plan.answerFields, mapped);
+  return {
+    customerId: customer.id,
+    customerNumber,
+    api: request.api,
+    model: request.model,
+    endpoint: `${config.openai.baseUrl.replace(/\/$/, '')}/${request.api === 'responses' ? 'responses' : 'chat/completions'}`,
+    request: request.body,
+    estimate: estimateRequest(request, config.openai.prices),
+    targets: prepared.plan.targets.map((t) => t.destination),
+    wouldCreateCustomFields: prepared.wouldCreate,
+  };
+}
