@@ -1,0 +1,42 @@
+import type { CommandIO } from '../src/cli/io.js';
+import { startEmulators } from './start-emulators.js';
+
+export interface EmulateOptions {
+  which: 'ipaas' | 'openai' | 'all';
+  host?: string | undefined;
+  port?: number | undefined;
+  /** OpenAI emulator knobs. */
+  rpm?: number | undefined;
+  tpm?: number | undefined;
+  latencyMs?: number | undefined;
+}
+
+/** `ipaas-openai emulate ipaas|openai|all`: run the emulators standalone until Ctrl-C. */
+export async function emulateCommand(options: EmulateOptions, io: CommandIO, until?: Promise<void>): Promise<number> {
+  const ipaas = options.which !== 'openai';
+  const openai = options.which !== 'ipaas';
+  const both = ipaas && openai;
+  const openaiKnobs = {
+    ...(options.rpm ? { rpm: options.rpm } : {}),
+    ...(options.tpm ? { tpm: options.tpm } : {}),
+    ...(options.latencyMs ? { latencyMs: options.latencyMs } : {}),
+  };
+  const running = await startEmulators({
+    ipaas,
+    openai: openai ? openaiKnobs : false,
+    host: options.host,
+    ...(options.port !== undefined && ipaas ? { ipaasPort: options.port } : {}),
+    ...(options.port !== undefined && openai ? { openaiPort: both ? (options.port === 0 ? 0 : options.port + 1) : options.port } : {}),
+  });
+  io.out('Emulators running; point the connector at them with:');
+  if (running.ipaas) io.out(`export IPAAS_BASE_URL=${running.ipaas.url} IPAAS_API_KEY=${running.ipaas.apiKey}`);
+  if (running.openai) io.out(`export OPENAI_BASE_URL=${running.openai.url} OPENAI_API_KEY=${running.openai.apiKey}`);
+  io.out('Ctrl-C stops them.');
+  await (until ??
+    new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    }));
+  await running.close();
+  return 0;
+}

@@ -1,0 +1,240 @@
+/**
+ * The emulator's HTTP surface (Fastify): auth, OpenAI headers on every response, rate limits, faults,
+ * counters and the request log. Endpoints: POST /v1/responses, POST /v1/chat/completions,
+ * GET /v1/models, GET /v1/models/:id.
+ */
+import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
+import { complete, type AnswerFault } from './completion.js';
+import { ApiError, errors, statusFaultError } from './errors.js';
+import { FaultQueue } from './faults.js';
+import { RateLimiter } from './rate-limits.js';
+import { parseChatRequest, parseResponsesRequest } from './request.js';
+import { chatCompletionObject, malformedBody, modelList, modelObject, newRequestId, responseObject } from './shapes.js';
+import { estimateInputTokens, PromptCache } from './tokens.js';
+import type { OpenAICounters, OpenAIEmulator, OpenAIEmulatorOptions, OpenAIFault, RecordedRequest } from './types.js';
+
+export const DEFAULT_API_KEY = 'sk-emulator-key';
+export const DEFAULT_MODELS = ['gpt-5-nano', 'gpt-5-mini', 'gpt-4o-mini', 'gpt-4.1-mini'];
+/** Output tokens reserved against TPM when the request sets no max_output_tokens / max_completion_tokens. */
+export const DEFAULT_MAX_OUTPUT_TOKENS = 4096;
+const MAX_RECORDED = 1000;
+
+interface RequestState {
+  requestId: string;
+  startedAt: number;
+  rawBody?: string;
+  entry: RecordedRequest;
+}
+
+const emptyCounters = (): OpenAICounters => ({
+  requests: 0,
+  byPath: {},
+  byStatus: {},
+  completions: 0,
+  rateLimited: 0,
+  inputTokens: 0,
+  cachedTokens: 0,
+  outputTokens: 0,
+});
+
+function recordHeaders(req: FastifyRequest): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(req.headers)) {
+    if (v === undefined) continue;
+    out[k] = k === 'authorization' ? 'REDACTED' : Array.isArray(v) ? v.join(', ') : v;
+  }
+  return out;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+export function createOpenAIEmulator(options: OpenAIEmulatorOptions = {}): OpenAIEmulator {
+  const apiKeys = options.apiKeys ?? [DEFAULT_API_KEY];
+  const models = options.models ?? DEFAULT_MODELS;
+  const organization = options.organization ?? 'org-emulator';
+  const latencyMs = options.latencyMs ?? 0;
+  const limiter = new RateLimiter(options.rpm ?? 10_000, options.tpm ?? 10_000_000, organization);
+  const cache = new PromptCache();
+  const faults = new FaultQueue();
+  const counters = emptyCounters();
+  let recorded: RecordedRequest[] = [];
+  const states = new WeakMap<FastifyRequest, RequestState>();
+  const hanging = new Set<() => void>();
+  let url: string | undefined;
+
+  const app = Fastify({ logger: options.logger ?? false, bodyLimit: 64 * 1024 * 1024, forceCloseConnections: true });
+
+  const parseJson = (req: FastifyRequest, body: string | Buffer, done: (err: Error | null, body?: unknown) => void): void => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    const st = states.get(req);
+    if (st) st.rawBody = text;
+    try {
+      done(null, JSON.parse(text));
+    } catch {
+      done(errors.invalidJsonBody());
+    }
+  };
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, parseJson);
+
+  app.addHook('onRequest', async (req) => {
+    const path = req.url.split('?')[0] ?? req.url;
+    const entry: RecordedRequest = {
+      requestId: newRequestId(),
+      method: req.method,
+      path,
+      headers: recordHeaders(req),
+      body: null,
+      receivedAt: Date.now(),
+    };
+    states.set(req, { requestId: entry.requestId, startedAt: Date.now(), entry });
+    recorded.push(entry);
+    if (recorded.length > MAX_RECORDED) recorded = recorded.slice(-MAX_RECORDED);
+    counters.requests += 1;
+    counters.byPath[path] = (counters.byPath[path] ?? 0) + 1;
+
+    const auth = req.headers.authorization;
+    const key = typeof auth === 'string' ? /^Bearer\s+(.*)$/i.exec(auth.trim())?.[1]?.trim() : undefined;
+    if (!key) throw errors.noApiKey();
+    if (!apiKeys.includes(key)) throw errors.invalidApiKey(key);
+  });
+
+  app.addHook('preHandler', async (req) => {
+    const st = states.get(req);
+    if (st) st.entry.body = req.body ?? null;
+  });
+
+  app.addHook('onSend', async (req, reply, payload) => {
+    const st = states.get(req);
+    if (st) {
+      reply.header('x-request-id', st.requestId);
+      reply.header('openai-processing-ms', String(Date.now() - st.startedAt));
+      st.entry.status = reply.statusCode;
+    }
+    reply.header('openai-version', '2020-10-01');
+    reply.header('openai-organization', organization);
+    for (const [k, v] of Object.entries(limiter.headers())) reply.header(k, v);
+    const status = String(reply.statusCode);
+    counters.byStatus[status] = (counters.byStatus[status] ?? 0) + 1;
+    if (reply.statusCode === 429) counters.rateLimited += 1;
+    return payload;
+  });
+
+  app.setErrorHandler(async (err, _req, reply) => {
+    let apiError: ApiError;
+    if (err instanceof ApiError) apiError = err;
+    else {
+      const status = typeof (err as { statusCode?: unknown }).statusCode === 'number' ? (err as { statusCode: number }).statusCode : 500;
+      const message = err instanceof Error ? err.message : String(err);
+      apiError =
+        status < 500
+          ? new ApiError(status === 415 ? 400 : status, 'invalid_request_error', message)
+          : new ApiError(500, 'server_error', 'The server had an error while processing your request. Sorry about that!');
+    }
+    for (const [k, v] of Object.entries(apiError.headers)) reply.header(k, v);
+    return reply.code(apiError.status).type('application/json; charset=utf-8').send(apiError.toBody());
+  });
+
+  app.setNotFoundHandler(async (req) => {
+    throw errors.invalidUrl(req.method, req.url.split('?')[0] ?? req.url);
+  });
+
+  app.get('/v1/models', async () => modelList(models));
+  app.get<{ Params: { id: string } }>('/v1/models/:id', async (req) => {
+    if (!models.includes(req.params.id)) throw errors.modelNotFound(req.params.id);
+    return modelObject(req.params.id);
+  });
+
+  /** The 'timeout' fault: never answer; resolve when the client disconnects or close() runs. */
+  async function hang(req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+    reply.hijack();
+    await new Promise<void>((resolve) => {
+      const release = (): void => {
+        hanging.delete(release);
+        req.raw.socket?.destroy();
+        resolve();
+      };
+      hanging.add(release);
+      reply.raw.once('close', release);
+    });
+    return reply;
+  }
+
+  function faultError(fault: OpenAIFault & { kind: 'status' | 'insufficient_quota' }, model: string, req: FastifyRequest): ApiError {
+    if (fault.kind === 'insufficient_quota') return errors.insufficientQuota();
+    if (fault.status === 401) {
+      const auth = String(req.headers.authorization ?? '');
+      return errors.invalidApiKey(auth.replace(/^Bearer\s+/i, ''));
+    }
+    if (fault.status === 404) return errors.modelNotFound(model);
+    if (fault.status === 429) return limiter.injectedLimitError(model);
+    return statusFaultError(fault.status);
+  }
+
+  async function handleCompletion(api: 'responses' | 'chat', req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
+    const request = api === 'responses' ? parseResponsesRequest(req.body, models) : parseChatRequest(req.body, models);
+    const fault = faults.take([states.get(req)?.rawBody ?? '', JSON.stringify(req.body)]);
+    if (fault?.kind === 'status' || fault?.kind === 'insufficient_quota') throw faultError(fault, request.model, req);
+    if (fault?.kind === 'timeout') return hang(req, reply);
+
+    const reservedOutput = request.maxOutputTokens ?? DEFAULT_MAX_OUTPUT_TOKENS;
+    limiter.reserve(request.model, estimateInputTokens(request.body) + reservedOutput);
+    if (latencyMs > 0) await sleep(latencyMs);
+
+    if (fault?.kind === 'malformed') {
+      limiter.refund(reservedOutput);
+      return reply.type('application/json').send(malformedBody(request));
+    }
+    const answerFault: AnswerFault =
+      fault?.kind === 'refusal' || fault?.kind === 'extra-fields' || fault?.kind === 'wrong-type' || fault?.kind === 'incomplete'
+        ? fault.kind
+        : null;
+    const completion = complete(request, answerFault, cache);
+    limiter.refund(reservedOutput - completion.outputTokens);
+    counters.completions += 1;
+    counters.inputTokens += completion.inputTokens;
+    counters.cachedTokens += completion.cachedTokens;
+    counters.outputTokens += completion.outputTokens;
+    return api === 'responses' ? responseObject(request, completion) : chatCompletionObject(request, completion);
+  }
+
+  app.post('/v1/responses', (req, reply) => handleCompletion('responses', req, reply));
+  app.post('/v1/chat/completions', (req, reply) => handleCompletion('chat', req, reply));
+
+  return {
+    app,
+    get url() {
+      return url;
+    },
+    counters,
+    async start(opts = {}) {
+      const host = opts.host ?? '127.0.0.1';
+      await app.listen({ host, port: opts.port ?? 0 });
+      const address = app.server.address();
+      const port = typeof address === 'object' && address ? address.port : opts.port ?? 0;
+      const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+      url = `http://${shown}:${port}/v1`;
+      return url;
+    },
+    async close() {
+      for (const release of [...hanging]) release();
+      await app.close();
+      url = undefined;
+    },
+    resetCounters() {
+      Object.assign(counters, emptyCounters());
+    },
+    injectFault(f) {
+      faults.add(f);
+    },
+    clearFaults() {
+      faults.clear();
+    },
+    setLimits(l) {
+      limiter.setLimits(l);
+    },
+    requests() {
+      return recorded.map((r) => ({ ...r }));
+    },
+  };
+}

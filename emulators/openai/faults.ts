@@ -1,0 +1,30 @@
+/** Injected faults: a FIFO list; each request consumes at most one matching fault. */
+import type { OpenAIFault } from './types.js';
+
+interface Pending {
+  fault: OpenAIFault;
+  remaining: number;
+}
+
+export class FaultQueue {
+  private pending: Pending[] = [];
+
+  add(fault: OpenAIFault): void {
+    const times = fault.times ?? 1;
+    if (times > 0) this.pending.push({ fault, remaining: times });
+  }
+
+  clear(): void {
+    this.pending = [];
+  }
+
+  /** The first fault whose `match` occurs in one of the body texts (or that has no match), consumed once. */
+  take(bodyTexts: string[]): OpenAIFault | undefined {
+    const i = this.pending.findIndex((p) => p.fault.match === undefined || bodyTexts.some((t) => t.includes(p.fault.match as string)));
+    const hit = this.pending[i];
+    if (!hit) return undefined;
+    hit.remaining -= 1;
+    if (hit.remaining <= 0) this.pending.splice(i, 1);
+    return hit.fault;
+  }
+}

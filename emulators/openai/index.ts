@@ -1,0 +1,13 @@
+/**
+ * Local emulator of the OpenAI API (Responses, Chat Completions, Models) for tests, the demo and
+ * benchmarks. Answers are deterministic (see answer.ts), errors and headers are OpenAI's.
+ */
+export { createOpenAIEmulator, DEFAULT_API_KEY, DEFAULT_MAX_OUTPUT_TOKENS, DEFAULT_MODELS } from './app.js';
+export type { OpenAICounters, OpenAIEmulator, OpenAIEmulatorOptions, OpenAIFault, RecordedRequest } from './types.js';
+export { buildSummary, answersKnownToFilm, generateAnswer, parseCustomerData, isGullible } from './answer.js';
+export { estimateInputTokens, estimatePrefixTokens, countTokens } from './tokens.js';
+export { validateStrictSchema } from './strict-schema.js';
+export { isReasoningModel } from './request.js';
+export { REASONING_TOKENS, REFUSAL_TEXT } from './completion.js';
+export { maskApiKey } from './errors.js';
+export { formatGoDuration } from './rate-limits.js';

@@ -1,0 +1,87 @@
+/** Public types of the OpenAI emulator (see index.ts for the factory). */
+import type { FastifyInstance } from 'fastify';
+
+export interface OpenAIEmulatorOptions {
+  /** Accepted Bearer keys. Default ['sk-emulator-key']. */
+  apiKeys?: string[];
+  /** Models served by GET /v1/models and accepted by the completion endpoints. */
+  models?: string[];
+  /** Added to each completion (not to errors), default 0. */
+  latencyMs?: number;
+  /** Requests per minute, default 10000. */
+  rpm?: number;
+  /** Tokens per minute, default 10_000_000. */
+  tpm?: number;
+  /** Shown in openai-organization and in 429 messages, default 'org-emulator'. */
+  organization?: string;
+  /** Fastify logger on/off, default false. */
+  logger?: boolean;
+}
+
+export type FaultStatus = 400 | 401 | 403 | 404 | 408 | 409 | 429 | 500 | 502 | 503;
+
+interface FaultBase {
+  /** How many matching requests the fault applies to, default 1. */
+  times?: number;
+  /** Applies only to requests whose raw (or re-serialized) body contains this substring. */
+  match?: string;
+}
+
+export type OpenAIFault =
+  | (FaultBase & { kind: 'status'; status: FaultStatus })
+  | (FaultBase & { kind: 'insufficient_quota' })
+  | (FaultBase & { kind: 'timeout' })
+  | (FaultBase & { kind: 'malformed' })
+  | (FaultBase & { kind: 'refusal' })
+  | (FaultBase & { kind: 'extra-fields' })
+  | (FaultBase & { kind: 'wrong-type' })
+  | (FaultBase & { kind: 'incomplete' });
+
+export interface OpenAICounters {
+  /** Every HTTP request received (any path, any outcome). */
+  requests: number;
+  /** Keyed by URL path without query, e.g. '/v1/responses', '/v1/models/gpt-5-nano'. */
+  byPath: Record<string, number>;
+  /** Keyed by status code as a string, e.g. '200', '429'. */
+  byStatus: Record<string, number>;
+  /** 200 answers from /v1/responses and /v1/chat/completions (refusal/incomplete included, malformed not). */
+  completions: number;
+  /** Every 429 (rate_limit_exceeded and insufficient_quota). */
+  rateLimited: number;
+  /** Sums of the usage reported in completion answers. */
+  inputTokens: number;
+  cachedTokens: number;
+  outputTokens: number;
+}
+
+export interface RecordedRequest {
+  /** The x-request-id sent back. */
+  requestId: string;
+  method: string;
+  /** URL path without query. */
+  path: string;
+  /** Lower-cased header names; authorization is 'REDACTED'. */
+  headers: Record<string, string>;
+  /** Parsed JSON body, or null (GET, unparseable, or rejected before parsing e.g. 401). */
+  body: unknown;
+  /** Response status, once sent (undefined while pending, e.g. a 'timeout' fault). */
+  status?: number;
+  /** Date.now() when received. */
+  receivedAt: number;
+}
+
+export interface OpenAIEmulator {
+  app: FastifyInstance;
+  /** Listens (default 127.0.0.1, port 0) and returns the base URL ending in /v1. */
+  start(opts?: { host?: string; port?: number }): Promise<string>;
+  close(): Promise<void>;
+  url: string | undefined;
+  counters: OpenAICounters;
+  resetCounters(): void;
+  injectFault(f: OpenAIFault): void;
+  clearFaults(): void;
+  /** Changes the limits and refills both buckets to the new capacity. */
+  setLimits(l: { rpm?: number; tpm?: number }): void;
+  /** The last 1000 requests, oldest first. */
+  requests(): RecordedRequest[];
+}
