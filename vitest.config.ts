@@ -8,5 +8,6 @@ export default defineConfig({
     // Integration tests start real servers on loopback; two cores, so keep parallelism modest.
     pool: 'forks',
     maxWorkers: 2,
+    reporters: ['default', './test/helpers/plain-summary-reporter.ts'],
   },
 });

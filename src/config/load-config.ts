@@ -133,6 +133,9 @@ export function loadConfig(options: { path?: string | undefined; env?: Env; cwd?
 }
 
 /** The JSON schema editors use for completion (written to config.schema.json by `npm run schema`). */
-export function configJsonSchema(): unknown {
-  return z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' });
+export function configJsonSchema(): Record<string, unknown> {
+  const schema = z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  // A config file may leave out every section: the built-in defaults (the seed's mappings) fill them in.
+  delete schema.required;
+  return schema;
 }

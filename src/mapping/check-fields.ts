@@ -74,7 +74,7 @@ export function checkFields(active: ActiveCollections, catalog: FieldCatalog, pl
 
 export function fieldNotFoundError(problems: FieldProblem[]): ConnectorError {
   const lines = problems.map((p) => `"${p.field}" referenced by ${p.where}`);
-  return new ConnectorError('REQUEST_FIELD_NOT_FOUND', `Request field not found. ${lines.join('; ')} does not exist in iPaaS.com.`, {
+  return new ConnectorError('REQUEST_FIELD_NOT_FOUND', `Request field not found. ${lines.join('; ')} ${lines.length > 1 ? 'do' : 'does'} not exist in iPaaS.com.`, {
     fix: [...new Set(problems.map((p) => p.fix))].join(' '),
     details: { fields: problems.map((p) => p.field) },
   });

@@ -40,8 +40,8 @@ export interface MappingPlan {
 const compile = (m: Mapping): CompiledMapping => ({ mapping: m, formula: m.type === 'Formula' ? compileFormula(m.source) : undefined });
 
 /** Builds the plan, or throws "Request field not found." naming every missing field. */
-export function buildMappingPlan(collections: ActiveCollections, catalog: FieldCatalog): MappingPlan {
-  const problems = checkFields(collections, catalog);
+export function buildMappingPlan(collections: ActiveCollections, catalog: FieldCatalog, plannedTypes: Record<string, string> = {}): MappingPlan {
+  const problems = checkFields(collections, catalog, plannedTypes);
   if (problems.length) throw fieldNotFoundError(problems);
 
   const promptMapping = promptTextMapping(collections.from)!;

@@ -33,7 +33,7 @@ export async function prepareMappings(
   const created: string[] = [];
   const wouldCreate: string[] = [];
 
-  const problems = checkFields(active, catalog);
+  const problems = checkFields(active, catalog, plannedTypes(config));
   if (problems.length && config.sync.autoCreateCustomFields) {
     for (const name of creatableFields(config, problems)) {
       const def = config.customFields.find((d) => d.name.toLowerCase() === name.toLowerCase())!;
@@ -46,7 +46,12 @@ export async function prepareMappings(
     const planned = [...definitions, ...config.customFields.filter((d) => [...created, ...wouldCreate].includes(d.name)).map((d) => ({ name: d.name, data_type: d.dataType }))];
     catalog = new FieldCatalog(planned);
   }
-  return { plan: buildMappingPlan(active, catalog), created, wouldCreate };
+  return { plan: buildMappingPlan(active, catalog, plannedTypes(config)), created, wouldCreate };
+}
+
+/** Data types the config gives custom fields, so a "create it" fix can name the type. */
+function plannedTypes(config: ConnectorConfig): Record<string, string> {
+  return Object.fromEntries(config.customFields.map((d) => [d.name.toLowerCase(), d.dataType]));
 }
 
 /** Missing fields the connector may create: defined in config.customFields, not standard fields. */
@@ -62,7 +67,7 @@ function creatableFields(config: ConnectorConfig, problems: FieldProblem[]): str
 /** The problems a validation run reports, without creating anything. */
 export async function findFieldProblems(config: ConnectorConfig, ipaas: IpaasClient, active: ActiveCollections): Promise<{ problems: FieldProblem[]; creatable: string[] }> {
   const catalog = new FieldCatalog(await ipaas.listCustomFields());
-  const problems = checkFields(active, catalog);
+  const problems = checkFields(active, catalog, plannedTypes(config));
   return { problems, creatable: config.sync.autoCreateCustomFields ? creatableFields(config, problems) : [] };
 }
 

@@ -1,0 +1,84 @@
+import path from 'node:path';
+import { startEmulators } from '../emulators/start-emulators.js';
+import { SAMPLE_CUSTOMERS } from '../emulators/sample-customers.js';
+import { describeResult, describeSummary } from '../src/cli/commands/sync.js';
+import type { CommandIO } from '../src/cli/io.js';
+import { ENV, loadConfig } from '../src/config/load-config.js';
+import { openConnector } from '../src/sync/connector.js';
+import type { CustomerRef } from '../src/sync/load-customer.js';
+import { runSync } from '../src/sync/run-sync.js';
+
+export interface DemoOptions {
+  config?: string | undefined;
+  /** Keep the emulators running after the sync (Ctrl-C stops them). */
+  keep?: boolean;
+}
+
+/**
+ * The main job on embedded defaults: SQLite in ./data, the built-in emulators
+ * for whichever side has no real key, the sample customers, a manual sync,
+ * and CUST-10045 read back from iPaaS.com.
+ */
+export async function demoCommand(options: DemoOptions, io: CommandIO): Promise<number> {
+  const realIpaas = !!(io.env[ENV.ipaasApiKey] || io.env[ENV.ipaasEmail]);
+  const realOpenAI = !!io.env[ENV.openaiApiKey];
+  const emulators = await startEmulators({ ipaas: !realIpaas, openai: !realOpenAI });
+  try {
+    const overrides: Record<string, unknown> = {
+      log: { path: 'data/ipaas-openai.log' },
+      ...(emulators.ipaas ? { ipaas: { baseUrl: emulators.ipaas.url, apiKey: emulators.ipaas.apiKey } } : {}),
+      ...(emulators.openai ? { openai: { baseUrl: emulators.openai.url, apiKey: emulators.openai.apiKey } } : {}),
+    };
+    const loaded = loadConfig({ path: options.config, env: io.env, cwd: io.cwd, overrides });
+    io.out('ipaas-openai demo');
+    io.out(`  iPaaS.com: ${emulators.ipaas ? `built-in emulator at ${emulators.ipaas.url} (no IPAAS_API_KEY set)` : loaded.config.ipaas.baseUrl}`);
+    io.out(`  OpenAI:    ${emulators.openai ? `built-in emulator at ${emulators.openai.url} (no OPENAI_API_KEY set)` : loaded.config.openai.baseUrl}, model ${loaded.config.openai.model}, ${loaded.config.openai.api} API`);
+    io.out('');
+
+    const connector = openConnector(loaded);
+    try {
+      let refs: CustomerRef[];
+      if (emulators.ipaas) {
+        refs = emulators.ipaas.emulator.listCustomers().map((c) => (c.customer_number ? { customerNumber: c.customer_number } : { id: String(c.id) }));
+        io.out(`Manual sync of ${refs.length} sample customers (${SAMPLE_CUSTOMERS.filter((c) => !c.customer_number).length} without a CustomerNumber, to show the failure path):`);
+      } else {
+        const first = await connector.ipaas.listCustomers(1, { pageSize: 5 });
+        refs = first.customers.map((c) => (c.customerNumber ? { customerNumber: c.customerNumber } : { id: c.id }));
+        io.out(`Manual sync of the first ${refs.length} customers of the iPaaS.com account:`);
+      }
+      const summary = await runSync(connector, refs, { trigger: 'demo', event: 'Manual', onResult: (r) => io.out(`  ${describeResult(r).replace(/\n/g, '\n  ')}`) });
+      io.out('');
+      for (const l of describeSummary(summary, loaded.config.store.path)) io.out(l);
+
+      const showcase = summary.results.find((r) => r.attempt.customerNumber === 'CUST-10045') ?? summary.results.find((r) => r.customer);
+      if (showcase?.attempt.customerNumber) {
+        const c = await connector.ipaas.findCustomerByNumber(showcase.attempt.customerNumber);
+        if (c) {
+          io.out('');
+          io.out(`${c.customerNumber} as iPaaS.com now holds it (read back through its API):`);
+          io.out(`  Name:    ${c.firstName} ${c.lastName}`);
+          io.out(`  Comment: ${(c.comment ?? '').replace(/\n/g, '\n           ')}`);
+          for (const [k, v] of Object.entries(c.customFields)) io.out(`  ${k}: ${v.length > 100 ? `${v.slice(0, 100)}…` : v}`);
+        }
+      }
+      io.out('');
+      io.out(`Database: ${loaded.config.store.path}`);
+      io.out(`Log:      ${loaded.config.log.path}`);
+      io.out('Next: `npx ipaas-openai logs CUST-10045`, `npx ipaas-openai logs --attempt 1`, `npx ipaas-openai emulate all` to keep emulators running.');
+      if (options.keep) {
+        io.out('Emulators keep running; Ctrl-C stops them.');
+        await new Promise<void>((resolve) => {
+          process.once('SIGINT', resolve);
+          process.once('SIGTERM', resolve);
+        });
+      }
+      return summary.synced > 0 ? 0 : 1;
+    } finally {
+      await connector.close();
+    }
+  } finally {
+    await emulators.close();
+  }
+}
+
+export const demoDataDir = (cwd: string) => path.join(cwd, 'data');

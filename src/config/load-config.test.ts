@@ -1,0 +1,73 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_FROM_COLLECTION, SEED_PROMPT_TEXT } from './defaults.js';
+import { loadConfig } from './load-config.js';
+
+const dir = () => mkdtempSync(path.join(tmpdir(), 'ipaas-openai-config-'));
+
+describe('loadConfig', () => {
+  it('defaults reproduce the seed mapping table', () => {
+    const { config } = loadConfig({ env: {}, cwd: dir() });
+    const from = config.mappingCollections[0]!;
+    expect(from.name).toBe('OpenAI Add/Update Customer FROM iPaaS');
+    expect(from.triggerEvents).toEqual(['Manual', 'Customer Create', 'Customer Update']);
+    expect(from.mappings.map((m) => [m.type, m.type === 'Static' ? 'PromptText' : m.source, m.destination])).toEqual([
+      ['Field', 'CustomerNumber', 'Id'],
+      ['Static', 'PromptText', 'PromptText'],
+      ['Field', 'CustomerNumber', 'CustomerNumber'],
+      ['Field', 'FirstName', 'FirstName'],
+      ['Field', 'LastName', 'LastName'],
+      ['Field', 'EmailAddress', 'EmailAddress'],
+      ['Field', 'Categories', 'Categories'],
+      ['Field', 'Comment', 'Comment'],
+    ]);
+    expect(DEFAULT_FROM_COLLECTION.mappings[1]!.source).toBe(SEED_PROMPT_TEXT);
+    expect(config.openai).toMatchObject({ baseUrl: 'https://api.openai.com/v1', model: 'gpt-5-nano', api: 'responses' });
+  });
+
+  it('reads YAML, then lets env override secrets and URLs', () => {
+    const d = dir();
+    writeFileSync(path.join(d, 'ipaas-openai.yaml'), 'openai:\n  model: gpt-4o-mini\n  api: chat\n  temperature: 0.2\nstore:\n  path: my.db\n');
+    const { config, secrets, source } = loadConfig({ env: { OPENAI_API_KEY: 'sk-test-123456', IPAAS_BASE_URL: 'http://127.0.0.1:9/' }, cwd: d });
+    expect(source).toBe(path.join(d, 'ipaas-openai.yaml'));
+    expect(config.openai).toMatchObject({ model: 'gpt-4o-mini', api: 'chat', temperature: 0.2, apiKey: 'sk-test-123456' });
+    expect(config.ipaas.baseUrl).toBe('http://127.0.0.1:9/');
+    expect(config.store.path).toBe(path.join(d, 'my.db'));
+    expect(secrets).toEqual(['sk-test-123456']);
+  });
+
+  it('warns when a key is written in the file', () => {
+    const d = dir();
+    writeFileSync(path.join(d, 'c.json'), JSON.stringify({ openai: { apiKey: 'sk-in-file-0000' } }));
+    const { warnings } = loadConfig({ path: 'c.json', env: {}, cwd: d });
+    expect(warnings[0]).toMatch(/openai.apiKey.*OPENAI_API_KEY/);
+  });
+
+  it('fails fast naming the bad key and how to fix it', () => {
+    const d = dir();
+    writeFileSync(path.join(d, 'ipaas-openai.yaml'), 'openai:\n  api: soap\n  modle: x\n');
+    expect(() => loadConfig({ env: {}, cwd: d })).toThrow(/openai\.api: Invalid option[\s\S]*modle/);
+    writeFileSync(path.join(d, 'bad.yaml'), 'openai: [unclosed');
+    expect(() => loadConfig({ path: 'bad.yaml', env: {}, cwd: d })).toThrow(/not valid YAML/);
+    expect(() => loadConfig({ path: 'missing.yaml', env: {}, cwd: d })).toThrow(/Cannot read config file/);
+  });
+});
+
+describe('shipped files', () => {
+  it('config.schema.json is current (run `npm run schema` after changing the config schema)', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { configJsonSchema } = await import('./load-config.js');
+    const file = path.resolve(import.meta.dirname, '../../config.schema.json');
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual(configJsonSchema());
+  });
+
+  it('the example config is valid and equals the defaults for the mappings', () => {
+    const example = path.resolve(import.meta.dirname, '../../ipaas-openai.example.yaml');
+    const { config } = loadConfig({ path: example, env: {} });
+    const defaults = loadConfig({ env: {}, cwd: dir() }).config;
+    const strip = (c: typeof config) => c.mappingCollections.map((col) => ({ ...col, mappings: col.mappings.map(({ description: _d, ...m }) => m) }));
+    expect(strip(config)).toEqual(strip(defaults));
+  });
+});
