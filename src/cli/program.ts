@@ -3,6 +3,8 @@ import { configJsonSchema } from '../config/load-config.js';
 import { describeError } from '../shared/errors.js';
 import { logsCommand } from './commands/logs.js';
 import { previewCommand } from './commands/preview.js';
+import { retryCommand } from './commands/retry.js';
+import { serveCommand } from './commands/serve.js';
 import { syncCommand } from './commands/sync.js';
 import { validateCommand } from './commands/validate.js';
 import { processIO, type CommandIO } from './io.js';
@@ -69,6 +71,23 @@ export function buildProgram(io: CommandIO = processIO(), setExit: (code: number
   ).action((customerNumber: string | undefined, o) =>
     act(() => logsCommand({ customerNumber, outcome: o.outcome, limit: o.limit, attempt: o.attempt, config: o.config, json: o.json }, io)),
   );
+
+  common(
+    program
+      .command('serve')
+      .description('Run the service: iPaaS.com webhooks, the manual-sync API and the workers (durable queue)')
+      .option('--host <host>', 'address to bind (default from config: 127.0.0.1)')
+      .option('-p, --port <port>', 'port (default from config: 8080)', (v) => Number(v))
+      .option('--concurrency <n>', 'records in flight at once', positiveInt),
+  ).action((o) => act(() => serveCommand({ host: o.host, port: o.port, concurrency: o.concurrency, config: o.config, json: o.json }, io)));
+
+  common(
+    program
+      .command('retry')
+      .description('Re-run failed (dead-lettered) records: back into the queue, a stored answer is reused')
+      .option('--job <ids...>', 'only these job ids', (v: string, prev: number[] = []) => [...prev, positiveInt(v)])
+      .option('--run', 'run them now in this process instead of leaving them to `serve`'),
+  ).action((o) => act(() => retryCommand({ jobIds: o.job, run: !!o.run, config: o.config, json: o.json }, io)));
 
   program
     .command('config-schema')

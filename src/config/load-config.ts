@@ -18,6 +18,10 @@ export const ENV = {
   openaiApiKey: 'OPENAI_API_KEY',
   openaiModel: 'OPENAI_MODEL',
   openaiApi: 'OPENAI_API_STYLE',
+  webhookKey: 'IPAAS_WEBHOOK_KEY',
+  webhookHmacSecret: 'IPAAS_WEBHOOK_HMAC_SECRET',
+  adminToken: 'IPAAS_OPENAI_ADMIN_TOKEN',
+  port: 'PORT',
 } as const;
 
 export const DEFAULT_CONFIG_FILE = 'ipaas-openai.yaml';
@@ -84,6 +88,12 @@ function envOverrides(env: Env): Json {
   if (env[ENV.openaiApiKey]) openai.apiKey = env[ENV.openaiApiKey];
   if (env[ENV.openaiModel]) openai.model = env[ENV.openaiModel];
   if (env[ENV.openaiApi]) openai.api = env[ENV.openaiApi];
+  const server: Json = {};
+  if (env[ENV.webhookKey]) server.webhookApiKey = env[ENV.webhookKey];
+  if (env[ENV.webhookHmacSecret]) server.webhookHmacSecret = env[ENV.webhookHmacSecret];
+  if (env[ENV.adminToken]) server.adminToken = env[ENV.adminToken];
+  if (env[ENV.port] && Number.isInteger(Number(env[ENV.port]))) server.port = Number(env[ENV.port]);
+  if (Object.keys(server).length) o.server = server;
   if (Object.keys(ipaas).length) o.ipaas = ipaas;
   if (Object.keys(openai).length) o.openai = openai;
   if (env[ENV.dbPath]) o.store = { path: env[ENV.dbPath] };
@@ -128,7 +138,9 @@ export function loadConfig(options: { path?: string | undefined; env?: Env; cwd?
   if (config.log.path && !path.isAbsolute(config.log.path)) {
     config.log.path = path.resolve(source ? path.dirname(source) : cwd, config.log.path);
   }
-  const secrets = [config.ipaas.apiKey, config.ipaas.login?.password, config.openai.apiKey].filter((s): s is string => !!s);
+  const secrets = [config.ipaas.apiKey, config.ipaas.login?.password, config.openai.apiKey, config.server.webhookApiKey, config.server.webhookHmacSecret, config.server.adminToken].filter(
+    (s): s is string => !!s,
+  );
   return { config, source, warnings, secrets };
 }
 

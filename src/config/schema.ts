@@ -75,9 +75,32 @@ export const configSchema = z
         maxRetries: z.number().int().min(0).max(10).default(2),
         maxOutputTokens: z.number().int().positive().default(2048),
         prices: z.record(z.string(), priceSchema).default({}).describe('USD per 1M tokens by model; overrides the built-in table'),
+        rpm: z.number().positive().optional().describe('Requests per minute of the OpenAI project, if known (otherwise learnt from x-ratelimit headers)'),
+        tpm: z.number().positive().optional().describe('Tokens per minute of the OpenAI project, if known (otherwise learnt from x-ratelimit headers)'),
       })
       .strict()
       .default({ baseUrl: 'https://api.openai.com/v1', model: 'gpt-5-nano', api: 'responses', timeoutMs: 60_000, maxRetries: 2, maxOutputTokens: 2048, prices: {} }),
+    server: z
+      .object({
+        host: z.string().default('127.0.0.1'),
+        port: z.number().int().min(0).max(65535).default(8080),
+        webhookApiKey: z.string().min(8).optional().describe("The Webhook API Key iPaaS.com sends as Bearer token; prefer IPAAS_WEBHOOK_KEY"),
+        webhookHmacSecret: z.string().min(8).optional().describe('If set, webhooks must carry x-ipaas-signature: sha256=<HMAC of the body>; prefer IPAAS_WEBHOOK_HMAC_SECRET'),
+        adminToken: z.string().min(12).optional().describe('Bearer token for the HTTP API and dashboard; prefer IPAAS_OPENAI_ADMIN_TOKEN (a random one is made at start when absent)'),
+        bodyLimitBytes: z.number().int().positive().default(1_048_576),
+      })
+      .strict()
+      .default({ host: '127.0.0.1', port: 8080, bodyLimitBytes: 1_048_576 }),
+    jobs: z
+      .object({
+        concurrency: z.number().int().min(1).max(256).default(16).describe('Records in flight at once (the rate limiter may allow fewer OpenAI calls)'),
+        maxAttempts: z.number().int().min(1).max(50).default(6).describe('Tries per record before it is dead-lettered (failed)'),
+        leaseMs: z.number().int().positive().default(120_000).describe('A crashed worker\'s jobs come back after this long'),
+        retryBaseMs: z.number().int().positive().default(2_000),
+        retryMaxMs: z.number().int().positive().default(300_000),
+      })
+      .strict()
+      .default({ concurrency: 16, maxAttempts: 6, leaseMs: 120_000, retryBaseMs: 2_000, retryMaxMs: 300_000 }),
     store: z
       .object({ path: z.string().min(1).default('data/ipaas-openai.db') })
       .strict()
@@ -94,9 +117,13 @@ export const configSchema = z
         concurrency: z.number().int().min(1).max(64).default(4),
         autoCreateCustomFields: z.boolean().default(true).describe('Create the custom fields the mappings reference when they are missing'),
         maxIdsPerRun: z.number().int().positive().default(3000),
+        humanEdits: z
+          .enum(['flag', 'keep', 'overwrite'])
+          .default('flag')
+          .describe('A connector-owned field a person edited since the last write: keep it, keep it and flag the record, or overwrite it'),
       })
       .strict()
-      .default({ concurrency: 4, autoCreateCustomFields: true, maxIdsPerRun: 3000 }),
+      .default({ concurrency: 4, autoCreateCustomFields: true, maxIdsPerRun: 3000, humanEdits: 'flag' }),
     customFields: z
       .array(
         z

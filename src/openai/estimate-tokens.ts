@@ -10,6 +10,30 @@ export function countTokens(text: string): number {
   return encode(text).length;
 }
 
+const staticPartCache = new Map<string, number>();
+
+/**
+ * The same estimate, cheap enough for every queued call: the static part
+ * (instructions + schema) is identical across records, so it is counted once.
+ */
+export function estimateRequestTokens(request: OpenAIRequest): number {
+  const schema = JSON.stringify(schemaOf(request));
+  const key = `${request.instructions}\u0000${schema}`;
+  let fixed = staticPartCache.get(key);
+  if (fixed === undefined) {
+    fixed = countTokens(request.instructions) + countTokens(schema) + 2 * PER_MESSAGE_OVERHEAD;
+    if (staticPartCache.size > 100) staticPartCache.clear();
+    staticPartCache.set(key, fixed);
+  }
+  return fixed + countTokens(request.input);
+}
+
+function schemaOf(request: OpenAIRequest): unknown {
+  return request.api === 'responses'
+    ? (request.body.text as { format: { schema: unknown } }).format.schema
+    : (request.body.response_format as { json_schema: { schema: unknown } }).json_schema.schema;
+}
+
 export interface TokenEstimate extends TokenUsage {
   costUsd: number | null;
 }
@@ -21,10 +45,7 @@ export interface TokenEstimate extends TokenUsage {
  * fields' expected size.
  */
 export function estimateRequest(request: OpenAIRequest, prices: Record<string, Price>, expectedOutputTokens = 120): TokenEstimate {
-  const format = request.api === 'responses'
-    ? (request.body.text as { format: { schema: unknown } }).format.schema
-    : (request.body.response_format as { json_schema: { schema: unknown } }).json_schema.schema;
-  const inputTokens = countTokens(request.instructions) + countTokens(request.input) + countTokens(JSON.stringify(format)) + 2 * PER_MESSAGE_OVERHEAD;
+  const inputTokens = estimateRequestTokens(request);
   const usage = { inputTokens, cachedTokens: 0, outputTokens: expectedOutputTokens, reasoningTokens: 0 };
   return { ...usage, costUsd: costUsd(usage, priceFor(request.model, prices)) };
 }

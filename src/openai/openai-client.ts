@@ -1,24 +1,35 @@
 import OpenAI from 'openai';
 import type { ConnectorConfig } from '../config/schema.js';
 import { ConnectorError } from '../shared/errors.js';
+import { retryAfterFromHeaders } from '../jobs/backoff.js';
 
 /**
  * The SDK retries every 429, but insufficient_quota will not pass by waiting:
  * mark it `x-should-retry: false` (the SDK's own override header) so it fails at once.
  */
-function quotaAwareFetch(inner: typeof fetch): typeof fetch {
+function quotaAwareFetch(inner: typeof fetch, limits?: RateLimitObserver): typeof fetch {
   return async (input, init) => {
     const res = await inner(input, init);
-    if (res.status !== 429 || res.headers.get('x-should-retry')) return res;
+    // Every response, the SDK's own retries included, tells the limiter where the limits stand.
+    limits?.observe(res.headers);
+    if (res.status === 503) limits?.penalize(retryAfterFromHeaders(res.headers));
+    if (res.status !== 429) return res;
     const text = await res.text();
     const headers = new Headers(res.headers);
     if (text.includes('"insufficient_quota"')) headers.set('x-should-retry', 'false');
+    else limits?.penalize(retryAfterFromHeaders(res.headers));
     return new Response(text, { status: res.status, statusText: res.statusText, headers });
   };
 }
 
+/** The part of the rate limiter the transport feeds. */
+export interface RateLimitObserver {
+  observe(headers: Headers): void;
+  penalize(retryAfterMs: number | undefined): void;
+}
+
 /** The official SDK, configured once from the connector's config. */
-export function createOpenAIClient(openai: ConnectorConfig['openai'], options: { fetch?: typeof fetch } = {}): OpenAI {
+export function createOpenAIClient(openai: ConnectorConfig['openai'], options: { fetch?: typeof fetch; observe?: RateLimitObserver } = {}): OpenAI {
   if (!openai.apiKey) {
     throw new ConnectorError('CONFIG_INVALID', 'No OpenAI API key configured.', {
       fix: 'Set OPENAI_API_KEY (or openai.apiKey in the config), or run `ipaas-openai demo` to try the connector against the built-in emulators.',
@@ -29,6 +40,6 @@ export function createOpenAIClient(openai: ConnectorConfig['openai'], options: {
     baseURL: openai.baseUrl,
     timeout: openai.timeoutMs,
     maxRetries: openai.maxRetries,
-    fetch: quotaAwareFetch(options.fetch ?? fetch),
+    fetch: quotaAwareFetch(options.fetch ?? fetch, options.observe),
   });
 }

@@ -1,31 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { MIGRATIONS } from './migrations.js';
+import { SqliteJobStore } from './sqlite-job-store.js';
 import type { AttemptQuery, AttemptRecord, Outcome, RecordState, StoredAttempt, SyncStore } from './sync-store.js';
-
-/** Ordered migrations; PRAGMA user_version records how many ran. */
-const MIGRATIONS = [
-  `CREATE TABLE sync_attempts (
-     id INTEGER PRIMARY KEY AUTOINCREMENT,
-     started_at TEXT NOT NULL, finished_at TEXT NOT NULL, trigger TEXT NOT NULL,
-     customer_id TEXT, customer_number TEXT, requested_ref TEXT NOT NULL, collection TEXT,
-     outcome TEXT NOT NULL CHECK (outcome IN ('synced','failed','skipped')),
-     error_code TEXT, error_message TEXT, error_fix TEXT, retryable INTEGER NOT NULL DEFAULT 0,
-     api TEXT, model TEXT, request_json TEXT, response_json TEXT, answer_json TEXT, writes_json TEXT,
-     response_id TEXT, request_id TEXT,
-     input_tokens INTEGER NOT NULL DEFAULT 0, cached_tokens INTEGER NOT NULL DEFAULT 0,
-     output_tokens INTEGER NOT NULL DEFAULT 0, reasoning_tokens INTEGER NOT NULL DEFAULT 0, cost_usd REAL,
-     load_ms REAL, openai_ms REAL, write_ms REAL, total_ms REAL NOT NULL
-   );
-   CREATE INDEX sync_attempts_customer ON sync_attempts(customer_number, id);
-   CREATE INDEX sync_attempts_outcome ON sync_attempts(outcome, id);
-   CREATE TABLE records (
-     record_key TEXT PRIMARY KEY, customer_id TEXT, customer_number TEXT,
-     status TEXT NOT NULL, last_attempt_id INTEGER NOT NULL, last_error TEXT,
-     attempts INTEGER NOT NULL, updated_at TEXT NOT NULL
-   );
-   CREATE INDEX records_status ON records(status);`,
-];
 
 type Row = Record<string, unknown>;
 const json = (v: unknown) => (v === undefined || v === null ? null : JSON.stringify(v));
@@ -63,6 +41,8 @@ function toAttempt(r: Row): StoredAttempt {
     openaiMs: r.openai_ms as number | null,
     writeMs: r.write_ms as number | null,
     totalMs: r.total_ms as number,
+    jobId: (r.job_id as number | null) ?? null,
+    flags: unjson(r.flags) as string[] | null,
   };
 }
 
@@ -73,6 +53,8 @@ export function recordKey(a: Pick<AttemptRecord, 'customerNumber' | 'customerId'
 
 export class SqliteStore implements SyncStore {
   readonly db: Database.Database;
+  readonly jobs: SqliteJobStore;
+  private readonly stmts;
 
   constructor(readonly file: string) {
     if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
@@ -81,6 +63,26 @@ export class SqliteStore implements SyncStore {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
     this.migrate();
+    this.jobs = new SqliteJobStore(this.db);
+    this.stmts = this.prepareStatements();
+  }
+
+  private prepareStatements() {
+    const insert = this.db.prepare(`INSERT INTO sync_attempts (
+      started_at, finished_at, trigger, customer_id, customer_number, requested_ref, collection, outcome,
+      error_code, error_message, error_fix, retryable, api, model, request_json, response_json, answer_json, writes_json,
+      response_id, request_id, input_tokens, cached_tokens, output_tokens, reasoning_tokens, cost_usd,
+      load_ms, openai_ms, write_ms, total_ms, job_id, flags) VALUES (
+      @startedAt, @finishedAt, @trigger, @customerId, @customerNumber, @requestedRef, @collection, @outcome,
+      @errorCode, @errorMessage, @errorFix, @retryable, @api, @model, @request, @response, @answer, @writes,
+      @responseId, @requestId, @inputTokens, @cachedTokens, @outputTokens, @reasoningTokens, @costUsd,
+      @loadMs, @openaiMs, @writeMs, @totalMs, @jobId, @flags)`);
+    const upsert = this.db.prepare(`INSERT INTO records (record_key, customer_id, customer_number, status, last_attempt_id, last_error, attempts, updated_at)
+      VALUES (@key, @customerId, @customerNumber, @status, @id, @lastError, 1, @at)
+      ON CONFLICT(record_key) DO UPDATE SET customer_id = coalesce(excluded.customer_id, customer_id), customer_number = excluded.customer_number,
+        status = excluded.status, last_attempt_id = excluded.last_attempt_id, last_error = excluded.last_error,
+        attempts = attempts + 1, updated_at = excluded.updated_at`);
+    return { insert, upsert };
   }
 
   private migrate(): void {
@@ -94,20 +96,7 @@ export class SqliteStore implements SyncStore {
   }
 
   recordAttempt(a: AttemptRecord): StoredAttempt {
-    const insert = this.db.prepare(`INSERT INTO sync_attempts (
-      started_at, finished_at, trigger, customer_id, customer_number, requested_ref, collection, outcome,
-      error_code, error_message, error_fix, retryable, api, model, request_json, response_json, answer_json, writes_json,
-      response_id, request_id, input_tokens, cached_tokens, output_tokens, reasoning_tokens, cost_usd,
-      load_ms, openai_ms, write_ms, total_ms) VALUES (
-      @startedAt, @finishedAt, @trigger, @customerId, @customerNumber, @requestedRef, @collection, @outcome,
-      @errorCode, @errorMessage, @errorFix, @retryable, @api, @model, @request, @response, @answer, @writes,
-      @responseId, @requestId, @inputTokens, @cachedTokens, @outputTokens, @reasoningTokens, @costUsd,
-      @loadMs, @openaiMs, @writeMs, @totalMs)`);
-    const upsert = this.db.prepare(`INSERT INTO records (record_key, customer_id, customer_number, status, last_attempt_id, last_error, attempts, updated_at)
-      VALUES (@key, @customerId, @customerNumber, @status, @id, @lastError, 1, @at)
-      ON CONFLICT(record_key) DO UPDATE SET customer_id = coalesce(excluded.customer_id, customer_id), customer_number = excluded.customer_number,
-        status = excluded.status, last_attempt_id = excluded.last_attempt_id, last_error = excluded.last_error,
-        attempts = attempts + 1, updated_at = excluded.updated_at`);
+    const { insert, upsert } = this.stmts;
     const id = this.db.transaction(() => {
       const info = insert.run({
         ...a,
@@ -116,6 +105,8 @@ export class SqliteStore implements SyncStore {
         response: json(a.response),
         answer: json(a.answer),
         writes: json(a.writes),
+        jobId: a.jobId ?? null,
+        flags: a.flags?.length ? JSON.stringify(a.flags) : null,
       });
       const attemptId = Number(info.lastInsertRowid);
       upsert.run({

@@ -33,6 +33,10 @@ export interface AttemptRecord {
   openaiMs: number | null;
   writeMs: number | null;
   totalMs: number;
+  /** The queue job this attempt ran for, when it came from the service. */
+  jobId?: number | null;
+  /** Notes a person should see, e.g. "human-edit: Comment kept". */
+  flags?: string[] | null;
 }
 
 export interface StoredAttempt extends AttemptRecord {
@@ -58,6 +62,7 @@ export interface AttemptQuery {
 }
 
 export interface SyncStore {
+  readonly jobs: import('./sqlite-job-store.js').SqliteJobStore;
   recordAttempt(a: AttemptRecord): StoredAttempt;
   listAttempts(q?: AttemptQuery): StoredAttempt[];
   getAttempt(id: number): StoredAttempt | undefined;

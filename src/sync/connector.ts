@@ -5,7 +5,8 @@ import { createOpenAIClient } from '../openai/openai-client.js';
 import { createLogger, type Logger } from '../shared/logger.js';
 import { createRedactor } from '../shared/redact.js';
 import { SqliteStore } from '../store/sqlite-store.js';
-import type { SyncDeps } from './sync-customer.js';
+import type { RateLimiter } from '../jobs/rate-limiter.js';
+import type { SyncDeps } from './sync-deps.js';
 
 export interface Connector extends SyncDeps {
   close(): Promise<void>;
@@ -13,6 +14,8 @@ export interface Connector extends SyncDeps {
 
 export interface OpenConnectorOptions {
   logger?: Logger;
+  /** Paces OpenAI calls; it also sees every response's rate-limit headers, retries included. */
+  limiter?: RateLimiter;
   fetch?: typeof fetch;
   now?: () => Date;
 }
@@ -28,10 +31,13 @@ export function openConnector(loaded: LoadedConfig, options: OpenConnectorOption
   const redact = createRedactor(loaded.secrets);
   const logger = options.logger ?? createLogger({ level: config.log.level, file: config.log.path, redact });
   const ipaas = ipaasFromConfig(loaded, options);
-  const openai: OpenAI = createOpenAIClient(config.openai, options.fetch ? { fetch: options.fetch } : {});
+  const openai: OpenAI = createOpenAIClient(config.openai, {
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+    ...(options.limiter ? { observe: options.limiter } : {}),
+  });
   const store = new SqliteStore(config.store.path);
   return {
-    config, ipaas, openai, store, logger, redact,
+    config, ipaas, openai, store, logger, redact, limiter: options.limiter,
     now: options.now ?? (() => new Date()),
     async close() {
       store.close();

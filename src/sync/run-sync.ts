@@ -1,6 +1,6 @@
 import type { TriggerEvent } from '../config/schema.js';
-import { ConnectorError, describeError } from '../shared/errors.js';
-import type { StoredAttempt } from '../store/sync-store.js';
+import { ConnectorError } from '../shared/errors.js';
+import { markFailed, newAttempt, saveAttempt } from './attempt.js';
 import { refText, type CustomerRef } from './load-customer.js';
 import { prepareMappings } from './prepare-mappings.js';
 import { syncCustomer, type SyncDeps, type SyncResult } from './sync-customer.js';
@@ -55,16 +55,10 @@ export async function runSync(deps: SyncDeps, refs: CustomerRef[], options: RunO
     prepared = await prepareMappings(deps.config, deps.ipaas, options.event ? { trigger: options.event } : {});
   } catch (err) {
     // Nothing was sent: record the reason against every requested customer so each one is visibly failed and retryable.
-    const e = describeError(err);
-    const now = deps.now().toISOString();
     for (const ref of list) {
-      const attempt = deps.store.recordAttempt({
-        startedAt: now, finishedAt: now, trigger: options.trigger, customerId: 'id' in ref ? ref.id : null,
-        customerNumber: 'customerNumber' in ref ? ref.customerNumber : null, requestedRef: refText(ref), collection: null,
-        outcome: 'failed', errorCode: e.code, errorMessage: deps.redact(e.message), errorFix: e.fix ?? null, retryable: e.retryable,
-        api: null, model: null, request: null, response: null, answer: null, writes: null, responseId: null, requestId: null,
-        inputTokens: 0, cachedTokens: 0, outputTokens: 0, reasoningTokens: 0, costUsd: null, loadMs: null, openaiMs: null, writeMs: null, totalMs: 0,
-      } satisfies Omit<StoredAttempt, 'id'>);
+      const a = newAttempt(ref, options.trigger, deps.now().toISOString());
+      markFailed(deps, a, err);
+      const attempt = saveAttempt(deps, a, performance.now());
       summary.failed++;
       summary.results.push({ attempt });
       options.onResult?.({ attempt }, summary.results.length, list.length);

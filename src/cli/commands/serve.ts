@@ -1,0 +1,31 @@
+import { startService } from '../../server/service.js';
+import { resolveConfig, type CommandIO, type CommonOptions } from '../io.js';
+
+export interface ServeOptions extends CommonOptions {
+  host?: string | undefined;
+  port?: number | undefined;
+  concurrency?: number | undefined;
+}
+
+/** `ipaas-openai serve`: webhooks + manual-sync API + workers until SIGTERM/SIGINT, then a graceful stop. */
+export async function serveCommand(options: ServeOptions, io: CommandIO, until?: Promise<void>): Promise<number> {
+  const loaded = resolveConfig(io, options);
+  if (options.host) loaded.config.server.host = options.host;
+  if (options.port !== undefined) loaded.config.server.port = options.port;
+  if (options.concurrency) loaded.config.jobs.concurrency = options.concurrency;
+  const service = await startService(loaded);
+  io.out(`ipaas-openai serving on ${service.url}`);
+  io.out(`  webhooks:     POST ${service.url}/webhooks/ipaas ${loaded.config.server.webhookApiKey ? '(Bearer Webhook API Key)' : '(disabled: set IPAAS_WEBHOOK_KEY)'}`);
+  io.out(`  manual sync:  POST ${service.url}/api/sync   status: GET ${service.url}/api/jobs   health: ${service.url}/readyz`);
+  if (service.generatedAdminToken) io.out(`  admin token for this run: ${service.ctx.adminToken}  (set IPAAS_OPENAI_ADMIN_TOKEN to keep one)`);
+  io.out(`  store: ${loaded.config.store.path}   workers: ${loaded.config.jobs.concurrency}`);
+  await (until ??
+    new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    }));
+  io.out('Stopping: finishing in-flight records (10 s at most), handing back the rest…');
+  const r = await service.stop(10_000);
+  io.out(`Stopped: ${r.finished} finished, ${r.released} handed back to the queue.`);
+  return 0;
+}

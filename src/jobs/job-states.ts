@@ -1,0 +1,32 @@
+/**
+ * A job's life, as data: the allowed moves are listed once and checked in one
+ * function. The answer is stored (answered) before the write-back, so a crash
+ * after OpenAI answered never pays for the same call twice.
+ */
+export const JOB_STATES = ['pending', 'calling', 'answered', 'written', 'skipped', 'failed', 'held'] as const;
+export type JobState = (typeof JOB_STATES)[number];
+
+const TRANSITIONS: Record<JobState, readonly JobState[]> = {
+  // pending -> pending: a retryable failure before the call (e.g. iPaaS.com unreachable) waits again.
+  pending: ['calling', 'skipped', 'failed', 'held', 'pending'],
+  // A retryable failure while calling goes back to pending; an expired lease does the same.
+  calling: ['answered', 'skipped', 'failed', 'pending'],
+  // A failed write keeps the stored answer: the retry only writes.
+  answered: ['written', 'failed', 'answered'],
+  written: [],
+  skipped: [],
+  // `retry` re-runs a dead-lettered job; one that failed after its answer was stored resumes at the write.
+  failed: ['pending', 'answered'],
+  held: ['pending'],
+};
+
+export const ACTIVE_STATES: readonly JobState[] = ['calling', 'answered'];
+export const TERMINAL_STATES: readonly JobState[] = ['written', 'skipped', 'failed'];
+
+export function canTransition(from: JobState, to: JobState): boolean {
+  return TRANSITIONS[from].includes(to);
+}
+
+export function assertTransition(jobId: number, from: JobState, to: JobState): void {
+  if (!canTransition(from, to)) throw new Error(`Job ${jobId}: state ${from} cannot move to ${to}.`);
+}

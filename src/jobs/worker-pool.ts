@@ -1,0 +1,108 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { SyncDeps } from '../sync/sync-deps.js';
+import type { PlanCache } from './plan-cache.js';
+import { processJob, type ProcessOptions } from './process-job.js';
+
+export interface WorkerPoolOptions extends ProcessOptions {
+  concurrency: number;
+  leaseMs: number;
+  /** How often to look for work when nothing wakes the pool. */
+  pollMs?: number;
+  owner?: string;
+}
+
+/**
+ * Claims jobs from the durable queue and runs them, at most `concurrency` at
+ * a time (the rate limiter may allow fewer calls to start). Leases are
+ * extended while jobs run; stop() finishes or hands back what is in flight.
+ */
+export class WorkerPool {
+  readonly owner: string;
+  private readonly inFlight = new Map<number, Promise<void>>();
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private readonly pollMs: number;
+
+  constructor(
+    private readonly deps: SyncDeps,
+    private readonly plans: PlanCache,
+    private readonly opts: WorkerPoolOptions,
+  ) {
+    this.owner = opts.owner ?? `worker-${process.pid}-${randomUUID().slice(0, 8)}`;
+    this.pollMs = opts.pollMs ?? 250;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.heartbeat = setInterval(() => {
+      if (this.inFlight.size) this.deps.store.jobs.extendLeases(this.owner, [...this.inFlight.keys()], this.opts.leaseMs);
+    }, Math.max(50, Math.floor(this.opts.leaseMs / 3)));
+    this.heartbeat.unref();
+    this.loop = this.run();
+  }
+
+  /** New work arrived: look now instead of at the next poll. */
+  notify(): void {
+    this.wake?.();
+  }
+
+  get busy(): number {
+    return this.inFlight.size;
+  }
+
+  isRunning(): boolean {
+    return this.running;
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      const free = this.opts.concurrency - this.inFlight.size;
+      let claimed = 0;
+      if (free > 0) {
+        try {
+          const jobs = this.deps.store.jobs.claim(this.owner, free, this.opts.leaseMs);
+          claimed = jobs.length;
+          for (const job of jobs) {
+            const p = processJob(this.deps, this.plans, job, this.opts)
+              .catch((err) => this.deps.logger.error({ err, jobId: job.id }, 'job processing crashed'))
+              .finally(() => {
+                this.inFlight.delete(job.id);
+                this.wake?.();
+              });
+            this.inFlight.set(job.id, p);
+          }
+        } catch (err) {
+          this.deps.logger.error({ err }, 'claiming jobs failed');
+        }
+      }
+      if (claimed > 0 && this.inFlight.size < this.opts.concurrency) continue;
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+        const t = setTimeout(resolve, this.pollMs);
+        t.unref();
+      });
+      this.wake = undefined;
+    }
+  }
+
+  /**
+   * Graceful stop: claim nothing more, give running jobs `graceMs` to finish,
+   * then hand back the rest (their leases are released; calls in flight are
+   * repeated by whoever claims them, answers already stored are not).
+   */
+  async stop(graceMs = 10_000): Promise<{ finished: number; released: number }> {
+    this.running = false;
+    this.wake?.();
+    clearInterval(this.heartbeat);
+    await this.loop;
+    const pending = [...this.inFlight.values()];
+    const before = pending.length;
+    await Promise.race([Promise.all(pending), sleep(graceMs, undefined, { ref: false })]);
+    const released = this.deps.store.jobs.releaseAll(this.owner);
+    return { finished: before - this.inFlight.size, released };
+  }
+}

@@ -1,0 +1,76 @@
+import { randomBytes } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import type { LoadedConfig } from '../config/load-config.js';
+import { PlanCache } from '../jobs/plan-cache.js';
+import { RateLimiter } from '../jobs/rate-limiter.js';
+import { WorkerPool } from '../jobs/worker-pool.js';
+import type { Logger } from '../shared/logger.js';
+import { openConnector } from '../sync/connector.js';
+import { isLoopbackHost } from './auth.js';
+import { buildApp } from './build-app.js';
+import type { ServiceContext } from './service-context.js';
+
+export interface RunningService {
+  url: string;
+  app: FastifyInstance;
+  ctx: ServiceContext;
+  /** True when the admin token was generated at start (the operator has to be told it). */
+  generatedAdminToken: boolean;
+  stop(graceMs?: number): Promise<{ finished: number; released: number }>;
+}
+
+export interface StartServiceOptions {
+  logger?: Logger;
+  /** Start the workers (default true); tests of intake alone can leave them off. */
+  workers?: boolean;
+  fetch?: typeof fetch;
+}
+
+/** `ipaas-openai serve`: one process with the HTTP server and the workers, sharing the store and the rate limiter. */
+export async function startService(loaded: LoadedConfig, options: StartServiceOptions = {}): Promise<RunningService> {
+  const { config } = loaded;
+  const generatedAdminToken = !config.server.adminToken;
+  const adminToken = config.server.adminToken ?? randomBytes(24).toString('base64url');
+  const limiter = new RateLimiter({
+    rpm: config.openai.rpm,
+    tpm: config.openai.tpm,
+    maxConcurrency: config.jobs.concurrency,
+  });
+  const connector = openConnector({ ...loaded, secrets: [...loaded.secrets, adminToken] }, {
+    ...(options.logger ? { logger: options.logger } : {}),
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+    limiter,
+  });
+  const deps = { ...connector, limiter };
+  const plans = new PlanCache(deps);
+  const pool = new WorkerPool(deps, plans, {
+    concurrency: config.jobs.concurrency,
+    leaseMs: config.jobs.leaseMs,
+    backoff: { baseMs: config.jobs.retryBaseMs, maxMs: config.jobs.retryMaxMs },
+  });
+  const ctx: ServiceContext = { deps, plans, pool, adminToken, loopbackOnly: isLoopbackHost(config.server.host), startedAt: new Date() };
+  const app = await buildApp(ctx);
+  let url: string;
+  try {
+    url = await app.listen({ host: config.server.host, port: config.server.port });
+  } catch (err) {
+    await connector.close();
+    throw err;
+  }
+  if (options.workers !== false) pool.start();
+  connector.logger.info({ url, concurrency: config.jobs.concurrency }, 'service started');
+  return {
+    url,
+    app,
+    ctx,
+    generatedAdminToken,
+    async stop(graceMs = 10_000) {
+      // Stop taking webhooks first, then let the workers finish or hand back their jobs.
+      await app.close();
+      const result = await pool.stop(graceMs);
+      connector.logger.info(result, 'service stopped');
+      await connector.close();
+      return result;
+    },
+  };
+}

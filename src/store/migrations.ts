@@ -1,0 +1,49 @@
+/** Ordered migrations; PRAGMA user_version records how many ran. */
+export const MIGRATIONS = [
+  `CREATE TABLE sync_attempts (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     started_at TEXT NOT NULL, finished_at TEXT NOT NULL, trigger TEXT NOT NULL,
+     customer_id TEXT, customer_number TEXT, requested_ref TEXT NOT NULL, collection TEXT,
+     outcome TEXT NOT NULL CHECK (outcome IN ('synced','failed','skipped')),
+     error_code TEXT, error_message TEXT, error_fix TEXT, retryable INTEGER NOT NULL DEFAULT 0,
+     api TEXT, model TEXT, request_json TEXT, response_json TEXT, answer_json TEXT, writes_json TEXT,
+     response_id TEXT, request_id TEXT,
+     input_tokens INTEGER NOT NULL DEFAULT 0, cached_tokens INTEGER NOT NULL DEFAULT 0,
+     output_tokens INTEGER NOT NULL DEFAULT 0, reasoning_tokens INTEGER NOT NULL DEFAULT 0, cost_usd REAL,
+     load_ms REAL, openai_ms REAL, write_ms REAL, total_ms REAL NOT NULL
+   );
+   CREATE INDEX sync_attempts_customer ON sync_attempts(customer_number, id);
+   CREATE INDEX sync_attempts_outcome ON sync_attempts(outcome, id);
+   CREATE TABLE records (
+     record_key TEXT PRIMARY KEY, customer_id TEXT, customer_number TEXT,
+     status TEXT NOT NULL, last_attempt_id INTEGER NOT NULL, last_error TEXT,
+     attempts INTEGER NOT NULL, updated_at TEXT NOT NULL
+   );
+   CREATE INDEX records_status ON records(status);`,
+  // The durable job queue (pending -> calling -> answered -> written), per-customer sync state for echo
+  // suppression and human-edit detection, and webhook deliveries seen (duplicate detection).
+  `CREATE TABLE jobs (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     customer_id TEXT, ref TEXT NOT NULL, ref_kind TEXT NOT NULL CHECK (ref_kind IN ('number','id')),
+     trigger TEXT NOT NULL, priority INTEGER NOT NULL DEFAULT 0,
+     state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, max_attempts INTEGER NOT NULL,
+     run_after INTEGER NOT NULL, lease_owner TEXT, lease_until INTEGER,
+     answer_json TEXT, last_error_code TEXT, last_error TEXT, last_error_fix TEXT, last_attempt_id INTEGER,
+     coalesced INTEGER NOT NULL DEFAULT 0, run_id TEXT, event_key TEXT,
+     created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL
+   );
+   CREATE INDEX jobs_ready ON jobs(state, priority DESC, run_after, id);
+   CREATE INDEX jobs_customer ON jobs(customer_id, state);
+   CREATE INDEX jobs_ref ON jobs(ref, state);
+   CREATE INDEX jobs_run ON jobs(run_id, state);
+   CREATE TABLE customer_state (
+     customer_id TEXT PRIMARY KEY, customer_number TEXT, input_fingerprint TEXT NOT NULL,
+     written_json TEXT NOT NULL, last_response_id TEXT, last_written_at INTEGER NOT NULL
+   );
+   CREATE TABLE webhook_events (
+     event_key TEXT PRIMARY KEY, delivery_id TEXT, attempt INTEGER, scope TEXT, customer_id TEXT,
+     received_at INTEGER NOT NULL, job_id INTEGER, outcome TEXT NOT NULL
+   );
+   ALTER TABLE sync_attempts ADD COLUMN job_id INTEGER;
+   ALTER TABLE sync_attempts ADD COLUMN flags TEXT;`,
+];

@@ -1,0 +1,298 @@
+import type Database from 'better-sqlite3';
+import { assertTransition, type JobState } from '../jobs/job-states.js';
+
+export type RefKind = 'number' | 'id';
+
+export interface NewJob {
+  ref: string;
+  refKind: RefKind;
+  customerId?: string | null | undefined;
+  trigger: string;
+  priority?: number;
+  maxAttempts: number;
+  runId?: string | null;
+  eventKey?: string | null;
+}
+
+export interface Job {
+  id: number;
+  customerId: string | null;
+  ref: string;
+  refKind: RefKind;
+  trigger: string;
+  priority: number;
+  state: JobState;
+  attempts: number;
+  maxAttempts: number;
+  runAfter: number;
+  leaseOwner: string | null;
+  leaseUntil: number | null;
+  answer: unknown;
+  lastErrorCode: string | null;
+  lastError: string | null;
+  lastErrorFix: string | null;
+  lastAttemptId: number | null;
+  coalesced: number;
+  runId: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** How an attempt ended, for the job row; `answer` replaces the stored answer when given. */
+export interface JobOutcome {
+  attemptId?: number | null;
+  code?: string | null;
+  error?: string | null;
+  fix?: string | null;
+  answer?: unknown;
+}
+
+export interface EnqueueResult {
+  job: Job;
+  /** True when an equal job was already waiting and this one was folded into it. */
+  coalesced: boolean;
+}
+
+export interface CustomerSyncState {
+  customerId: string;
+  customerNumber: string | null;
+  inputFingerprint: string;
+  written: Record<string, string>;
+  lastResponseId: string | null;
+  lastWrittenAt: number;
+}
+
+type Row = Record<string, unknown>;
+
+const outcomeParams = (o: JobOutcome) => ({
+  attemptId: o.attemptId ?? null,
+  code: o.code ?? null,
+  error: o.error ?? null,
+  fix: o.fix ?? null,
+  answer: o.answer === undefined ? null : JSON.stringify(o.answer),
+});
+
+function toJob(r: Row): Job {
+  return {
+    id: r.id as number,
+    customerId: r.customer_id as string | null,
+    ref: r.ref as string,
+    refKind: r.ref_kind as RefKind,
+    trigger: r.trigger as string,
+    priority: r.priority as number,
+    state: r.state as JobState,
+    attempts: r.attempts as number,
+    maxAttempts: r.max_attempts as number,
+    runAfter: r.run_after as number,
+    leaseOwner: r.lease_owner as string | null,
+    leaseUntil: r.lease_until as number | null,
+    answer: typeof r.answer_json === 'string' ? JSON.parse(r.answer_json) : null,
+    lastErrorCode: r.last_error_code as string | null,
+    lastError: r.last_error as string | null,
+    lastErrorFix: r.last_error_fix as string | null,
+    lastAttemptId: r.last_attempt_id as number | null,
+    coalesced: r.coalesced as number,
+    runId: r.run_id as string | null,
+    createdAt: r.created_at as number,
+    updatedAt: r.updated_at as number,
+  };
+}
+
+/**
+ * The durable queue in SQLite. A claim is one state-checked UPDATE inside
+ * BEGIN IMMEDIATE; a lease is an expiry that the worker extends while it
+ * works, and an expired lease makes the job claimable again.
+ */
+export class SqliteJobStore {
+  private readonly s;
+
+  constructor(private readonly db: Database.Database) {
+    this.s = {
+      insert: db.prepare(`INSERT INTO jobs (customer_id, ref, ref_kind, trigger, priority, state, attempts, max_attempts, run_after, run_id, event_key, created_at, updated_at)
+        VALUES (@customerId, @ref, @refKind, @trigger, @priority, 'pending', 0, @maxAttempts, @now, @runId, @eventKey, @now, @now)`),
+      // Two lookups, each on its own index: an OR across columns would scan every pending job.
+      waitingForCustomer: db.prepare(`SELECT * FROM jobs WHERE customer_id = ? AND state = 'pending' AND lease_owner IS NULL AND run_id IS NULL ORDER BY id LIMIT 1`),
+      waitingForRef: db.prepare(`SELECT * FROM jobs WHERE ref = ? AND state = 'pending' AND ref_kind = ? AND lease_owner IS NULL AND run_id IS NULL ORDER BY id LIMIT 1`),
+      coalesce: db.prepare(`UPDATE jobs SET coalesced = coalesced + 1, priority = max(priority, @priority), trigger = @trigger, updated_at = @now WHERE id = @id`),
+      get: db.prepare('SELECT * FROM jobs WHERE id = ?'),
+      // Ready jobs, skipping customers that have a job in flight (one call per customer at a time).
+      ready: db.prepare(`SELECT id FROM jobs j WHERE state IN ('pending','calling','answered') AND run_after <= @now
+          AND (lease_until IS NULL OR lease_until < @now)
+          AND (j.customer_id IS NULL OR NOT EXISTS (SELECT 1 FROM jobs o WHERE o.customer_id = j.customer_id AND o.id <> j.id AND o.lease_until >= @now AND o.state IN ('calling','answered')))
+        ORDER BY priority DESC, run_after, id LIMIT @limit`),
+      lease: db.prepare(`UPDATE jobs SET lease_owner = @owner, lease_until = @until, updated_at = @now WHERE id = @id AND (lease_until IS NULL OR lease_until < @now)`),
+      extend: db.prepare(`UPDATE jobs SET lease_until = @until WHERE lease_owner = @owner AND id = @id`),
+      setState: db.prepare(`UPDATE jobs SET state = @state, updated_at = @now WHERE id = @id AND state = @from`),
+      setCustomer: db.prepare(`UPDATE jobs SET customer_id = @customerId WHERE id = @id`),
+      answered: db.prepare(`UPDATE jobs SET state = 'answered', answer_json = @answer, updated_at = @now WHERE id = @id AND state = 'calling'`),
+      finish: db.prepare(`UPDATE jobs SET state = @state, lease_owner = NULL, lease_until = NULL, last_attempt_id = @attemptId, answer_json = coalesce(@answer, answer_json),
+          last_error_code = @code, last_error = @error, last_error_fix = @fix, updated_at = @now WHERE id = @id AND state = @from`),
+      retryLater: db.prepare(`UPDATE jobs SET state = @state, attempts = attempts + 1, run_after = @runAfter, lease_owner = NULL, lease_until = NULL, answer_json = coalesce(@answer, answer_json),
+          last_attempt_id = @attemptId, last_error_code = @code, last_error = @error, last_error_fix = @fix, updated_at = @now WHERE id = @id AND state = @from`),
+      release: db.prepare(`UPDATE jobs SET lease_owner = NULL, lease_until = NULL, state = CASE WHEN state = 'calling' THEN 'pending' ELSE state END, updated_at = @now WHERE lease_owner = @owner AND state IN ('calling','answered','pending')`),
+      expiredCalling: db.prepare(`UPDATE jobs SET state = 'pending', attempts = attempts + 1, last_error = 'The worker stopped while the OpenAI call was in flight (lease expired); the call is repeated.', updated_at = @now
+          WHERE state = 'calling' AND lease_until < @now`),
+      retryFailed: db.prepare(`UPDATE jobs SET state = CASE WHEN answer_json IS NOT NULL THEN 'answered' ELSE 'pending' END, attempts = 0, run_after = @now,
+          lease_owner = NULL, lease_until = NULL, trigger = CASE WHEN trigger LIKE 'retry%' THEN trigger ELSE 'retry' END, updated_at = @now WHERE state = 'failed' AND id = @id`),
+      getState: db.prepare('SELECT * FROM customer_state WHERE customer_id = ?'),
+      putState: db.prepare(`INSERT INTO customer_state (customer_id, customer_number, input_fingerprint, written_json, last_response_id, last_written_at)
+          VALUES (@customerId, @customerNumber, @inputFingerprint, @written, @lastResponseId, @lastWrittenAt)
+          ON CONFLICT(customer_id) DO UPDATE SET customer_number = excluded.customer_number, input_fingerprint = excluded.input_fingerprint,
+            written_json = excluded.written_json, last_response_id = excluded.last_response_id, last_written_at = excluded.last_written_at`),
+      seenEvent: db.prepare('SELECT job_id, outcome FROM webhook_events WHERE event_key = ?'),
+      putEvent: db.prepare(`INSERT OR IGNORE INTO webhook_events (event_key, delivery_id, attempt, scope, customer_id, received_at, job_id, outcome)
+          VALUES (@eventKey, @deliveryId, @attempt, @scope, @customerId, @now, @jobId, @outcome)`),
+      counts: db.prepare('SELECT state, count(*) AS n FROM jobs GROUP BY state'),
+      runCounts: db.prepare('SELECT state, count(*) AS n FROM jobs WHERE run_id = ? GROUP BY state'),
+    };
+  }
+
+  /** Adds a job, or folds it into a waiting one for the same customer (the newest data is loaded when it runs). */
+  enqueue(job: NewJob, now = Date.now()): EnqueueResult {
+    const waiting = job.runId
+      ? undefined
+      : ((job.customerId ? this.s.waitingForCustomer.get(job.customerId) : undefined) ?? this.s.waitingForRef.get(job.ref, job.refKind)) as Row | undefined;
+    if (waiting) {
+      this.s.coalesce.run({ id: waiting.id, priority: job.priority ?? 0, trigger: job.trigger, now });
+      return { job: this.get(waiting.id as number)!, coalesced: true };
+    }
+    const info = this.s.insert.run({
+      customerId: job.customerId ?? null, ref: job.ref, refKind: job.refKind, trigger: job.trigger,
+      priority: job.priority ?? 0, maxAttempts: job.maxAttempts, runId: job.runId ?? null, eventKey: job.eventKey ?? null, now,
+    });
+    return { job: this.get(Number(info.lastInsertRowid))!, coalesced: false };
+  }
+
+  enqueueMany(jobs: NewJob[], now = Date.now()): EnqueueResult[] {
+    return this.db.transaction(() => jobs.map((j) => this.enqueue(j, now)))();
+  }
+
+  get(id: number): Job | undefined {
+    const r = this.s.get.get(id) as Row | undefined;
+    return r ? toJob(r) : undefined;
+  }
+
+  /** Claims up to `limit` ready jobs for `owner`; jobs whose lease expired while calling go back to pending first. */
+  claim(owner: string, limit: number, leaseMs: number, now = Date.now()): Job[] {
+    return this.db.transaction(() => {
+      this.s.expiredCalling.run({ now });
+      const ids = (this.s.ready.all({ now, limit }) as Row[]).map((r) => r.id as number);
+      const claimed: Job[] = [];
+      const seenCustomers = new Set<string>();
+      for (const id of ids) {
+        const job = this.get(id)!;
+        if (job.customerId && seenCustomers.has(job.customerId)) continue;
+        if (this.s.lease.run({ id, owner, until: now + leaseMs, now }).changes === 1) {
+          if (job.customerId) seenCustomers.add(job.customerId);
+          claimed.push({ ...job, leaseOwner: owner, leaseUntil: now + leaseMs });
+        }
+      }
+      return claimed;
+    }).immediate();
+  }
+
+  extendLeases(owner: string, ids: number[], leaseMs: number, now = Date.now()): void {
+    this.db.transaction(() => {
+      for (const id of ids) this.s.extend.run({ id, owner, until: now + leaseMs });
+    })();
+  }
+
+  transition(job: Job, to: JobState, now = Date.now()): void {
+    assertTransition(job.id, job.state, to);
+    if (this.s.setState.run({ id: job.id, from: job.state, state: to, now }).changes !== 1) throw new Error(`Job ${job.id} is no longer ${job.state}.`);
+    job.state = to;
+  }
+
+  setCustomerId(jobId: number, customerId: string): void {
+    this.s.setCustomer.run({ id: jobId, customerId });
+  }
+
+  /** The crash-safety point: the answer is durable before anything is written to iPaaS.com. */
+  storeAnswer(job: Job, answer: unknown, now = Date.now()): void {
+    assertTransition(job.id, job.state, 'answered');
+    if (this.s.answered.run({ id: job.id, answer: JSON.stringify(answer), now }).changes !== 1) throw new Error(`Job ${job.id} is no longer calling.`);
+    job.state = 'answered';
+    job.answer = answer;
+  }
+
+  /** Ends a job: written, skipped or failed (the dead letter, with its reason). */
+  finish(job: Job, to: 'written' | 'skipped' | 'failed', outcome: JobOutcome, sideEffect?: () => void, now = Date.now()): void {
+    assertTransition(job.id, job.state, to);
+    this.db.transaction(() => {
+      const changes = this.s.finish.run({ id: job.id, from: job.state, state: to, ...outcomeParams(outcome), now }).changes;
+      if (changes !== 1) throw new Error(`Job ${job.id} is no longer ${job.state}.`);
+      sideEffect?.();
+    })();
+    job.state = to;
+  }
+
+  /** A retryable failure: back to pending (or answered, keeping the stored answer) after `delayMs`. */
+  retryLater(job: Job, delayMs: number, outcome: JobOutcome, now = Date.now()): void {
+    const to: JobState = job.state === 'answered' ? 'answered' : 'pending';
+    assertTransition(job.id, job.state, to);
+    this.s.retryLater.run({ id: job.id, from: job.state, state: to, runAfter: now + delayMs, ...outcomeParams(outcome), now });
+    job.state = to;
+  }
+
+  /** Graceful shutdown: hand back every job this owner holds; calls in flight will be repeated. */
+  releaseAll(owner: string, now = Date.now()): number {
+    return this.s.release.run({ owner, now }).changes;
+  }
+
+  /** Re-runs dead-lettered jobs (all failed ones when no ids are given). */
+  retryFailed(ids: number[] | 'all', now = Date.now()): number {
+    return this.db.transaction(() => {
+      const list = ids === 'all' ? (this.db.prepare(`SELECT id FROM jobs WHERE state = 'failed'`).all() as Row[]).map((r) => r.id as number) : ids;
+      let n = 0;
+      for (const id of list) n += this.s.retryFailed.run({ id, now }).changes;
+      return n;
+    })();
+  }
+
+  list(q: { state?: JobState | undefined; runId?: string | undefined; limit?: number; offset?: number } = {}): Job[] {
+    const where: string[] = [];
+    const params: Row = { limit: q.limit ?? 50, offset: q.offset ?? 0 };
+    if (q.state) (where.push('state = @state'), (params.state = q.state));
+    if (q.runId) (where.push('run_id = @runId'), (params.runId = q.runId));
+    const sql = `SELECT * FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT @limit OFFSET @offset`;
+    return (this.db.prepare(sql).all(params) as Row[]).map(toJob);
+  }
+
+  counts(runId?: string): Record<JobState, number> {
+    const rows = (runId ? this.s.runCounts.all(runId) : this.s.counts.all()) as Row[];
+    const out = { pending: 0, calling: 0, answered: 0, written: 0, skipped: 0, failed: 0, held: 0 } as Record<JobState, number>;
+    for (const r of rows) out[r.state as JobState] = r.n as number;
+    return out;
+  }
+
+  customerState(customerId: string): CustomerSyncState | undefined {
+    const r = this.s.getState.get(customerId) as Row | undefined;
+    if (!r) return undefined;
+    return {
+      customerId: r.customer_id as string,
+      customerNumber: r.customer_number as string | null,
+      inputFingerprint: r.input_fingerprint as string,
+      written: JSON.parse(r.written_json as string) as Record<string, string>,
+      lastResponseId: r.last_response_id as string | null,
+      lastWrittenAt: r.last_written_at as number,
+    };
+  }
+
+  putCustomerState(s: CustomerSyncState): void {
+    this.s.putState.run({ ...s, written: JSON.stringify(s.written) });
+  }
+
+  /** Webhook deliveries already seen, by their event key (duplicate detection). */
+  seenEvent(eventKey: string): { jobId: number | null; outcome: string } | undefined {
+    const r = this.s.seenEvent.get(eventKey) as Row | undefined;
+    return r ? { jobId: r.job_id as number | null, outcome: r.outcome as string } : undefined;
+  }
+
+  recordEvent(e: { eventKey: string; deliveryId: string; attempt: number; scope: string; customerId: string; jobId: number | null; outcome: string }, now = Date.now()): boolean {
+    return this.s.putEvent.run({ ...e, now }).changes === 1;
+  }
+
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
+  }
+}

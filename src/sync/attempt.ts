@@ -1,0 +1,37 @@
+import { describeError } from '../shared/errors.js';
+import { redactDeep } from '../shared/redact.js';
+import type { AttemptRecord, StoredAttempt } from '../store/sync-store.js';
+import { refText, type CustomerRef } from './load-customer.js';
+import type { SyncDeps } from './sync-deps.js';
+
+/** A fresh sync-log row for one attempt; the steps fill it in as they go. */
+export function newAttempt(ref: CustomerRef, trigger: string, startedAt: string, jobId?: number): AttemptRecord {
+  return {
+    startedAt, finishedAt: startedAt, trigger, customerId: 'id' in ref ? ref.id : null,
+    customerNumber: 'customerNumber' in ref ? ref.customerNumber : null, requestedRef: refText(ref),
+    collection: null, outcome: 'failed', errorCode: null, errorMessage: null, errorFix: null, retryable: false,
+    api: null, model: null, request: null, response: null, answer: null, writes: null, responseId: null, requestId: null,
+    inputTokens: 0, cachedTokens: 0, outputTokens: 0, reasoningTokens: 0, costUsd: null,
+    loadMs: null, openaiMs: null, writeMs: null, totalMs: 0, jobId: jobId ?? null, flags: null,
+  };
+}
+
+export function markFailed(deps: SyncDeps, a: AttemptRecord, err: unknown): void {
+  const e = describeError(err);
+  a.outcome = 'failed';
+  a.errorCode = e.code;
+  a.errorMessage = deps.redact(e.message);
+  a.errorFix = e.fix ?? null;
+  a.retryable = e.retryable;
+}
+
+/** Stores the attempt (redacted: nothing stored may carry a secret) and logs one line about it. */
+export function saveAttempt(deps: SyncDeps, a: AttemptRecord, startedPerf: number): StoredAttempt {
+  a.finishedAt = deps.now().toISOString();
+  a.totalMs = Math.round((performance.now() - startedPerf) * 100) / 100;
+  const stored = deps.store.recordAttempt(redactDeep(a, deps.redact));
+  const log = { attemptId: stored.id, jobId: a.jobId, customerNumber: a.customerNumber ?? a.requestedRef, outcome: a.outcome, trigger: a.trigger, tokens: a.inputTokens + a.outputTokens, costUsd: a.costUsd, ms: a.totalMs, flags: a.flags ?? undefined };
+  if (a.outcome === 'failed') deps.logger.warn({ ...log, error: a.errorCode, message: a.errorMessage }, 'sync failed');
+  else if (deps.logger.isLevelEnabled('info')) deps.logger.info(log, a.outcome === 'synced' ? 'sync done' : 'sync skipped');
+  return stored;
+}

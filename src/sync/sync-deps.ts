@@ -1,0 +1,20 @@
+import type OpenAI from 'openai';
+import type { ConnectorConfig } from '../config/schema.js';
+import type { IpaasClient } from '../ipaas/ipaas-client.js';
+import type { RateLimiter } from '../jobs/rate-limiter.js';
+import type { Logger } from '../shared/logger.js';
+import type { Redactor } from '../shared/redact.js';
+import type { SqliteStore } from '../store/sqlite-store.js';
+
+/** What every step of a sync may use; built once by openConnector(). */
+export interface SyncDeps {
+  config: ConnectorConfig;
+  ipaas: IpaasClient;
+  openai: OpenAI;
+  store: SqliteStore;
+  logger: Logger;
+  redact: Redactor;
+  now: () => Date;
+  /** Paces OpenAI calls by the rate-limit headers (the service); absent for one-off CLI runs. */
+  limiter?: RateLimiter | undefined;
+}

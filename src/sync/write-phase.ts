@@ -1,0 +1,82 @@
+import type { Customer } from '../ipaas/customer-model.js';
+import { mapFrom } from '../mapping/map-from.js';
+import type { MappingPlan } from '../mapping/mapping-plan.js';
+import type { FieldWrite } from '../mapping/map-to.js';
+import type { CustomerSyncState } from '../store/sqlite-job-store.js';
+import type { AnswerPackage } from './call-phase.js';
+import { applyWrites, inputFingerprint } from './fingerprint.js';
+import type { SyncDeps } from './sync-deps.js';
+import { buildPatch, type WrittenField } from './write-back.js';
+
+export type HumanEditPolicy = 'flag' | 'keep' | 'overwrite';
+
+export interface WriteResult {
+  after: Customer | undefined;
+  fields: WrittenField[];
+  flags: string[];
+  /** The customer's sync state to store with the job's end. */
+  state: CustomerSyncState;
+  /** True when iPaaS.com already held every value (a write that landed before a crash). */
+  alreadyWritten: boolean;
+}
+
+function current(customer: Customer, w: FieldWrite): string | null {
+  if (w.target.kind === 'standard') return customer.comment;
+  const name = w.target.name.toLowerCase();
+  const hit = Object.entries(customer.customFields).find(([k]) => k.toLowerCase() === name);
+  return hit ? hit[1] : null;
+}
+
+/**
+ * map TO -> write back. A field a person edited since our last write is not
+ * silently overwritten: per policy it is kept, flagged (kept, and the record
+ * marked for a person), or overwritten.
+ */
+export async function runWritePhase(
+  deps: SyncDeps,
+  plan: MappingPlan,
+  pkg: AnswerPackage,
+  customer: Customer,
+  prior: CustomerSyncState | undefined,
+  policy: HumanEditPolicy,
+): Promise<WriteResult> {
+  const flags: string[] = [];
+  const writes: FieldWrite[] = [];
+  for (const w of pkg.writes) {
+    const last = prior?.written[w.destination];
+    const now = current(customer, w);
+    const editedByPerson = w.value !== null && last !== undefined && now !== last && now !== w.value;
+    if (editedByPerson && policy !== 'overwrite') {
+      flags.push(`human-edit: ${w.destination} was changed in iPaaS.com since the connector's last write; ${policy === 'flag' ? 'kept and flagged for review' : 'kept'}`);
+      writes.push({ ...w, value: null, skippedReason: `edited by a person since the last sync (policy ${policy})` });
+      continue;
+    }
+    if (editedByPerson) flags.push(`human-edit: ${w.destination} overwritten (policy overwrite)`);
+    writes.push(w);
+  }
+  const { patch, fields } = buildPatch(customer, writes);
+  const alreadyWritten = fields.every((f) => f.skipped || f.before === f.after);
+  let after: Customer | undefined;
+  if (!alreadyWritten) after = await deps.ipaas.updateCustomer(customer.id, patch);
+
+  // The fingerprint of what iPaaS.com holds after this write (kept human edits included),
+  // so the Update webhook our own write causes is recognised as an echo.
+  const applied = applyWrites(customer, writes);
+  const fingerprint = inputFingerprint(mapFrom(plan, applied, deps.now), deps.config.openai.model);
+  const written: Record<string, string> = { ...(prior?.written ?? {}) };
+  for (const f of fields) if (!f.skipped && f.after !== null) written[f.field] = f.after;
+  return {
+    after,
+    fields,
+    flags,
+    alreadyWritten,
+    state: {
+      customerId: customer.id,
+      customerNumber: customer.customerNumber,
+      inputFingerprint: fingerprint,
+      written,
+      lastResponseId: pkg.responseId,
+      lastWrittenAt: deps.now().getTime(),
+    },
+  };
+}
