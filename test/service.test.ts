@@ -68,7 +68,7 @@ describe('serve: iPaaS.com webhooks end to end', () => {
     const meryl = h.emulators.ipaas.emulator.findCustomerByNumber('CUST-10048')!;
     expect((await webhook(h, note(meryl.id))).status).toBe(200);
     h.emulators.ipaas.emulator.humanUpdate(meryl.id, { email_address: 'meryl@example.com' });
-    const second = await (await webhook(h, note(meryl.id))).json();
+    const second = (await (await webhook(h, note(meryl.id))).json()) as { enqueued: Array<{ coalesced: boolean }> };
     expect(second.enqueued[0].coalesced).toBe(true);
     h.service.ctx.pool.start();
     await h.idle();
@@ -155,7 +155,7 @@ describe('serve: bad input never creates work', () => {
     for (const [p, status, message] of cases) {
       const res = await p;
       expect(res.status).toBe(status);
-      expect((await res.json()).error.message).toMatch(message);
+      expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(message);
     }
     expect(h.service.ctx.deps.store.jobs.counts()).toEqual(before);
   });
@@ -173,7 +173,7 @@ describe('serve: bad input never creates work', () => {
   it('a Disabled collection acknowledges webhooks and logs them as skipped', async () => {
     h = await startServiceHarness({ webhooks: false });
     h.service.ctx.deps.config.mappingCollections[0]!.status = 'Disabled';
-    const body = await (await webhook(h, note(1))).json();
+    const body = (await (await webhook(h, note(1))).json()) as { skipped: Array<{ reason: string }>; enqueued: unknown[] };
     expect(body.skipped[0].reason).toBe('The FROM iPaaS mapping collection is Disabled.');
     expect(body.enqueued).toEqual([]);
   });

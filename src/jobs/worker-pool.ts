@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { SyncDeps } from '../sync/sync-deps.js';
 import type { PlanCache } from './plan-cache.js';
@@ -31,18 +32,34 @@ export class WorkerPool {
     private readonly plans: PlanCache,
     private readonly opts: WorkerPoolOptions,
   ) {
-    this.owner = opts.owner ?? `worker-${process.pid}-${randomUUID().slice(0, 8)}`;
+    this.owner = opts.owner ?? `worker@${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     this.pollMs = opts.pollMs ?? 250;
   }
 
   start(): void {
     if (this.running) return;
     this.running = true;
+    this.recoverDeadWorkers();
     this.heartbeat = setInterval(() => {
       if (this.inFlight.size) this.deps.store.jobs.extendLeases(this.owner, [...this.inFlight.keys()], this.opts.leaseMs);
     }, Math.max(50, Math.floor(this.opts.leaseMs / 3)));
     this.heartbeat.unref();
     this.loop = this.run();
+  }
+
+  /**
+   * After a kill -9 the dead process's leases would block its jobs until they
+   * expire. A worker of this host whose process no longer exists is certainly
+   * dead: hand its jobs back now. Leases of other hosts simply expire.
+   */
+  private recoverDeadWorkers(): void {
+    for (const owner of this.deps.store.jobs.leaseOwners()) {
+      const m = /^worker@(.+):(\d+):[\w-]+$/.exec(owner);
+      if (!m || m[1] !== hostname() || owner === this.owner) continue;
+      if (pidAlive(Number(m[2]))) continue;
+      const n = this.deps.store.jobs.releaseDeadOwner(owner);
+      this.deps.logger.warn({ owner, jobs: n }, 'recovered the jobs of a worker that died');
+    }
   }
 
   /** New work arrived: look now instead of at the next poll. */
@@ -104,5 +121,14 @@ export class WorkerPool {
     await Promise.race([Promise.all(pending), sleep(graceMs, undefined, { ref: false })]);
     const released = this.deps.store.jobs.releaseAll(this.owner);
     return { finished: before - this.inFlight.size, released };
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

@@ -132,6 +132,12 @@ export class SqliteJobStore {
       release: db.prepare(`UPDATE jobs SET lease_owner = NULL, lease_until = NULL, state = CASE WHEN state = 'calling' THEN 'pending' ELSE state END, updated_at = @now WHERE lease_owner = @owner AND state IN ('calling','answered','pending')`),
       expiredCalling: db.prepare(`UPDATE jobs SET state = 'pending', attempts = attempts + 1, last_error = 'The worker stopped while the OpenAI call was in flight (lease expired); the call is repeated.', updated_at = @now
           WHERE state = 'calling' AND lease_until < @now`),
+      owners: db.prepare(`SELECT DISTINCT lease_owner AS owner FROM jobs WHERE lease_owner IS NOT NULL`),
+      releaseDead: db.prepare(`UPDATE jobs SET lease_owner = NULL, lease_until = NULL,
+          attempts = attempts + CASE WHEN state = 'calling' THEN 1 ELSE 0 END,
+          state = CASE WHEN state = 'calling' THEN 'pending' ELSE state END,
+          last_error = CASE WHEN state = 'calling' THEN 'The worker died while the OpenAI call was in flight; the call is repeated.' ELSE last_error END,
+          updated_at = @now WHERE lease_owner = @owner`),
       retryFailed: db.prepare(`UPDATE jobs SET state = CASE WHEN answer_json IS NOT NULL THEN 'answered' ELSE 'pending' END, attempts = 0, run_after = @now,
           lease_owner = NULL, lease_until = NULL, trigger = CASE WHEN trigger LIKE 'retry%' THEN trigger ELSE 'retry' END, updated_at = @now WHERE state = 'failed' AND id = @id`),
       getState: db.prepare('SELECT * FROM customer_state WHERE customer_id = ?'),
@@ -237,6 +243,16 @@ export class SqliteJobStore {
   /** Graceful shutdown: hand back every job this owner holds; calls in flight will be repeated. */
   releaseAll(owner: string, now = Date.now()): number {
     return this.s.release.run({ owner, now }).changes;
+  }
+
+  /** Workers that hold leases now. */
+  leaseOwners(): string[] {
+    return (this.s.owners.all() as Row[]).map((r) => r.owner as string);
+  }
+
+  /** A worker known to be dead (killed): its jobs are claimable at once instead of after the lease. */
+  releaseDeadOwner(owner: string, now = Date.now()): number {
+    return this.s.releaseDead.run({ owner, now }).changes;
   }
 
   /** Re-runs dead-lettered jobs (all failed ones when no ids are given). */
