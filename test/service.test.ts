@@ -69,7 +69,7 @@ describe('serve: iPaaS.com webhooks end to end', () => {
     expect((await webhook(h, note(meryl.id))).status).toBe(200);
     h.emulators.ipaas.emulator.humanUpdate(meryl.id, { email_address: 'meryl@example.com' });
     const second = (await (await webhook(h, note(meryl.id))).json()) as { enqueued: Array<{ coalesced: boolean }> };
-    expect(second.enqueued[0].coalesced).toBe(true);
+    expect(second.enqueued[0]?.coalesced).toBe(true);
     h.service.ctx.pool.start();
     await h.idle();
     expect(calls(h)).toBe(1);
@@ -174,7 +174,7 @@ describe('serve: bad input never creates work', () => {
     h = await startServiceHarness({ webhooks: false });
     h.service.ctx.deps.config.mappingCollections[0]!.status = 'Disabled';
     const body = (await (await webhook(h, note(1))).json()) as { skipped: Array<{ reason: string }>; enqueued: unknown[] };
-    expect(body.skipped[0].reason).toBe('The FROM iPaaS mapping collection is Disabled.');
+    expect(body.skipped[0]?.reason).toBe('The FROM iPaaS mapping collection is Disabled.');
     expect(body.enqueued).toEqual([]);
   });
 

@@ -1,17 +1,18 @@
 /**
  * The emulator's HTTP surface (Fastify): auth, OpenAI headers on every response, rate limits, faults,
  * counters and the request log. Endpoints: POST /v1/responses, POST /v1/chat/completions,
- * GET /v1/models, GET /v1/models/:id.
+ * GET /v1/models, GET /v1/models/:id, the Files API (files.ts) and the Batch API (batches.ts).
  */
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
-import { complete, type AnswerFault } from './completion.js';
-import { ApiError, errors, statusFaultError } from './errors.js';
+import { BATCH_DEFAULTS, BatchManager, registerBatchRoutes } from './batches.js';
+import { createCompletionEngine, type CompletionApi } from './engine.js';
+import { ApiError, errors } from './errors.js';
 import { FaultQueue } from './faults.js';
+import { DEFAULT_MAX_UPLOAD_BYTES, FileStore, registerFileRoutes } from './files.js';
 import { RateLimiter } from './rate-limits.js';
-import { parseChatRequest, parseResponsesRequest } from './request.js';
-import { chatCompletionObject, malformedBody, modelList, modelObject, newRequestId, responseObject } from './shapes.js';
+import { modelList, modelObject, newRequestId } from './shapes.js';
 import { estimateInputTokens, PromptCache } from './tokens.js';
-import type { OpenAICounters, OpenAIEmulator, OpenAIEmulatorOptions, OpenAIFault, RecordedRequest } from './types.js';
+import type { OpenAICounters, OpenAIEmulator, OpenAIEmulatorOptions, RecordedRequest } from './types.js';
 
 export const DEFAULT_API_KEY = 'sk-emulator-key';
 export const DEFAULT_MODELS = ['gpt-5-nano', 'gpt-5-mini', 'gpt-4o-mini', 'gpt-4.1-mini'];
@@ -35,6 +36,9 @@ const emptyCounters = (): OpenAICounters => ({
   inputTokens: 0,
   cachedTokens: 0,
   outputTokens: 0,
+  filesUploaded: 0,
+  batchesCreated: 0,
+  batchLinesProcessed: 0,
 });
 
 function recordHeaders(req: FastifyRequest): Record<string, string> {
@@ -44,6 +48,11 @@ function recordHeaders(req: FastifyRequest): Record<string, string> {
     out[k] = k === 'authorization' ? 'REDACTED' : Array.isArray(v) ? v.join(', ') : v;
   }
   return out;
+}
+
+/** Drops undefined values so they do not override defaults when spread. */
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -61,6 +70,9 @@ export function createOpenAIEmulator(options: OpenAIEmulatorOptions = {}): OpenA
   const states = new WeakMap<FastifyRequest, RequestState>();
   const hanging = new Set<() => void>();
   let url: string | undefined;
+  const engine = createCompletionEngine({ models, faults, cache, limiter, counters });
+  const store = new FileStore();
+  const batches = new BatchManager({ store, engine, counters, options: { ...BATCH_DEFAULTS, ...definedOnly(options.batch ?? {}) } });
 
   const app = Fastify({ logger: options.logger ?? false, bodyLimit: 64 * 1024 * 1024, forceCloseConnections: true });
 
@@ -160,46 +172,39 @@ export function createOpenAIEmulator(options: OpenAIEmulatorOptions = {}): OpenA
     return reply;
   }
 
-  function faultError(fault: OpenAIFault & { kind: 'status' | 'insufficient_quota' }, model: string, req: FastifyRequest): ApiError {
-    if (fault.kind === 'insufficient_quota') return errors.insufficientQuota();
-    if (fault.status === 401) {
-      const auth = String(req.headers.authorization ?? '');
-      return errors.invalidApiKey(auth.replace(/^Bearer\s+/i, ''));
-    }
-    if (fault.status === 404) return errors.modelNotFound(model);
-    if (fault.status === 429) return limiter.injectedLimitError(model);
-    return statusFaultError(fault.status);
-  }
+  async function handleCompletion(api: CompletionApi, req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
+    const auth = String(req.headers.authorization ?? '');
+    const prepared = engine.prepare(api, req.body, [states.get(req)?.rawBody ?? '', JSON.stringify(req.body)], auth.replace(/^Bearer\s+/i, ''));
+    if (prepared.fault?.kind === 'timeout') return hang(req, reply);
 
-  async function handleCompletion(api: 'responses' | 'chat', req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
-    const request = api === 'responses' ? parseResponsesRequest(req.body, models) : parseChatRequest(req.body, models);
-    const fault = faults.take([states.get(req)?.rawBody ?? '', JSON.stringify(req.body)]);
-    if (fault?.kind === 'status' || fault?.kind === 'insufficient_quota') throw faultError(fault, request.model, req);
-    if (fault?.kind === 'timeout') return hang(req, reply);
-
+    const { request } = prepared;
     const reservedOutput = request.maxOutputTokens ?? DEFAULT_MAX_OUTPUT_TOKENS;
     limiter.reserve(request.model, estimateInputTokens(request.body) + reservedOutput);
     if (latencyMs > 0) await sleep(latencyMs);
 
-    if (fault?.kind === 'malformed') {
+    const out = engine.produce(prepared);
+    if (out.kind === 'malformed') {
       limiter.refund(reservedOutput);
-      return reply.type('application/json').send(malformedBody(request));
+      return reply.type('application/json').send(out.text);
     }
-    const answerFault: AnswerFault =
-      fault?.kind === 'refusal' || fault?.kind === 'extra-fields' || fault?.kind === 'wrong-type' || fault?.kind === 'incomplete'
-        ? fault.kind
-        : null;
-    const completion = complete(request, answerFault, cache);
-    limiter.refund(reservedOutput - completion.outputTokens);
+    limiter.refund(reservedOutput - out.completion.outputTokens);
     counters.completions += 1;
-    counters.inputTokens += completion.inputTokens;
-    counters.cachedTokens += completion.cachedTokens;
-    counters.outputTokens += completion.outputTokens;
-    return api === 'responses' ? responseObject(request, completion) : chatCompletionObject(request, completion);
+    return out.body;
   }
 
   app.post('/v1/responses', (req, reply) => handleCompletion('responses', req, reply));
   app.post('/v1/chat/completions', (req, reply) => handleCompletion('chat', req, reply));
+
+  registerFileRoutes(app, {
+    store,
+    counters,
+    maxUploadBytes: options.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES,
+    recordBody(req, body) {
+      const st = states.get(req);
+      if (st) st.entry.body = body;
+    },
+  });
+  registerBatchRoutes(app, batches);
 
   return {
     app,
@@ -218,6 +223,7 @@ export function createOpenAIEmulator(options: OpenAIEmulatorOptions = {}): OpenA
     },
     async close() {
       for (const release of [...hanging]) release();
+      batches.close();
       await app.close();
       url = undefined;
     },
@@ -236,5 +242,6 @@ export function createOpenAIEmulator(options: OpenAIEmulatorOptions = {}): OpenA
     requests() {
       return recorded.map((r) => ({ ...r }));
     },
+    batchControl: batches.control,
   };
 }

@@ -101,6 +101,9 @@ export const errors = {
     invalid(`Invalid schema for response_format '${formatName}': ${detail}`, param, 'invalid_json_schema'),
   streamingUnsupported: () =>
     invalid("Streaming is not supported by this emulator: omit 'stream' or set it to false.", 'stream', 'unsupported_value'),
+  badRequest: (message: string, param: string | null = null, code: string | null = null) => invalid(message, param, code),
+  noSuchFile: (id: string, param = 'id') => invalid(`No such File object: ${id}`, param, null, 404),
+  noSuchBatch: (id: string) => invalid(`No such Batch object: ${id}`, 'id', null, 404),
   insufficientQuota: () =>
     new ApiError(
       429,

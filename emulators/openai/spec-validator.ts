@@ -15,7 +15,14 @@ const CANDIDATES = [
   '/work/shared/domain/openai/openapi-subset.json',
 ];
 
-export type SpecSchemaName = 'Response' | 'CreateChatCompletionResponse' | 'ListModelsResponse' | 'Model' | 'ErrorResponse';
+export type SpecSchemaName =
+  | 'Response'
+  | 'CreateChatCompletionResponse'
+  | 'ListModelsResponse'
+  | 'Model'
+  | 'ErrorResponse'
+  | 'OpenAIFile'
+  | 'Batch';
 
 export interface SpecValidator {
   /** Returns null when valid, else ajv's error list as text. */

@@ -16,6 +16,40 @@ export interface OpenAIEmulatorOptions {
   organization?: string;
   /** Fastify logger on/off, default false. */
   logger?: boolean;
+  /** Largest file POST /v1/files accepts, in bytes; default 512 MB (536_870_912). Larger -> 400 (413 if far larger). */
+  maxUploadBytes?: number;
+  /** Batch API timing and limits; shrink the times in tests. */
+  batch?: BatchOptions;
+}
+
+/** Batch API knobs. All durations are in milliseconds of wall-clock time. */
+export interface BatchOptions {
+  /** Time in 'validating' before the input file is checked, default 1000. */
+  validatingMs?: number;
+  /** Time per input line while 'in_progress', default 50 (0 = as fast as possible, in chunks). */
+  msPerLine?: number;
+  /** Time in 'finalizing' before the output files exist and the batch is 'completed', default 1000. */
+  finalizingMs?: number;
+  /** Time in 'cancelling' before 'cancelled', default 500. */
+  cancellingMs?: number;
+  /** The emulated '24h' completion window, from creation; default 86_400_000. Then unfinished batches expire. */
+  completionWindowMs?: number;
+  /** Most lines an input file may have, default 50_000; more -> the batch fails. */
+  maxLinesPerFile?: number;
+  /** Largest input file a batch accepts, default 200 MB (209_715_200); larger -> the batch fails. */
+  maxFileBytes?: number;
+}
+
+/** Test controls for batches (emulator.batchControl). */
+export interface BatchControl {
+  /** Expires the batch now, as if its completion window had passed: processed lines go to the output/error
+   * files, the rest to the error file with code 'batch_expired'. No-op on a finished batch; throws on an unknown id. */
+  expireNow(batchId: string): void;
+  /** The next created batch fails validation with this message (error code 'batch_failed'). */
+  failNext(reason?: string): void;
+  /** Holds a batch where it is (validating / in_progress / finalizing); the expiry timer keeps running. */
+  pause(batchId: string): void;
+  resume(batchId: string): void;
 }
 
 export type FaultStatus = 400 | 401 | 403 | 404 | 408 | 409 | 429 | 500 | 502 | 503;
@@ -23,7 +57,8 @@ export type FaultStatus = 400 | 401 | 403 | 404 | 408 | 409 | 429 | 500 | 502 | 
 interface FaultBase {
   /** How many matching requests the fault applies to, default 1. */
   times?: number;
-  /** Applies only to requests whose raw (or re-serialized) body contains this substring. */
+  /** Applies only to requests whose raw (or re-serialized) body contains this substring. Batch input lines
+   * are matched too (their raw JSONL line and their re-serialized body). */
   match?: string;
 }
 
@@ -52,6 +87,13 @@ export interface OpenAICounters {
   inputTokens: number;
   cachedTokens: number;
   outputTokens: number;
+  /** Successful POST /v1/files uploads. */
+  filesUploaded: number;
+  /** Successful POST /v1/batches. */
+  batchesCreated: number;
+  /** Batch input lines run through the completion engine (success or error; not expired/cancelled ones).
+   * Their tokens are included in inputTokens / cachedTokens / outputTokens; they are not in `completions`. */
+  batchLinesProcessed: number;
 }
 
 export interface RecordedRequest {
@@ -84,4 +126,6 @@ export interface OpenAIEmulator {
   setLimits(l: { rpm?: number; tpm?: number }): void;
   /** The last 1000 requests, oldest first. */
   requests(): RecordedRequest[];
+  /** Batch API test controls. */
+  batchControl: BatchControl;
 }
