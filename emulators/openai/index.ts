@@ -1,9 +1,19 @@
 /**
- * Local emulator of the OpenAI API (Responses, Chat Completions, Models) for tests, the demo and
- * benchmarks. Answers are deterministic (see answer.ts), errors and headers are OpenAI's.
+ * Local emulator of the OpenAI API (Responses, Chat Completions, Models, Files, Batches) for tests, the
+ * demo and benchmarks. Answers are deterministic (see answer.ts), errors and headers are OpenAI's.
  */
 export { createOpenAIEmulator, DEFAULT_API_KEY, DEFAULT_MAX_OUTPUT_TOKENS, DEFAULT_MODELS } from './app.js';
-export type { OpenAICounters, OpenAIEmulator, OpenAIEmulatorOptions, OpenAIFault, RecordedRequest } from './types.js';
+export type {
+  BatchControl,
+  BatchOptions,
+  OpenAICounters,
+  OpenAIEmulator,
+  OpenAIEmulatorOptions,
+  OpenAIFault,
+  RecordedRequest,
+} from './types.js';
+export { BATCH_DEFAULTS, parseBatchInput, type BatchError, type BatchStatus } from './batches.js';
+export { DEFAULT_MAX_UPLOAD_BYTES } from './files.js';
 export { buildSummary, answersKnownToFilm, generateAnswer, parseCustomerData, isGullible } from './answer.js';
 export { estimateInputTokens, estimatePrefixTokens, countTokens } from './tokens.js';
 export { validateStrictSchema } from './strict-schema.js';
