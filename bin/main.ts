@@ -34,10 +34,11 @@ program
   .option('--rpm <n>', 'OpenAI requests per minute limit', int)
   .option('--tpm <n>', 'OpenAI tokens per minute limit', int)
   .option('--latency-ms <n>', 'OpenAI answer latency', int)
+  .option('--customers <n>', 'add N synthetic customers to the iPaaS.com emulator', int)
   .action(async (which: string, o) => {
     if (!['ipaas', 'openai', 'all'].includes(which)) program.error(`emulate: unknown emulator "${which}" (use ipaas, openai or all)`);
     process.exitCode = await run(io, () =>
-      emulateCommand({ which: which as 'ipaas' | 'openai' | 'all', host: o.host, port: o.port, rpm: o.rpm, tpm: o.tpm, latencyMs: o.latencyMs }, io),
+      emulateCommand({ which: which as 'ipaas' | 'openai' | 'all', host: o.host, port: o.port, rpm: o.rpm, tpm: o.tpm, latencyMs: o.latencyMs, customers: o.customers }, io),
     );
   });
 

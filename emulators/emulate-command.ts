@@ -1,4 +1,5 @@
 import type { CommandIO } from '../src/cli/io.js';
+import { SAMPLE_CUSTOMERS, type SampleCustomer } from './sample-customers.js';
 import { startEmulators } from './start-emulators.js';
 
 export interface EmulateOptions {
@@ -9,6 +10,19 @@ export interface EmulateOptions {
   rpm?: number | undefined;
   tpm?: number | undefined;
   latencyMs?: number | undefined;
+  /** Synthetic customers added to the iPaaS.com emulator's samples (load tests, benchmarks). */
+  customers?: number | undefined;
+}
+
+/** N synthetic customers with distinct numbers, names and emails. */
+export function syntheticCustomers(n: number, prefix = 'LOAD'): SampleCustomer[] {
+  return Array.from({ length: n }, (_, i) => ({
+    customer_number: `${prefix}-${String(i).padStart(6, '0')}`,
+    first_name: `First${i}`,
+    last_name: `Last${i}`,
+    email_address: `${prefix.toLowerCase()}${i}@example.com`,
+    categories: ['Retail'],
+  }));
 }
 
 /** `ipaas-openai emulate ipaas|openai|all`: run the emulators standalone until Ctrl-C. */
@@ -22,7 +36,7 @@ export async function emulateCommand(options: EmulateOptions, io: CommandIO, unt
     ...(options.latencyMs ? { latencyMs: options.latencyMs } : {}),
   };
   const running = await startEmulators({
-    ipaas,
+    ipaas: ipaas && options.customers ? { customers: [...SAMPLE_CUSTOMERS, ...syntheticCustomers(options.customers)], pageSize: 100 } : ipaas,
     openai: openai ? openaiKnobs : false,
     host: options.host,
     ...(options.port !== undefined && ipaas ? { ipaasPort: options.port } : {}),

@@ -78,8 +78,9 @@ export function buildProgram(io: CommandIO = processIO(), setExit: (code: number
       .description('Run the service: iPaaS.com webhooks, the manual-sync API and the workers (durable queue)')
       .option('--host <host>', 'address to bind (default from config: 127.0.0.1)')
       .option('-p, --port <port>', 'port (default from config: 8080)', (v) => Number(v))
-      .option('--concurrency <n>', 'records in flight at once', positiveInt),
-  ).action((o) => act(() => serveCommand({ host: o.host, port: o.port, concurrency: o.concurrency, config: o.config, json: o.json }, io)));
+      .option('--concurrency <n>', 'records in flight at once', positiveInt)
+      .option('--no-workers', 'take webhooks and API calls only; another process runs the queue'),
+  ).action((o) => act(() => serveCommand({ host: o.host, port: o.port, concurrency: o.concurrency, workers: o.workers, config: o.config, json: o.json }, io)));
 
   common(
     program

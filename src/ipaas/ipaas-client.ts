@@ -23,7 +23,6 @@ export interface IpaasClientOptions {
   maxRetries: number;
   throttlePerSecond?: number | undefined;
   redact: Redactor;
-  fetch?: typeof fetch;
 }
 
 const loginSchema = z.object({ access_token: z.string(), access_token_expiration: z.string().optional(), refresh_token: z.string().optional() }).loose();
@@ -96,6 +95,11 @@ export class IpaasClient {
       }
       throw err;
     }
+  }
+
+  /** Closes the connection pool. */
+  close(): Promise<void> {
+    return this.http.close();
   }
 
   async getCustomer(id: string): Promise<Customer | undefined> {

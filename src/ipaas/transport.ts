@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Agent, request as undiciRequest, type Dispatcher } from 'undici';
 import { isRetryableStatus, upstreamError, UpstreamError } from '../shared/errors.js';
 import type { Redactor } from '../shared/redact.js';
 
@@ -9,17 +10,28 @@ export interface TransportOptions {
   /** At most this many requests per second (iPaaS.com's API Throttle Limit). */
   throttlePerSecond?: number | undefined;
   redact: Redactor;
-  fetch?: typeof fetch;
+  /** Connection pool; one keep-alive agent per client by default. */
+  dispatcher?: Dispatcher;
 }
 
 export interface TransportResponse {
   status: number;
-  headers: Headers;
+  headers: { get(name: string): string | null };
   body: unknown;
 }
 
+/** undici's header record, read like fetch's Headers. */
+function headerReader(h: Record<string, string | string[] | undefined>): TransportResponse['headers'] {
+  return {
+    get: (name) => {
+      const v = h[name.toLowerCase()];
+      return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v;
+    },
+  };
+}
+
 /** Same short-retry policy as the OpenAI SDK: retry-after within 0-60 s, else 0.5 s doubling to 8 s with jitter. */
-export function retryDelayMs(attempt: number, headers: Headers | undefined): number {
+export function retryDelayMs(attempt: number, headers: TransportResponse['headers'] | undefined): number {
   const ms = Number(headers?.get('retry-after-ms'));
   if (Number.isFinite(ms) && ms >= 0 && ms <= 60_000 && headers?.get('retry-after-ms')) return ms;
   const ra = headers?.get('retry-after');
@@ -41,13 +53,21 @@ function messageFrom(body: unknown, fallback: string): string {
   return fallback;
 }
 
-/** HTTP for iPaaS.com: JSON in and out, bearer auth, timeouts, throttling, short retries. */
+/**
+ * HTTP for iPaaS.com: JSON in and out, bearer auth, timeouts, throttling,
+ * short retries. undici's request API on a keep-alive pool: a fraction of
+ * fetch's cost per call, which matters at hundreds of records a second.
+ */
 export class IpaasTransport {
   private nextSlot = 0;
-  private readonly fetchImpl: typeof fetch;
+  private readonly dispatcher: Dispatcher;
 
   constructor(private readonly opts: TransportOptions) {
-    this.fetchImpl = opts.fetch ?? fetch;
+    this.dispatcher = opts.dispatcher ?? new Agent({ keepAliveTimeout: 30_000, connections: 128 });
+  }
+
+  close(): Promise<void> {
+    return this.opts.dispatcher ? Promise.resolve() : this.dispatcher.close();
   }
 
   private async throttle(): Promise<void> {
@@ -65,21 +85,28 @@ export class IpaasTransport {
     const maxRetries = options.retry === false ? 0 : this.opts.maxRetries;
     for (let attempt = 0; ; attempt++) {
       await this.throttle();
-      let res: Response;
+      let status: number;
+      let headers: TransportResponse['headers'];
+      let text: string;
       try {
-        res = await this.fetchImpl(url, {
-          method,
+        const res = await undiciRequest(url, {
+          method: method as Dispatcher.HttpMethod,
+          dispatcher: this.dispatcher,
           headers: {
-            Accept: 'application/json',
-            ...(options.body === undefined ? {} : { 'Content-Type': 'application/json' }),
-            ...(options.token ? { Authorization: `Bearer ${options.token}` } : {}),
+            accept: 'application/json',
+            ...(options.body === undefined ? {} : { 'content-type': 'application/json' }),
+            ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
           },
-          body: options.body === undefined ? undefined : JSON.stringify(options.body),
-          signal: AbortSignal.timeout(this.opts.timeoutMs),
+          body: options.body === undefined ? null : JSON.stringify(options.body),
+          headersTimeout: this.opts.timeoutMs,
+          bodyTimeout: this.opts.timeoutMs,
         });
+        status = res.statusCode;
+        headers = headerReader(res.headers);
+        text = await res.body.text();
       } catch (err) {
-        const e = err as Error;
-        const timedOut = e.name === 'TimeoutError' || e.name === 'AbortError';
+        const e = err as Error & { code?: string };
+        const timedOut = e.code === 'UND_ERR_HEADERS_TIMEOUT' || e.code === 'UND_ERR_BODY_TIMEOUT';
         if (attempt < maxRetries) {
           await sleep(retryDelayMs(attempt, undefined));
           continue;
@@ -93,24 +120,24 @@ export class IpaasTransport {
           err,
         );
       }
-      const text = await res.text();
       let body: unknown = text;
       try {
         body = text ? JSON.parse(text) : undefined;
       } catch {
         /* non-JSON bodies are surfaced verbatim */
       }
-      if (res.ok) return { status: res.status, headers: res.headers, body };
-      if (attempt < maxRetries && isRetryableStatus(res.status)) {
-        await sleep(retryDelayMs(attempt, res.headers));
+      const ok = status >= 200 && status < 300;
+      if (ok) return { status, headers, body };
+      if (attempt < maxRetries && isRetryableStatus(status)) {
+        await sleep(retryDelayMs(attempt, headers));
         continue;
       }
-      const retryAfter = res.headers.get('retry-after');
+      const retryAfter = headers.get('retry-after');
       throw upstreamError({
         service: 'ipaas',
-        status: res.status,
-        upstreamMessage: this.opts.redact(`${method} ${url.pathname}: ${messageFrom(body, res.statusText)}`),
-        requestId: res.headers.get('x-correlation-id') ?? undefined,
+        status,
+        upstreamMessage: this.opts.redact(`${method} ${url.pathname}: ${messageFrom(body, `HTTP ${status}`)}`),
+        requestId: headers.get('x-correlation-id') ?? undefined,
         retryAfterMs: retryAfter && Number.isFinite(Number(retryAfter)) ? Number(retryAfter) * 1000 : undefined,
       });
     }

@@ -45,7 +45,7 @@ export async function processJob(deps: SyncDeps, plans: PlanCache, job: Job, opt
       a.model = stored.model;
       a.flags = ['resumed: the stored answer was written without a new OpenAI call'];
     } else {
-      jobs.transition(job, 'calling');
+      // The claim moved the job to `calling`.
       const prior = job.customerId ? jobs.customerState(job.customerId) : undefined;
       const call = await runCallPhase(deps, plan, ref, a, {
         // Webhooks only: a person who asks for a sync gets one.
@@ -59,8 +59,7 @@ export async function processJob(deps: SyncDeps, plans: PlanCache, job: Job, opt
       if (call.kind === 'skipped') {
         a.outcome = 'skipped';
         a.errorMessage = call.reason;
-        const attempt = saveAttempt(deps, a, started);
-        jobs.finish(job, 'skipped', { attemptId: attempt.id, error: call.reason });
+        jobs.transaction(() => jobs.finish(job, 'skipped', { attemptId: saveAttempt(deps, a, started).id, error: call.reason }));
         return;
       }
       stored = call.pkg;
@@ -81,19 +80,20 @@ export async function processJob(deps: SyncDeps, plans: PlanCache, job: Job, opt
     if (w.alreadyWritten) (a.flags ??= []).push('already written before the interruption: nothing sent again');
     if (w.flags.length) (a.flags ??= []).push(...w.flags);
     a.outcome = 'synced';
-    const attempt = saveAttempt(deps, a, started);
-    jobs.finish(job, 'written', { attemptId: attempt.id, answer: { ...stored, usageLogged: true } }, () => jobs.putCustomerState(w.state));
+    const answer = { ...stored, usageLogged: true };
+    // The log row, the job's end and the customer's new fingerprint commit together.
+    jobs.transaction(() => jobs.finish(job, 'written', { attemptId: saveAttempt(deps, a, started).id, answer }, () => jobs.putCustomerState(w.state)));
   } catch (err) {
     markFailed(deps, a, err);
-    const attempt = saveAttempt(deps, a, started);
     const answer = stored && a.costUsd !== null ? { ...stored, usageLogged: true } : undefined;
-    const outcome = { attemptId: attempt.id, code: a.errorCode, error: a.errorMessage, fix: a.errorFix, ...(answer ? { answer } : {}) };
-    if (a.retryable && job.attempts + 1 < job.maxAttempts) {
-      const hinted = err instanceof UpstreamError ? err.retryAfterMs : undefined;
-      const delay = Math.max(hinted ?? 0, queueBackoffMs(job.attempts + 1, options.backoff));
-      jobs.retryLater(job, delay, outcome);
-    } else {
-      jobs.finish(job, 'failed', outcome);
-    }
+    jobs.transaction(() => {
+      const outcome = { attemptId: saveAttempt(deps, a, started).id, code: a.errorCode, error: a.errorMessage, fix: a.errorFix, ...(answer ? { answer } : {}) };
+      if (a.retryable && job.attempts + 1 < job.maxAttempts) {
+        const hinted = err instanceof UpstreamError ? err.retryAfterMs : undefined;
+        jobs.retryLater(job, Math.max(hinted ?? 0, queueBackoffMs(job.attempts + 1, options.backoff)), outcome);
+      } else {
+        jobs.finish(job, 'failed', outcome);
+      }
+    });
   }
 }

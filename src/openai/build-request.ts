@@ -29,9 +29,40 @@ export function buildInstructions(promptText: string, answerFields: AnswerField[
   return `${promptText.trim()}\n\nReturn a JSON object with exactly these fields:\n${fields.join('\n')}\n\n${DATA_NOTICE}`;
 }
 
+interface StaticParts {
+  answerSchema: ReturnType<typeof buildAnswerSchema>;
+  textFormat: ReturnType<typeof zodTextFormat>;
+  responseFormat: ReturnType<typeof zodResponseFormat>;
+  instructions: Map<string, string>;
+}
+/** Schema conversion is the costly part of a request; the answer fields are fixed per mapping plan. */
+const staticParts = new WeakMap<AnswerField[], StaticParts>();
+
+function partsFor(answerFields: AnswerField[]): StaticParts {
+  let parts = staticParts.get(answerFields);
+  if (!parts) {
+    const answerSchema = buildAnswerSchema(answerFields);
+    parts = {
+      answerSchema,
+      textFormat: zodTextFormat(answerSchema, ANSWER_SCHEMA_NAME),
+      responseFormat: zodResponseFormat(answerSchema, ANSWER_SCHEMA_NAME),
+      instructions: new Map(),
+    };
+    staticParts.set(answerFields, parts);
+  }
+  return parts;
+}
+
 export function buildRequest(openai: ConnectorConfig['openai'], answerFields: AnswerField[], mapped: MappedRequest): OpenAIRequest {
-  const answerSchema = buildAnswerSchema(answerFields);
-  const instructions = buildInstructions(mapped.promptText, answerFields);
+  const parts = partsFor(answerFields);
+  const { answerSchema } = parts;
+  let instructions = parts.instructions.get(mapped.promptText);
+  if (instructions === undefined) {
+    instructions = buildInstructions(mapped.promptText, answerFields);
+    // PromptText placeholders make per-record texts: keep the cache bounded.
+    if (parts.instructions.size > 256) parts.instructions.clear();
+    parts.instructions.set(mapped.promptText, instructions);
+  }
   const input = JSON.stringify(mapped.data);
   const reasoning = isReasoningModel(openai.model);
   const temperature = openai.temperature !== undefined && !reasoning ? { temperature: openai.temperature } : {};
@@ -43,7 +74,7 @@ export function buildRequest(openai: ConnectorConfig['openai'], answerFields: An
           model: openai.model,
           instructions,
           input: [{ role: 'user', content: input }],
-          text: { format: zodTextFormat(answerSchema, ANSWER_SCHEMA_NAME) },
+          text: { format: parts.textFormat },
           max_output_tokens: openai.maxOutputTokens,
           // Customer data is not kept at OpenAI beyond the call.
           store: false,
@@ -56,7 +87,7 @@ export function buildRequest(openai: ConnectorConfig['openai'], answerFields: An
             { role: 'system', content: instructions },
             { role: 'user', content: input },
           ],
-          response_format: zodResponseFormat(answerSchema, ANSWER_SCHEMA_NAME),
+          response_format: parts.responseFormat,
           max_completion_tokens: openai.maxOutputTokens,
           store: false,
           ...temperature,

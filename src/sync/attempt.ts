@@ -1,5 +1,4 @@
 import { describeError } from '../shared/errors.js';
-import { redactDeep } from '../shared/redact.js';
 import type { AttemptRecord, StoredAttempt } from '../store/sync-store.js';
 import { refText, type CustomerRef } from './load-customer.js';
 import type { SyncDeps } from './sync-deps.js';
@@ -25,11 +24,11 @@ export function markFailed(deps: SyncDeps, a: AttemptRecord, err: unknown): void
   a.retryable = e.retryable;
 }
 
-/** Stores the attempt (redacted: nothing stored may carry a secret) and logs one line about it. */
+/** Stores the attempt (the store redacts secrets) and logs one line about it. */
 export function saveAttempt(deps: SyncDeps, a: AttemptRecord, startedPerf: number): StoredAttempt {
   a.finishedAt = deps.now().toISOString();
   a.totalMs = Math.round((performance.now() - startedPerf) * 100) / 100;
-  const stored = deps.store.recordAttempt(redactDeep(a, deps.redact));
+  const stored = deps.store.recordAttempt(a);
   const log = { attemptId: stored.id, jobId: a.jobId, customerNumber: a.customerNumber ?? a.requestedRef, outcome: a.outcome, trigger: a.trigger, tokens: a.inputTokens + a.outputTokens, costUsd: a.costUsd, ms: a.totalMs, flags: a.flags ?? undefined };
   if (a.outcome === 'failed') deps.logger.warn({ ...log, error: a.errorCode, message: a.errorMessage }, 'sync failed');
   else if (deps.logger.isLevelEnabled('info')) deps.logger.info(log, a.outcome === 'synced' ? 'sync done' : 'sync skipped');

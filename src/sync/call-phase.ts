@@ -5,7 +5,7 @@ import { mapTo, type FieldWrite } from '../mapping/map-to.js';
 import type { MappingPlan } from '../mapping/mapping-plan.js';
 import { buildRequest } from '../openai/build-request.js';
 import { callOpenAI } from '../openai/call-openai.js';
-import { estimateRequestTokens } from '../openai/estimate-tokens.js';
+import { roughRequestTokens } from '../openai/estimate-tokens.js';
 import { parseAnswer } from '../openai/parse-answer.js';
 import { costUsd, priceFor, type TokenUsage } from '../openai/prices.js';
 import type { AttemptRecord } from '../store/sync-store.js';
@@ -77,7 +77,7 @@ export async function runCallPhase(
   a.model = request.model;
   a.request = request.body;
 
-  const permit = deps.limiter ? await deps.limiter.acquire(estimateRequestTokens(request) + deps.config.openai.maxOutputTokens) : undefined;
+  const permit = deps.limiter ? await deps.limiter.acquire(roughRequestTokens(request) + deps.config.openai.maxOutputTokens) : undefined;
   let result;
   try {
     result = await callOpenAI(deps.openai, request, deps.redact, deps.config.openai.timeoutMs);

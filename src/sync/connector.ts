@@ -16,13 +16,14 @@ export interface OpenConnectorOptions {
   logger?: Logger;
   /** Paces OpenAI calls; it also sees every response's rate-limit headers, retries included. */
   limiter?: RateLimiter;
+  /** For OpenAI calls (the SDK's fetch); tests can count or fake them. */
   fetch?: typeof fetch;
   now?: () => Date;
 }
 
 /** The iPaaS.com client alone (preview and validate need no OpenAI key to start). */
-export function ipaasFromConfig(loaded: LoadedConfig, options: { fetch?: typeof fetch } = {}): IpaasClient {
-  return new IpaasClient({ ...loaded.config.ipaas, redact: createRedactor(loaded.secrets), ...(options.fetch ? { fetch: options.fetch } : {}) });
+export function ipaasFromConfig(loaded: LoadedConfig): IpaasClient {
+  return new IpaasClient({ ...loaded.config.ipaas, redact: createRedactor(loaded.secrets) });
 }
 
 /** Everything a sync needs, built once from the resolved configuration. */
@@ -30,17 +31,18 @@ export function openConnector(loaded: LoadedConfig, options: OpenConnectorOption
   const { config } = loaded;
   const redact = createRedactor(loaded.secrets);
   const logger = options.logger ?? createLogger({ level: config.log.level, file: config.log.path, redact });
-  const ipaas = ipaasFromConfig(loaded, options);
+  const ipaas = ipaasFromConfig(loaded);
   const openai: OpenAI = createOpenAIClient(config.openai, {
     ...(options.fetch ? { fetch: options.fetch } : {}),
     ...(options.limiter ? { observe: options.limiter } : {}),
   });
-  const store = new SqliteStore(config.store.path);
+  const store = new SqliteStore(config.store.path, { redact });
   return {
     config, ipaas, openai, store, logger, redact, limiter: options.limiter,
     now: options.now ?? (() => new Date()),
     async close() {
       store.close();
+      await ipaas.close();
       await new Promise<void>((resolve) => logger.flush(() => resolve()));
     },
   };

@@ -34,7 +34,7 @@ export async function previewCustomer(config: ConnectorConfig, ipaas: IpaasClien
     model: request.model,
     endpoint: `${config.openai.baseUrl.replace(/\/$/, '')}/${request.api === 'responses' ? 'responses' : 'chat/completions'}`,
     request: request.body,
-    estimate: estimateRequest(request, config.openai.prices),
+    estimate: await estimateRequest(request, config.openai.prices),
     targets: prepared.plan.targets.map((t) => t.destination),
     wouldCreateCustomFields: prepared.wouldCreate,
   };

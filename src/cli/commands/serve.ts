@@ -5,6 +5,8 @@ export interface ServeOptions extends CommonOptions {
   host?: string | undefined;
   port?: number | undefined;
   concurrency?: number | undefined;
+  /** Take webhooks and API calls, but run no workers (an intake-only node). */
+  workers?: boolean;
 }
 
 /** `ipaas-openai serve`: webhooks + manual-sync API + workers until SIGTERM/SIGINT, then a graceful stop. */
@@ -13,12 +15,12 @@ export async function serveCommand(options: ServeOptions, io: CommandIO, until?:
   if (options.host) loaded.config.server.host = options.host;
   if (options.port !== undefined) loaded.config.server.port = options.port;
   if (options.concurrency) loaded.config.jobs.concurrency = options.concurrency;
-  const service = await startService(loaded);
+  const service = await startService(loaded, { workers: options.workers !== false });
   io.out(`ipaas-openai serving on ${service.url}`);
   io.out(`  webhooks:     POST ${service.url}/webhooks/ipaas ${loaded.config.server.webhookApiKey ? '(Bearer Webhook API Key)' : '(disabled: set IPAAS_WEBHOOK_KEY)'}`);
   io.out(`  manual sync:  POST ${service.url}/api/sync   status: GET ${service.url}/api/jobs   health: ${service.url}/readyz`);
   if (service.generatedAdminToken) io.out(`  admin token for this run: ${service.ctx.adminToken}  (set IPAAS_OPENAI_ADMIN_TOKEN to keep one)`);
-  io.out(`  store: ${loaded.config.store.path}   workers: ${loaded.config.jobs.concurrency}`);
+  io.out(`  store: ${loaded.config.store.path}   workers: ${options.workers === false ? 'off (intake only)' : loaded.config.jobs.concurrency}`);
   await (until ??
     new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);

@@ -22,12 +22,10 @@ function attempt<T>(make: () => T): T | Error {
 export async function validateCommand(options: CommonOptions, io: CommandIO): Promise<number> {
   const loaded = resolveConfig(io, options);
   const redact = createRedactor(loaded.secrets);
-  const results = await validateSetup({
-    config: loaded.config,
-    ipaas: attempt(() => new IpaasClient({ ...loaded.config.ipaas, redact })),
-    openai: attempt(() => createOpenAIClient(loaded.config.openai)),
-    redact,
-  });
+  const ipaas = attempt(() => new IpaasClient({ ...loaded.config.ipaas, redact }));
+  const results = await validateSetup({ config: loaded.config, ipaas, openai: attempt(() => createOpenAIClient(loaded.config.openai)), redact }).finally(() =>
+    ipaas instanceof Error ? undefined : ipaas.close(),
+  );
   const failed = results.filter((r) => r.status === 'fail').length;
   if (options.json) io.out(JSON.stringify({ ok: failed === 0, results }, null, 2));
   else {
