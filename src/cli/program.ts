@@ -5,6 +5,7 @@ import { logsCommand } from './commands/logs.js';
 import { previewCommand } from './commands/preview.js';
 import { retryCommand } from './commands/retry.js';
 import { serveCommand } from './commands/serve.js';
+import { syncAllCommand } from './commands/sync-all.js';
 import { syncCommand } from './commands/sync.js';
 import { validateCommand } from './commands/validate.js';
 import { processIO, type CommandIO } from './io.js';
@@ -45,8 +46,40 @@ export function buildProgram(io: CommandIO = processIO(), setExit: (code: number
       .option('--id', 'the arguments are iPaaS.com customer ids, not CustomerNumbers')
       .option('-f, --file <file>', 'read ids from a file (one per line or comma-separated)')
       .option('--concurrency <n>', 'parallel records', positiveInt)
-      .option('--debug', 'mark the run as Debug (logged at debug level with the full request)'),
-  ).action((ids: string[], o) => act(() => syncCommand({ ids, byId: !!o.id, file: o.file, concurrency: o.concurrency, debug: !!o.debug, config: o.config, json: o.json }, io)));
+      .option('--debug', 'mark the run as Debug (logged at debug level with the full request)')
+      .option('--all', 'backfill every customer: estimate first, then a live progress bar; resumable')
+      .option('--since <date>', 'with --all: only customers updated since this date')
+      .option('--filter <Field=value>', 'with --all: iPaaS.com filter (CustomerNumber, EmailAddress, FirstName, LastName, Company); repeatable', (v: string, prev: string[] = []) => [...prev, v])
+      .option('--where <formula>', 'with --all: only customers for which this formula is true, e.g. "IsEmpty(Comment)"')
+      .option('--batch', "with --all: use OpenAI's Batch API (half the price, results within 24 h)")
+      .option('--force', 'with --all: also re-send customers whose mapped fields did not change since their last sync')
+      .option('-y, --yes', 'with --all: do not ask for confirmation'),
+  ).action((ids: string[], o) => {
+    if (o.all) {
+      if (ids.length || o.file || o.id) return act(async () => {
+        io.err('error: --all takes no CustomerNumbers, --id or --file.');
+        return 2;
+      });
+      const abort = new AbortController();
+      const onSignal = () => {
+        if (abort.signal.aborted) process.exit(130);
+        io.err('Stopping after the records in flight (Ctrl-C again to quit at once)…');
+        abort.abort();
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+      return act(() =>
+        syncAllCommand(
+          { since: o.since, filter: o.filter, where: o.where, batch: !!o.batch, yes: !!o.yes, force: !!o.force, concurrency: o.concurrency, config: o.config, json: o.json, interactive: !!process.stdin.isTTY, tty: !!process.stdout.isTTY, signal: abort.signal },
+          io,
+        ),
+      ).finally(() => {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      });
+    }
+    return act(() => syncCommand({ ids, byId: !!o.id, file: o.file, concurrency: o.concurrency, debug: !!o.debug, config: o.config, json: o.json }, io));
+  });
 
   common(
     program

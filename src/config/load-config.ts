@@ -135,7 +135,7 @@ export function loadConfig(options: { path?: string | undefined; env?: Env; cwd?
   if (config.store.path !== ':memory:' && !path.isAbsolute(config.store.path)) {
     config.store.path = path.resolve(source ? path.dirname(source) : cwd, config.store.path);
   }
-  if (config.log.path && !path.isAbsolute(config.log.path)) {
+  if (config.log.path !== '-' && !path.isAbsolute(config.log.path)) {
     config.log.path = path.resolve(source ? path.dirname(source) : cwd, config.log.path);
   }
   const secrets = [config.ipaas.apiKey, config.ipaas.login?.password, config.openai.apiKey, config.server.webhookApiKey, config.server.webhookHmacSecret, config.server.adminToken].filter(

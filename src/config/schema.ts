@@ -45,6 +45,13 @@ const priceSchema = z
   .strict();
 export type Price = z.infer<typeof priceSchema>;
 
+const capSchema = z
+  .object({
+    tokens: z.number().int().positive().optional().describe('Input + output tokens'),
+    usd: z.number().positive().optional().describe('Cost in USD from the price table'),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     $schema: z.string().optional(),
@@ -91,6 +98,25 @@ export const configSchema = z
       })
       .strict()
       .default({ host: '127.0.0.1', port: 8080, bodyLimitBytes: 1_048_576 }),
+    budget: z
+      .object({
+        daily: capSchema.optional().describe('Caps for one UTC day'),
+        monthly: capSchema.optional().describe('Caps for one UTC calendar month'),
+      })
+      .strict()
+      .default({})
+      .describe('Spend caps: when reached, new work waits as "held: budget" (nothing is dropped) until the next period or a raised cap'),
+    batch: z
+      .object({
+        maxLinesPerFile: z.number().int().min(1).max(50_000).default(50_000).describe("OpenAI's limit is 50,000 requests per file"),
+        maxFileBytes: z.number().int().min(1024).max(200 * 1024 * 1024).default(200 * 1024 * 1024).describe("OpenAI's limit is 200 MB per file"),
+        pollMinMs: z.number().int().positive().default(5_000),
+        pollMaxMs: z.number().int().positive().default(300_000),
+        onLineFailure: z.enum(['direct', 'retry']).default('direct').describe('A failed or expired batch line: send it as a direct call, or put it in the next batch'),
+        discount: z.number().min(0).max(1).default(0.5).describe('Batch price as a share of the direct price'),
+      })
+      .strict()
+      .default({ maxLinesPerFile: 50_000, maxFileBytes: 200 * 1024 * 1024, pollMinMs: 5_000, pollMaxMs: 300_000, onLineFailure: 'direct', discount: 0.5 }),
     jobs: z
       .object({
         concurrency: z.number().int().min(1).max(256).default(16).describe('Records in flight at once (the rate limiter may allow fewer OpenAI calls)'),
@@ -107,11 +133,11 @@ export const configSchema = z
       .default({ path: 'data/ipaas-openai.db' }),
     log: z
       .object({
-        path: z.string().min(1).optional().describe('JSON log file; stderr when absent'),
+        path: z.string().min(1).default('data/ipaas-openai.log').describe('JSON log file; "-" writes to stderr (containers)'),
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
       })
       .strict()
-      .default({ level: 'info' }),
+      .default({ path: 'data/ipaas-openai.log', level: 'info' }),
     sync: z
       .object({
         concurrency: z.number().int().min(1).max(64).default(4),

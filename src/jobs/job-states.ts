@@ -3,14 +3,17 @@
  * function. The answer is stored (answered) before the write-back, so a crash
  * after OpenAI answered never pays for the same call twice.
  */
-export const JOB_STATES = ['pending', 'calling', 'answered', 'written', 'skipped', 'failed', 'held'] as const;
+export const JOB_STATES = ['pending', 'calling', 'batched', 'answered', 'written', 'skipped', 'failed', 'held'] as const;
 export type JobState = (typeof JOB_STATES)[number];
 
 const TRANSITIONS: Record<JobState, readonly JobState[]> = {
   // pending -> pending: a retryable failure before the call (e.g. iPaaS.com unreachable) waits again.
-  pending: ['calling', 'skipped', 'failed', 'held', 'pending'],
+  pending: ['calling', 'batched', 'skipped', 'failed', 'held', 'pending'],
   // A retryable failure while calling goes back to pending; an expired lease does the same.
-  calling: ['answered', 'skipped', 'failed', 'pending'],
+  // A spend cap or exhausted quota holds the job before the call is made.
+  calling: ['answered', 'skipped', 'failed', 'pending', 'held', 'batched'],
+  // In an OpenAI batch: its line's answer arrives, or the line failed (direct call or next batch).
+  batched: ['answered', 'pending', 'failed', 'skipped'],
   // A failed write keeps the stored answer: the retry only writes.
   answered: ['written', 'failed', 'answered'],
   written: [],
@@ -20,7 +23,7 @@ const TRANSITIONS: Record<JobState, readonly JobState[]> = {
   held: ['pending'],
 };
 
-export const ACTIVE_STATES: readonly JobState[] = ['calling', 'answered'];
+export const ACTIVE_STATES: readonly JobState[] = ['calling', 'batched', 'answered'];
 export const TERMINAL_STATES: readonly JobState[] = ['written', 'skipped', 'failed'];
 
 export function canTransition(from: JobState, to: JobState): boolean {

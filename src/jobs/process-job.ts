@@ -1,4 +1,7 @@
-import { UpstreamError } from '../shared/errors.js';
+import type { Customer } from '../ipaas/customer-model.js';
+import type { MappingPlan } from '../mapping/mapping-plan.js';
+import { BudgetHeldError, isQuotaExhausted, UpstreamError } from '../shared/errors.js';
+import type { AttemptRecord } from '../store/sync-store.js';
 import type { Job } from '../store/sqlite-job-store.js';
 import { markFailed, newAttempt, saveAttempt } from '../sync/attempt.js';
 import { runCallPhase, type AnswerPackage } from '../sync/call-phase.js';
@@ -9,7 +12,7 @@ import { queueBackoffMs } from './backoff.js';
 import type { PlanCache } from './plan-cache.js';
 
 /** The stored answer plus whether its cost is already in the sync log (so it is never counted twice). */
-interface StoredAnswer extends AnswerPackage {
+export interface StoredAnswer extends AnswerPackage {
   usageLogged?: boolean;
 }
 
@@ -17,24 +20,29 @@ export interface ProcessOptions {
   backoff?: { baseMs?: number; maxMs?: number };
 }
 
-const isWebhook = (trigger: string) => trigger.startsWith('webhook:');
+/** What the pool needs to know about a job's end. */
+export type ProcessOutcome = 'done' | 'held-budget' | 'quota-exhausted';
+
+/** Webhooks and bulk runs skip records whose mapped inputs did not change; a person who asks for a sync gets one. */
+export const skipsUnchanged = (trigger: string) => trigger.startsWith('webhook:') || trigger === 'bulk' || trigger === 'batch' || trigger === 'batch-fallback';
+
+export const jobRef = (job: Job): CustomerRef => (job.refKind === 'id' ? { id: job.ref } : { customerNumber: job.ref });
 
 /**
  * Runs one claimed job through the phases, moving its state as it goes:
  * pending -> calling -> answered (answer stored) -> written. A job claimed in
  * `answered` (after a crash or a failed write) only writes. Never throws.
  */
-export async function processJob(deps: SyncDeps, plans: PlanCache, job: Job, options: ProcessOptions = {}): Promise<void> {
+export async function processJob(deps: SyncDeps, plans: PlanCache, job: Job, options: ProcessOptions = {}): Promise<ProcessOutcome> {
   const jobs = deps.store.jobs;
   const started = performance.now();
-  const ref: CustomerRef = job.refKind === 'id' ? { id: job.ref } : { customerNumber: job.ref };
+  const ref = jobRef(job);
   const a = newAttempt(ref, job.trigger, deps.now().toISOString(), job.id);
   let stored = (job.answer ?? undefined) as StoredAnswer | undefined;
-  const debug = job.trigger.endsWith('-debug');
   try {
     const plan = await plans.get();
     a.collection = plan.collections.from.name;
-    let customer;
+    let customer: Customer;
     if (job.state === 'answered' && stored) {
       // Resume: the answer is paid for and stored; only the write remains. Load fresh to see what landed.
       customer = await loadCustomer(deps.ipaas, { id: stored.customerId });
@@ -48,52 +56,81 @@ export async function processJob(deps: SyncDeps, plans: PlanCache, job: Job, opt
       // The claim moved the job to `calling`.
       const prior = job.customerId ? jobs.customerState(job.customerId) : undefined;
       const call = await runCallPhase(deps, plan, ref, a, {
-        // Webhooks only: a person who asks for a sync gets one.
-        skipUnchanged: isWebhook(job.trigger) ? prior ?? undefined : undefined,
+        skipUnchanged: skipsUnchanged(job.trigger) ? prior ?? undefined : undefined,
         onCustomer: (c) => {
           if (job.customerId !== c.id) jobs.setCustomerId(job.id, c.id);
           job.customerId = c.id;
         },
       });
-      if (debug) deps.logger.debug({ jobId: job.id, request: a.request }, 'debug: request sent to OpenAI');
+      if (job.trigger.endsWith('-debug')) deps.logger.debug({ jobId: job.id, request: a.request }, 'debug: request sent to OpenAI');
       if (call.kind === 'skipped') {
-        a.outcome = 'skipped';
-        a.errorMessage = call.reason;
-        jobs.transaction(() => jobs.finish(job, 'skipped', { attemptId: saveAttempt(deps, a, started).id, error: call.reason }));
-        return;
+        skipJob(deps, job, a, call.reason, started);
+        return 'done';
       }
       stored = call.pkg;
       jobs.storeAnswer(job, stored);
       customer = call.customer;
     }
-    if (!stored.usageLogged) {
-      a.inputTokens = stored.usage.inputTokens;
-      a.cachedTokens = stored.usage.cachedTokens;
-      a.outputTokens = stored.usage.outputTokens;
-      a.reasoningTokens = stored.usage.reasoningTokens;
-      a.costUsd = stored.costUsd;
-    }
-    const t = performance.now();
-    const w = await runWritePhase(deps, plan, stored, customer, jobs.customerState(customer.id), deps.config.sync.humanEdits);
-    a.writeMs = Math.round((performance.now() - t) * 100) / 100;
-    a.writes = w.fields;
-    if (w.alreadyWritten) (a.flags ??= []).push('already written before the interruption: nothing sent again');
-    if (w.flags.length) (a.flags ??= []).push(...w.flags);
-    a.outcome = 'synced';
-    const answer = { ...stored, usageLogged: true };
-    // The log row, the job's end and the customer's new fingerprint commit together.
-    jobs.transaction(() => jobs.finish(job, 'written', { attemptId: saveAttempt(deps, a, started).id, answer }, () => jobs.putCustomerState(w.state)));
+    await completeWrite(deps, plan, job, stored, customer, a, started);
+    return 'done';
   } catch (err) {
-    markFailed(deps, a, err);
-    const answer = stored && a.costUsd !== null ? { ...stored, usageLogged: true } : undefined;
-    jobs.transaction(() => {
-      const outcome = { attemptId: saveAttempt(deps, a, started).id, code: a.errorCode, error: a.errorMessage, fix: a.errorFix, ...(answer ? { answer } : {}) };
-      if (a.retryable && job.attempts + 1 < job.maxAttempts) {
-        const hinted = err instanceof UpstreamError ? err.retryAfterMs : undefined;
-        jobs.retryLater(job, Math.max(hinted ?? 0, queueBackoffMs(job.attempts + 1, options.backoff)), outcome);
-      } else {
-        jobs.finish(job, 'failed', outcome);
-      }
-    });
+    return endWithError(deps, job, a, err, started, stored, options);
   }
+}
+
+export function skipJob(deps: SyncDeps, job: Job, a: AttemptRecord, reason: string, started: number): void {
+  a.outcome = 'skipped';
+  a.errorMessage = reason;
+  deps.store.jobs.transaction(() => deps.store.jobs.finish(job, 'skipped', { attemptId: saveAttempt(deps, a, started).id, error: reason }));
+}
+
+/** map TO is done: write back, then log, end the job and store the new fingerprint in one commit. */
+export async function completeWrite(deps: SyncDeps, plan: MappingPlan, job: Job, stored: StoredAnswer, customer: Customer, a: AttemptRecord, started: number): Promise<void> {
+  const jobs = deps.store.jobs;
+  if (!stored.usageLogged) {
+    a.inputTokens = stored.usage.inputTokens;
+    a.cachedTokens = stored.usage.cachedTokens;
+    a.outputTokens = stored.usage.outputTokens;
+    a.reasoningTokens = stored.usage.reasoningTokens;
+    a.costUsd = stored.costUsd;
+  }
+  const t = performance.now();
+  const w = await runWritePhase(deps, plan, stored, customer, jobs.customerState(customer.id), deps.config.sync.humanEdits);
+  a.writeMs = Math.round((performance.now() - t) * 100) / 100;
+  a.writes = w.fields;
+  if (w.alreadyWritten) (a.flags ??= []).push('already written before the interruption: nothing sent again');
+  if (w.flags.length) (a.flags ??= []).push(...w.flags);
+  a.outcome = 'synced';
+  const answer = { ...stored, usageLogged: true };
+  jobs.transaction(() => jobs.finish(job, 'written', { attemptId: saveAttempt(deps, a, started).id, answer }, () => jobs.putCustomerState(w.state)));
+}
+
+/** The one place a job's failure is decided: held (budget, quota), retried later with backoff, or dead-lettered. */
+export function endWithError(deps: SyncDeps, job: Job, a: AttemptRecord, err: unknown, started: number, stored: StoredAnswer | undefined, options: ProcessOptions = {}): ProcessOutcome {
+  const jobs = deps.store.jobs;
+  if (err instanceof BudgetHeldError) {
+    // Nothing was sent: the job waits for the next period, visibly, without a log row per record.
+    jobs.hold(job, `budget: ${err.message.replace(/^held: budget\. /, '')}`, err.until.getTime());
+    return 'held-budget';
+  }
+  markFailed(deps, a, err);
+  const answer = stored && a.costUsd !== null ? { ...stored, usageLogged: true } : undefined;
+  if (isQuotaExhausted(err)) {
+    // Waiting will not help: hold the record (nothing lost) and tell the pool to stop sending.
+    jobs.transaction(() => {
+      saveAttempt(deps, a, started);
+      jobs.hold(job, `quota: ${a.errorMessage}`, Number.MAX_SAFE_INTEGER);
+    });
+    return 'quota-exhausted';
+  }
+  jobs.transaction(() => {
+    const outcome = { attemptId: saveAttempt(deps, a, started).id, code: a.errorCode, error: a.errorMessage, fix: a.errorFix, ...(answer ? { answer } : {}) };
+    if (a.retryable && job.attempts + 1 < job.maxAttempts) {
+      const hinted = err instanceof UpstreamError ? err.retryAfterMs : undefined;
+      jobs.retryLater(job, Math.max(hinted ?? 0, queueBackoffMs(job.attempts + 1, options.backoff)), outcome);
+    } else {
+      jobs.finish(job, 'failed', outcome);
+    }
+  });
+  return 'done';
 }

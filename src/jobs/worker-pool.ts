@@ -26,6 +26,10 @@ export class WorkerPool {
   private wake: (() => void) | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   private readonly pollMs: number;
+  private paused: string | undefined;
+  private lastHeldCheck = 0;
+  /** Called once when OpenAI says the quota is exhausted (the pool has paused itself). */
+  onQuotaExhausted: ((message: string) => void) | undefined;
 
   constructor(
     private readonly deps: SyncDeps,
@@ -75,16 +79,57 @@ export class WorkerPool {
     return this.running;
   }
 
+  /** Why the pool claims nothing, if it is paused (insufficient_quota). */
+  pausedReason(): string | undefined {
+    return this.paused;
+  }
+
+  /** After the quota was raised: hand the held records back and claim again. */
+  resume(): number {
+    this.paused = undefined;
+    const n = this.deps.store.jobs.releaseHeld('quota', { onlyDue: false });
+    this.notify();
+    return n;
+  }
+
+  /**
+   * Budget-held jobs come back when their period turned, or when the budget
+   * has room again (a raised cap after a restart); checked now and then, not per loop.
+   */
+  private releaseHeldJobs(): void {
+    const now = Date.now();
+    if (now - this.lastHeldCheck < 1000) return;
+    this.lastHeldCheck = now;
+    const jobs = this.deps.store.jobs;
+    let roomNow = false;
+    try {
+      this.deps.budget?.check(this.deps.budget.expectedOutputTokens() * 2, 0);
+      roomNow = true;
+    } catch {
+      roomNow = false;
+    }
+    const n = jobs.releaseHeld('budget', { onlyDue: !roomNow });
+    if (n) this.deps.logger.info({ released: n }, 'budget-held records resume');
+  }
+
   private async run(): Promise<void> {
     while (this.running) {
       const free = this.opts.concurrency - this.inFlight.size;
       let claimed = 0;
-      if (free > 0) {
+      if (!this.paused) this.releaseHeldJobs();
+      if (free > 0 && !this.paused) {
         try {
           const jobs = this.deps.store.jobs.claim(this.owner, free, this.opts.leaseMs);
           claimed = jobs.length;
           for (const job of jobs) {
             const p = processJob(this.deps, this.plans, job, this.opts)
+              .then((outcome) => {
+                if (outcome === 'quota-exhausted' && !this.paused) {
+                  this.paused = 'OpenAI answered insufficient_quota: sending stopped. Add credit or raise the quota, then run `ipaas-openai retry` (or POST /api/retry).';
+                  this.deps.logger.error({ jobId: job.id }, this.paused);
+                  this.onQuotaExhausted?.(this.paused);
+                }
+              })
               .catch((err) => this.deps.logger.error({ err, jobId: job.id }, 'job processing crashed'))
               .finally(() => {
                 this.inFlight.delete(job.id);

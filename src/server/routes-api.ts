@@ -83,6 +83,8 @@ export async function apiRoutes(app: FastifyInstance, ctx: ServiceContext): Prom
   app.post('/api/retry', async (req) => {
     const body = parse(retryBody, req.body, 'retry request');
     const requeued = store.jobs.retryFailed(body.jobIds ?? 'all');
+    // A quota stop ends when a person asks to retry (after adding credit).
+    if (ctx.pool.pausedReason()) ctx.pool.resume();
     ctx.pool.notify();
     return { requeued };
   });

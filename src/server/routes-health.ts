@@ -20,8 +20,9 @@ export async function healthRoutes(app: FastifyInstance, ctx: ServiceContext): P
       const e = describeError(err);
       checks.mappings = { ok: false, detail: ctx.deps.redact(e.message), ...(e.fix ? { fix: e.fix } : {}) };
     }
-    checks.workers = { ok: ctx.pool.isRunning() };
+    const paused = ctx.pool.pausedReason();
+    checks.workers = paused ? { ok: false, detail: paused, fix: 'Add credit or raise the OpenAI quota, then POST /api/retry.' } : { ok: ctx.pool.isRunning() };
     const ok = Object.values(checks).every((c) => c.ok);
-    return reply.code(ok ? 200 : 503).send({ ok, checks, queue: ctx.deps.store.jobs.counts(), rateLimit: ctx.deps.limiter.snapshot() });
+    return reply.code(ok ? 200 : 503).send({ ok, checks, queue: ctx.deps.store.jobs.counts(), rateLimit: ctx.deps.limiter.snapshot(), budget: ctx.deps.budget?.snapshot() });
   });
 }

@@ -12,7 +12,8 @@ export type ErrorCode =
   | 'IPAAS_REQUEST_FAILED'
   | 'WRITE_BACK_FAILED'
   | 'CONFIG_INVALID'
-  | 'INVALID_INPUT';
+  | 'INVALID_INPUT'
+  | 'BUDGET_HELD';
 
 export interface ConnectorErrorOptions {
   retryable?: boolean;
@@ -132,3 +133,18 @@ export function describeError(err: unknown): { code: string; message: string; fi
   const message = err instanceof Error ? err.message : String(err);
   return { code: 'INTERNAL', message, retryable: false, fix: 'This is a bug in the connector: please report it with the sync log entry.' };
 }
+
+/** A spend cap is reached: the record waits (held), it is not dropped. */
+export class BudgetHeldError extends ConnectorError {
+  constructor(
+    message: string,
+    readonly until: Date,
+  ) {
+    super('BUDGET_HELD', message, {
+      retryable: true,
+      fix: `It resumes by itself at ${until.toISOString()} (the next period), or sooner when the cap in budget.* is raised and the connector restarted.`,
+    });
+  }
+}
+
+export const isQuotaExhausted = (err: unknown) => err instanceof UpstreamError && err.upstreamCode === 'insufficient_quota';

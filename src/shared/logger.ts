@@ -7,7 +7,7 @@ export type { Logger };
 
 /** Structured JSON logs; every value passes the secret redactor before it is written. */
 export function createLogger(options: { level: string; file?: string | undefined; redact: Redactor }): Logger {
-  const destination = options.file
+  const destination = options.file && options.file !== '-'
     ? (mkdirSync(path.dirname(options.file), { recursive: true }), pino.destination({ dest: options.file, sync: false, mkdir: true }))
     : pino.destination(2);
   return pino(

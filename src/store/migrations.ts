@@ -46,4 +46,20 @@ export const MIGRATIONS = [
    );
    ALTER TABLE sync_attempts ADD COLUMN job_id INTEGER;
    ALTER TABLE sync_attempts ADD COLUMN flags TEXT;`,
+  // Bulk runs (sync --all) with their enumeration cursor, OpenAI batches, and what spend caps need.
+  `CREATE TABLE bulk_runs (
+     id TEXT PRIMARY KEY, mode TEXT NOT NULL CHECK (mode IN ('direct','batch')), params_json TEXT NOT NULL,
+     status TEXT NOT NULL, next_page INTEGER NOT NULL DEFAULT 1, enumerated INTEGER NOT NULL DEFAULT 0, total INTEGER,
+     created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, finished_at INTEGER
+   );
+   CREATE TABLE batches (
+     id TEXT PRIMARY KEY, run_id TEXT, input_file_id TEXT NOT NULL, status TEXT NOT NULL, lines INTEGER NOT NULL,
+     output_file_id TEXT, error_file_id TEXT, applied INTEGER NOT NULL DEFAULT 0, next_poll_at INTEGER NOT NULL DEFAULT 0,
+     polls INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL
+   );
+   ALTER TABLE jobs ADD COLUMN batch_id TEXT;
+   ALTER TABLE jobs ADD COLUMN hold_reason TEXT;
+   CREATE UNIQUE INDEX jobs_run_ref ON jobs(run_id, ref, ref_kind) WHERE run_id IS NOT NULL;
+   CREATE INDEX jobs_batch ON jobs(batch_id) WHERE batch_id IS NOT NULL;
+   CREATE INDEX sync_attempts_started ON sync_attempts(started_at);`,
 ];

@@ -34,6 +34,8 @@ export interface Job {
   lastAttemptId: number | null;
   coalesced: number;
   runId: string | null;
+  batchId: string | null;
+  holdReason: string | null;
   createdAt: number;
   updatedAt: number;
 }
@@ -93,6 +95,8 @@ function toJob(r: Row): Job {
     lastAttemptId: r.last_attempt_id as number | null,
     coalesced: r.coalesced as number,
     runId: r.run_id as string | null,
+    batchId: (r.batch_id as string | null) ?? null,
+    holdReason: (r.hold_reason as string | null) ?? null,
     createdAt: r.created_at as number,
     updatedAt: r.updated_at as number,
   };
@@ -115,8 +119,12 @@ export class SqliteJobStore {
       waitingForRef: db.prepare(`SELECT * FROM jobs WHERE ref = ? AND state = 'pending' AND ref_kind = ? AND lease_owner IS NULL AND run_id IS NULL ORDER BY id LIMIT 1`),
       coalesce: db.prepare(`UPDATE jobs SET coalesced = coalesced + 1, priority = max(priority, @priority), trigger = @trigger, updated_at = @now WHERE id = @id`),
       get: db.prepare('SELECT * FROM jobs WHERE id = ?'),
+      insertRun: db.prepare(`INSERT OR IGNORE INTO jobs (customer_id, ref, ref_kind, trigger, priority, state, attempts, max_attempts, run_after, run_id, event_key, created_at, updated_at)
+        VALUES (@customerId, @ref, @refKind, @trigger, @priority, 'pending', 0, @maxAttempts, @now, @runId, @eventKey, @now, @now)`),
+      openInRun: db.prepare(`SELECT count(*) AS n FROM jobs WHERE run_id = ? AND state IN ('pending','calling','answered')`),
       // Ready jobs, skipping customers that have a job in flight (one call per customer at a time).
-      ready: db.prepare(`SELECT id FROM jobs j WHERE state IN ('pending','calling','answered') AND run_after <= @now
+      // Jobs waiting for a batch file are the batch runner's, not the direct workers'.
+      ready: db.prepare(`SELECT id FROM jobs j WHERE state IN ('pending','calling','answered') AND run_after <= @now AND NOT (trigger = 'batch' AND state = 'pending')
           AND (lease_until IS NULL OR lease_until < @now)
           AND (j.customer_id IS NULL OR NOT EXISTS (SELECT 1 FROM jobs o WHERE o.customer_id = j.customer_id AND o.id <> j.id AND o.lease_until >= @now AND o.state IN ('calling','answered')))
         ORDER BY priority DESC, run_after, id LIMIT @limit`),
@@ -126,7 +134,7 @@ export class SqliteJobStore {
       extend: db.prepare(`UPDATE jobs SET lease_until = @until WHERE lease_owner = @owner AND id = @id`),
       setState: db.prepare(`UPDATE jobs SET state = @state, updated_at = @now WHERE id = @id AND state = @from`),
       setCustomer: db.prepare(`UPDATE jobs SET customer_id = @customerId WHERE id = @id`),
-      answered: db.prepare(`UPDATE jobs SET state = 'answered', answer_json = @answer, updated_at = @now WHERE id = @id AND state = 'calling'`),
+      answered: db.prepare(`UPDATE jobs SET state = 'answered', answer_json = @answer, updated_at = @now WHERE id = @id AND state = @from`),
       finish: db.prepare(`UPDATE jobs SET state = @state, lease_owner = NULL, lease_until = NULL, last_attempt_id = @attemptId, answer_json = coalesce(@answer, answer_json),
           last_error_code = @code, last_error = @error, last_error_fix = @fix, updated_at = @now WHERE id = @id AND state = @from`),
       retryLater: db.prepare(`UPDATE jobs SET state = @state, attempts = attempts + 1, run_after = @runAfter, lease_owner = NULL, lease_until = NULL, answer_json = coalesce(@answer, answer_json),
@@ -134,14 +142,23 @@ export class SqliteJobStore {
       release: db.prepare(`UPDATE jobs SET lease_owner = NULL, lease_until = NULL, state = CASE WHEN state = 'calling' THEN 'pending' ELSE state END, updated_at = @now WHERE lease_owner = @owner AND state IN ('calling','answered','pending')`),
       expiredCalling: db.prepare(`UPDATE jobs SET state = 'pending', attempts = attempts + 1, last_error = 'The worker stopped while the OpenAI call was in flight (lease expired); the call is repeated.', updated_at = @now
           WHERE state = 'calling' AND lease_until < @now`),
+      hold: db.prepare(`UPDATE jobs SET state = 'held', hold_reason = @reason, run_after = @until, lease_owner = NULL, lease_until = NULL, updated_at = @now WHERE id = @id AND state = @from`),
+      releaseHeld: db.prepare(`UPDATE jobs SET state = 'pending', hold_reason = NULL, run_after = @now, updated_at = @now WHERE state = 'held' AND hold_reason LIKE @kind || '%' AND (@due = 0 OR run_after <= @now)`),
+      heldCount: db.prepare(`SELECT hold_reason AS reason, count(*) AS n FROM jobs WHERE state = 'held' GROUP BY substr(hold_reason, 1, 6)`),
+      pendingForBatch: db.prepare(`SELECT * FROM jobs WHERE run_id = ? AND trigger = 'batch' AND state = 'pending' AND run_after <= ? ORDER BY id LIMIT ?`),
+      markBatched: db.prepare(`UPDATE jobs SET state = 'batched', batch_id = @batchId, updated_at = @now WHERE id = @id AND state = 'pending'`),
+      inBatch: db.prepare(`SELECT * FROM jobs WHERE batch_id = ? AND state = 'batched'`),
+      unbatch: db.prepare(`UPDATE jobs SET state = 'pending', trigger = @trigger, batch_id = NULL, attempts = attempts + 1, run_after = @now,
+          last_error = @error, updated_at = @now WHERE id = @id AND state = 'batched'`),
       owners: db.prepare(`SELECT DISTINCT lease_owner AS owner FROM jobs WHERE lease_owner IS NOT NULL`),
       releaseDead: db.prepare(`UPDATE jobs SET lease_owner = NULL, lease_until = NULL,
           attempts = attempts + CASE WHEN state = 'calling' THEN 1 ELSE 0 END,
           state = CASE WHEN state = 'calling' THEN 'pending' ELSE state END,
           last_error = CASE WHEN state = 'calling' THEN 'The worker died while the OpenAI call was in flight; the call is repeated.' ELSE last_error END,
           updated_at = @now WHERE lease_owner = @owner`),
-      retryFailed: db.prepare(`UPDATE jobs SET state = CASE WHEN answer_json IS NOT NULL THEN 'answered' ELSE 'pending' END, attempts = 0, run_after = @now,
-          lease_owner = NULL, lease_until = NULL, trigger = CASE WHEN trigger LIKE 'retry%' THEN trigger ELSE 'retry' END, updated_at = @now WHERE state = 'failed' AND id = @id`),
+      retryFailed: db.prepare(`UPDATE jobs SET state = CASE WHEN answer_json IS NOT NULL THEN 'answered' ELSE 'pending' END, attempts = 0, run_after = @now, hold_reason = NULL,
+          lease_owner = NULL, lease_until = NULL, trigger = CASE WHEN trigger LIKE 'retry%' THEN trigger ELSE 'retry' END, updated_at = @now
+          WHERE id = @id AND (state = 'failed' OR (state = 'held' AND hold_reason LIKE 'quota%'))`),
       getState: db.prepare('SELECT * FROM customer_state WHERE customer_id = ?'),
       putState: db.prepare(`INSERT INTO customer_state (customer_id, customer_number, input_fingerprint, written_json, last_response_id, last_written_at)
           VALUES (@customerId, @customerNumber, @inputFingerprint, @written, @lastResponseId, @lastWrittenAt)
@@ -169,6 +186,23 @@ export class SqliteJobStore {
       priority: job.priority ?? 0, maxAttempts: job.maxAttempts, runId: job.runId ?? null, eventKey: job.eventKey ?? null, now,
     });
     return { job: this.get(Number(info.lastInsertRowid))!, coalesced: false };
+  }
+
+  /** Jobs of a bulk run: a customer already in the run is not added twice (re-enumerating a page is harmless). */
+  insertRunJobs(jobs: NewJob[], now = Date.now()): number {
+    let added = 0;
+    for (const j of jobs) {
+      added += this.s.insertRun.run({
+        customerId: j.customerId ?? null, ref: j.ref, refKind: j.refKind, trigger: j.trigger, priority: j.priority ?? 0,
+        maxAttempts: j.maxAttempts, runId: j.runId, eventKey: null, now,
+      }).changes;
+    }
+    return added;
+  }
+
+  /** Jobs of a run still to finish now (pending or in flight), for back-pressure. */
+  openInRun(runId: string): number {
+    return (this.s.openInRun.get(runId) as { n: number }).n;
   }
 
   enqueueMany(jobs: NewJob[], now = Date.now()): EnqueueResult[] {
@@ -222,7 +256,7 @@ export class SqliteJobStore {
   /** The crash-safety point: the answer is durable before anything is written to iPaaS.com. */
   storeAnswer(job: Job, answer: unknown, now = Date.now()): void {
     assertTransition(job.id, job.state, 'answered');
-    if (this.s.answered.run({ id: job.id, answer: JSON.stringify(answer), now }).changes !== 1) throw new Error(`Job ${job.id} is no longer calling.`);
+    if (this.s.answered.run({ id: job.id, from: job.state, answer: JSON.stringify(answer), now }).changes !== 1) throw new Error(`Job ${job.id} is no longer ${job.state}.`);
     job.state = 'answered';
     job.answer = answer;
   }
@@ -251,6 +285,44 @@ export class SqliteJobStore {
     return this.s.release.run({ owner, now }).changes;
   }
 
+  /** The job waits, visibly, until `until` (a spend cap's next period) or until released. */
+  hold(job: Job, reason: string, until: number, now = Date.now()): void {
+    assertTransition(job.id, job.state, 'held');
+    if (this.s.hold.run({ id: job.id, from: job.state, reason, until, now }).changes !== 1) throw new Error(`Job ${job.id} is no longer ${job.state}.`);
+    job.state = 'held';
+  }
+
+  /** Held jobs of a kind ('budget' or 'quota') back to pending: those whose time came, or all of them. */
+  releaseHeld(kind: 'budget' | 'quota', options: { onlyDue: boolean }, now = Date.now()): number {
+    return this.s.releaseHeld.run({ kind, due: options.onlyDue ? 1 : 0, now }).changes;
+  }
+
+  heldByReason(): Array<{ reason: string; n: number }> {
+    return this.s.heldCount.all() as Array<{ reason: string; n: number }>;
+  }
+
+  /** Bulk jobs waiting to be written into a batch file. */
+  pendingForBatch(runId: string, limit: number, now = Date.now()): Job[] {
+    return (this.s.pendingForBatch.all(runId, now, limit) as Row[]).map(toJob);
+  }
+
+  /** The jobs whose lines went into an OpenAI batch (one commit with the batch's own row). */
+  markBatched(ids: number[], batchId: string, now = Date.now()): void {
+    for (const id of ids) this.s.markBatched.run({ id, batchId, now });
+  }
+
+  jobsInBatch(batchId: string): Job[] {
+    return (this.s.inBatch.all(batchId) as Row[]).map(toJob);
+  }
+
+  /** A batch line failed or expired: back to the queue, as a direct call ('batch-fallback') or for the next batch ('batch'). */
+  unbatch(job: Job, trigger: 'batch' | 'batch-fallback', error: string, now = Date.now()): void {
+    assertTransition(job.id, job.state, 'pending');
+    this.s.unbatch.run({ id: job.id, trigger, error, now });
+    job.state = 'pending';
+    job.trigger = trigger;
+  }
+
   /** Workers that hold leases now. */
   leaseOwners(): string[] {
     return (this.s.owners.all() as Row[]).map((r) => r.owner as string);
@@ -264,7 +336,7 @@ export class SqliteJobStore {
   /** Re-runs dead-lettered jobs (all failed ones when no ids are given). */
   retryFailed(ids: number[] | 'all', now = Date.now()): number {
     return this.db.transaction(() => {
-      const list = ids === 'all' ? (this.db.prepare(`SELECT id FROM jobs WHERE state = 'failed'`).all() as Row[]).map((r) => r.id as number) : ids;
+      const list = ids === 'all' ? (this.db.prepare(`SELECT id FROM jobs WHERE state = 'failed' OR (state = 'held' AND hold_reason LIKE 'quota%')`).all() as Row[]).map((r) => r.id as number) : ids;
       let n = 0;
       for (const id of list) n += this.s.retryFailed.run({ id, now }).changes;
       return n;
@@ -282,7 +354,7 @@ export class SqliteJobStore {
 
   counts(runId?: string): Record<JobState, number> {
     const rows = (runId ? this.s.runCounts.all(runId) : this.s.counts.all()) as Row[];
-    const out = { pending: 0, calling: 0, answered: 0, written: 0, skipped: 0, failed: 0, held: 0 } as Record<JobState, number>;
+    const out = { pending: 0, calling: 0, batched: 0, answered: 0, written: 0, skipped: 0, failed: 0, held: 0 } as Record<JobState, number>;
     for (const r of rows) out[r.state as JobState] = r.n as number;
     return out;
   }

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { MIGRATIONS } from './migrations.js';
+import { SqliteBulkStore } from './sqlite-bulk-store.js';
 import { SqliteJobStore } from './sqlite-job-store.js';
 import type { AttemptQuery, AttemptRecord, Outcome, RecordState, StoredAttempt, SyncStore } from './sync-store.js';
 
@@ -54,6 +55,7 @@ export function recordKey(a: Pick<AttemptRecord, 'customerNumber' | 'customerId'
 export class SqliteStore implements SyncStore {
   readonly db: Database.Database;
   readonly jobs: SqliteJobStore;
+  readonly bulk: SqliteBulkStore;
   private readonly stmts;
 
   /** Secrets never reach the database: every text column and JSON document passes this redactor. */
@@ -70,6 +72,7 @@ export class SqliteStore implements SyncStore {
     this.db.pragma('wal_autocheckpoint = 4000');
     this.migrate();
     this.jobs = new SqliteJobStore(this.db);
+    this.bulk = new SqliteBulkStore(this.db);
     this.stmts = this.prepareStatements();
   }
 
@@ -171,6 +174,22 @@ export class SqliteStore implements SyncStore {
       attempts: r.attempts as number,
       updatedAt: r.updated_at as string,
     }));
+  }
+
+  /** Average output tokens of recent successful calls with this model (for estimates); undefined with too few. */
+  averageOutputTokens(model: string, minSamples = 20): number | undefined {
+    const r = this.db
+      .prepare(`SELECT count(*) AS n, avg(output_tokens) AS avg FROM (SELECT output_tokens FROM sync_attempts WHERE outcome = 'synced' AND model = ? AND output_tokens > 0 ORDER BY id DESC LIMIT 500)`)
+      .get(model) as { n: number; avg: number | null };
+    return r.n >= minSamples && r.avg !== null ? Math.round(r.avg) : undefined;
+  }
+
+  /** Tokens and cost logged since an ISO time (spend caps start from this). */
+  spendSince(iso: string): { tokens: number; usd: number } {
+    const r = this.db
+      .prepare(`SELECT coalesce(sum(input_tokens + output_tokens), 0) AS tokens, coalesce(sum(cost_usd), 0) AS usd FROM sync_attempts WHERE started_at >= ?`)
+      .get(iso) as { tokens: number; usd: number };
+    return r;
   }
 
   totals() {

@@ -29,6 +29,8 @@ export function saveAttempt(deps: SyncDeps, a: AttemptRecord, startedPerf: numbe
   a.finishedAt = deps.now().toISOString();
   a.totalMs = Math.round((performance.now() - startedPerf) * 100) / 100;
   const stored = deps.store.recordAttempt(a);
+  if (a.inputTokens || a.outputTokens) deps.budget?.record(a.inputTokens + a.outputTokens, a.costUsd, a.outputTokens);
+  deps.onAttempt?.(stored);
   const log = { attemptId: stored.id, jobId: a.jobId, customerNumber: a.customerNumber ?? a.requestedRef, outcome: a.outcome, trigger: a.trigger, tokens: a.inputTokens + a.outputTokens, costUsd: a.costUsd, ms: a.totalMs, flags: a.flags ?? undefined };
   if (a.outcome === 'failed') deps.logger.warn({ ...log, error: a.errorCode, message: a.errorMessage }, 'sync failed');
   else if (deps.logger.isLevelEnabled('info')) deps.logger.info(log, a.outcome === 'synced' ? 'sync done' : 'sync skipped');

@@ -1,10 +1,10 @@
 import type { Customer } from '../ipaas/customer-model.js';
 import { compileFormula, evaluateFormula } from '../mapping/formula.js';
-import { customerScope, mapFrom } from '../mapping/map-from.js';
+import { customerScope, mapFrom, type MappedRequest } from '../mapping/map-from.js';
 import { mapTo, type FieldWrite } from '../mapping/map-to.js';
 import type { MappingPlan } from '../mapping/mapping-plan.js';
-import { buildRequest } from '../openai/build-request.js';
-import { callOpenAI } from '../openai/call-openai.js';
+import { buildRequest, type OpenAIRequest } from '../openai/build-request.js';
+import { callOpenAI, type OpenAIRawResult } from '../openai/call-openai.js';
 import { roughRequestTokens } from '../openai/estimate-tokens.js';
 import { parseAnswer } from '../openai/parse-answer.js';
 import { costUsd, priceFor, type TokenUsage } from '../openai/prices.js';
@@ -40,18 +40,19 @@ function filterReason(plan: MappingPlan, customer: Customer, now: () => Date): s
   return ok ? undefined : `The filter \`${expr}\` of "${plan.collections.from.name}" excludes this record.`;
 }
 
-/**
- * load -> filter -> map FROM -> (echo check) -> OpenAI -> parse -> map TO.
- * Fills the attempt record as it goes; throws on failure.
- */
-export async function runCallPhase(
-  deps: SyncDeps,
-  plan: MappingPlan,
-  ref: CustomerRef,
-  a: AttemptRecord,
-  options: { skipUnchanged?: CustomerSyncState | undefined; onCustomer?: (c: Customer) => void } = {},
-): Promise<CallResult> {
-  let t = performance.now();
+export type Prepared =
+  | { kind: 'request'; customer: Customer; customerNumber: string; mapped: MappedRequest; request: OpenAIRequest }
+  | { kind: 'skipped'; customer: Customer; reason: string };
+
+export interface PrepareOptions {
+  /** Skip the record when its mapped inputs fingerprint equally to the last sync. */
+  skipUnchanged?: CustomerSyncState | undefined;
+  onCustomer?: (c: Customer) => void;
+}
+
+/** load -> filter -> map FROM -> (unchanged check) -> the request, ready to send directly or in a batch. */
+export async function prepareRequest(deps: SyncDeps, plan: MappingPlan, ref: CustomerRef, a: AttemptRecord, options: PrepareOptions = {}): Promise<Prepared> {
+  const t = performance.now();
   const customer = await loadCustomer(deps.ipaas, ref);
   a.loadMs = round(performance.now() - t);
   a.customerId = customer.id;
@@ -63,20 +64,63 @@ export async function runCallPhase(
   const customerNumber = requireCustomerNumber(customer);
 
   const mapped = mapFrom(plan, customer, deps.now);
-  const model = deps.config.openai.model;
-  if (options.skipUnchanged && options.skipUnchanged.inputFingerprint === inputFingerprint(mapped, model)) {
+  if (options.skipUnchanged && options.skipUnchanged.inputFingerprint === inputFingerprint(mapped, deps.config.openai.model)) {
     return {
       kind: 'skipped',
       customer,
       reason: 'No mapped input changed since the last sync (an echo of the connector\'s own write-back, or a change to unmapped fields): no OpenAI call needed.',
     };
   }
-
   const request = buildRequest(deps.config.openai, plan.answerFields, mapped);
   a.api = request.api;
   a.model = request.model;
   a.request = request.body;
+  return { kind: 'request', customer, customerNumber, mapped, request };
+}
 
+/** OpenAI's answer (direct or from a batch line) -> parse -> map TO: the package the write-back needs. */
+export function answerPackage(
+  deps: SyncDeps,
+  plan: MappingPlan,
+  prepared: Extract<Prepared, { kind: 'request' }>,
+  result: Pick<OpenAIRawResult, 'raw' | 'responseId' | 'model' | 'usage'>,
+  a: AttemptRecord,
+  priceFactor = 1,
+): AnswerPackage {
+  const { customer, customerNumber, mapped, request } = prepared;
+  a.response = result.raw;
+  a.responseId = result.responseId;
+  a.inputTokens = result.usage.inputTokens;
+  a.cachedTokens = result.usage.cachedTokens;
+  a.outputTokens = result.usage.outputTokens;
+  a.reasoningTokens = result.usage.reasoningTokens;
+  const prices = deps.config.openai.prices;
+  const cost = costUsd(result.usage, priceFor(result.model, prices) ?? priceFor(request.model, prices));
+  a.costUsd = cost === null ? null : cost * priceFactor;
+  const answer = parseAnswer(request.api, result.raw, request.answerSchema, customerNumber) as Record<string, unknown>;
+  a.answer = answer;
+  const writes = mapTo(plan, { Id: mapped.id, ResponseId: result.responseId, ResponseDate: deps.now(), PromptText: mapped.promptText, Model: result.model, answer });
+  return { customerId: customer.id, customerNumber, responseId: result.responseId, model: result.model, usage: result.usage, costUsd: a.costUsd, answer, writes };
+}
+
+/** Holds the request back when it would cross a spend cap (throws BudgetHeldError). */
+export function checkBudget(deps: SyncDeps, request: OpenAIRequest, priceFactor = 1): void {
+  if (!deps.budget?.enabled) return;
+  const output = deps.budget.expectedOutputTokens();
+  const input = roughRequestTokens(request);
+  const cost = costUsd({ inputTokens: input, cachedTokens: 0, outputTokens: output, reasoningTokens: 0 }, priceFor(request.model, deps.config.openai.prices));
+  deps.budget.check(input + output, cost === null ? null : cost * priceFactor);
+}
+
+/**
+ * load -> filter -> map FROM -> (echo check) -> OpenAI -> parse -> map TO.
+ * Fills the attempt record as it goes; throws on failure.
+ */
+export async function runCallPhase(deps: SyncDeps, plan: MappingPlan, ref: CustomerRef, a: AttemptRecord, options: PrepareOptions = {}): Promise<CallResult> {
+  const prepared = await prepareRequest(deps, plan, ref, a, options);
+  if (prepared.kind === 'skipped') return prepared;
+  const { request } = prepared;
+  checkBudget(deps, request);
   const permit = deps.limiter ? await deps.limiter.acquire(roughRequestTokens(request) + deps.config.openai.maxOutputTokens) : undefined;
   let result;
   try {
@@ -88,22 +132,6 @@ export async function runCallPhase(
     throw err;
   }
   a.openaiMs = round(result.durationMs);
-  a.response = result.raw;
-  a.responseId = result.responseId;
   a.requestId = result.requestId ?? null;
-  a.inputTokens = result.usage.inputTokens;
-  a.cachedTokens = result.usage.cachedTokens;
-  a.outputTokens = result.usage.outputTokens;
-  a.reasoningTokens = result.usage.reasoningTokens;
-  const prices = deps.config.openai.prices;
-  a.costUsd = costUsd(result.usage, priceFor(result.model, prices) ?? priceFor(request.model, prices));
-
-  const answer = parseAnswer(request.api, result.raw, request.answerSchema, customerNumber) as Record<string, unknown>;
-  a.answer = answer;
-  const writes = mapTo(plan, { Id: mapped.id, ResponseId: result.responseId, ResponseDate: deps.now(), PromptText: mapped.promptText, Model: result.model, answer });
-  return {
-    kind: 'answered',
-    customer,
-    pkg: { customerId: customer.id, customerNumber, responseId: result.responseId, model: result.model, usage: result.usage, costUsd: a.costUsd, answer, writes },
-  };
+  return { kind: 'answered', customer: prepared.customer, pkg: answerPackage(deps, plan, prepared, result, a) };
 }

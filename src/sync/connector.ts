@@ -5,6 +5,7 @@ import { createOpenAIClient } from '../openai/openai-client.js';
 import { createLogger, type Logger } from '../shared/logger.js';
 import { createRedactor } from '../shared/redact.js';
 import { SqliteStore } from '../store/sqlite-store.js';
+import { Budget } from '../jobs/budget.js';
 import type { RateLimiter } from '../jobs/rate-limiter.js';
 import type { SyncDeps } from './sync-deps.js';
 
@@ -39,6 +40,7 @@ export function openConnector(loaded: LoadedConfig, options: OpenConnectorOption
   const store = new SqliteStore(config.store.path, { redact });
   return {
     config, ipaas, openai, store, logger, redact, limiter: options.limiter,
+    budget: new Budget(config.budget, store),
     now: options.now ?? (() => new Date()),
     async close() {
       store.close();

@@ -1,7 +1,9 @@
 import type OpenAI from 'openai';
 import type { ConnectorConfig } from '../config/schema.js';
 import type { IpaasClient } from '../ipaas/ipaas-client.js';
+import type { Budget } from '../jobs/budget.js';
 import type { RateLimiter } from '../jobs/rate-limiter.js';
+import type { StoredAttempt } from '../store/sync-store.js';
 import type { Logger } from '../shared/logger.js';
 import type { Redactor } from '../shared/redact.js';
 import type { SqliteStore } from '../store/sqlite-store.js';
@@ -17,4 +19,8 @@ export interface SyncDeps {
   now: () => Date;
   /** Paces OpenAI calls by the rate-limit headers (the service); absent for one-off CLI runs. */
   limiter?: RateLimiter | undefined;
+  /** Spend caps; absent or without caps: no limit. */
+  budget?: Budget | undefined;
+  /** Told about every stored attempt (progress bars, metrics, spend). */
+  onAttempt?: ((a: StoredAttempt) => void) | undefined;
 }

@@ -1,0 +1,214 @@
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { Readable } from 'node:stream';
+import type OpenAI from 'openai';
+import type { PlanCache } from '../jobs/plan-cache.js';
+import { completeWrite, endWithError, jobRef, skipJob } from '../jobs/process-job.js';
+import { usageFrom, toUpstreamError } from '../openai/call-openai.js';
+import { upstreamError } from '../shared/errors.js';
+import type { Job } from '../store/sqlite-job-store.js';
+import type { StoredBatch } from '../store/sqlite-bulk-store.js';
+import { newAttempt } from '../sync/attempt.js';
+import { answerPackage, checkBudget, prepareRequest } from '../sync/call-phase.js';
+import type { SyncDeps } from '../sync/sync-deps.js';
+import { BatchFileWriter } from './batch-file.js';
+
+const TERMINAL = new Set(['completed', 'failed', 'expired', 'cancelled']);
+const customId = (jobId: number) => `job-${jobId}`;
+const jobIdOf = (id: unknown) => (typeof id === 'string' && id.startsWith('job-') ? Number(id.slice(4)) : NaN);
+
+/** Runs `fn` over items with at most `n` at once. */
+async function eachLimited<T>(items: AsyncIterable<T> | T[], n: number, fn: (item: T) => Promise<void>): Promise<void> {
+  const running = new Set<Promise<void>>();
+  for await (const item of items as AsyncIterable<T>) {
+    const p = fn(item).finally(() => running.delete(p));
+    running.add(p);
+    if (running.size >= n) await Promise.race(running);
+  }
+  await Promise.all(running);
+}
+
+/**
+ * Bulk work through OpenAI's Batch API at half the price: pending jobs become
+ * JSONL files (within OpenAI's limits), uploaded and submitted; batches are
+ * polled with backoff; every result line is applied through the same parse ->
+ * map TO -> write-back path as a direct call, matched by custom_id. Batch ids
+ * live in the store, so a restart resumes polling instead of paying again.
+ */
+export class BatchRunner {
+  private readonly openai: OpenAI;
+
+  constructor(
+    private readonly deps: SyncDeps,
+    private readonly plans: PlanCache,
+    private readonly runId: string,
+    /** Re-send customers whose mapped inputs did not change (sync --all --force). */
+    private readonly force = false,
+  ) {
+    this.openai = deps.openai;
+  }
+
+  private get cfg() {
+    return this.deps.config.batch;
+  }
+
+  private get endpoint(): '/v1/responses' | '/v1/chat/completions' {
+    return this.deps.config.openai.api === 'responses' ? '/v1/responses' : '/v1/chat/completions';
+  }
+
+  /** Writes the run's waiting jobs into batch files and submits them. Returns how many jobs went out. */
+  async submit(limit = this.cfg.maxLinesPerFile): Promise<number> {
+    const { jobs } = this.deps.store;
+    const waiting = jobs.pendingForBatch(this.runId, limit);
+    if (waiting.length === 0) return 0;
+    const plan = await this.plans.get();
+    const writer = new BatchFileWriter(this.cfg);
+    try {
+      await eachLimited(waiting, 16, async (job) => {
+        const started = performance.now();
+        const a = newAttempt(jobRef(job), job.trigger, this.deps.now().toISOString(), job.id);
+        try {
+          const prior = job.customerId ? jobs.customerState(job.customerId) : undefined;
+          const prepared = await prepareRequest(this.deps, plan, jobRef(job), a, { skipUnchanged: this.force ? undefined : prior });
+          if (job.customerId !== prepared.customer.id) jobs.setCustomerId(job.id, prepared.customer.id);
+          if (prepared.kind === 'skipped') {
+            skipJob(this.deps, job, a, prepared.reason, started);
+            return;
+          }
+          checkBudget(this.deps, prepared.request, this.cfg.discount);
+          await writer.add({ customId: customId(job.id), jobId: job.id, json: JSON.stringify({ custom_id: customId(job.id), method: 'POST', url: this.endpoint, body: prepared.request.body }) });
+        } catch (err) {
+          endWithError(this.deps, job, a, err, started, undefined);
+        }
+      });
+      const files = await writer.finish();
+      let sent = 0;
+      for (const file of files) {
+        const uploaded = await this.openai.files.create({ file: createReadStream(file.path), purpose: 'batch' }).catch((e) => {
+          throw toUpstreamError(e, this.deps.redact, this.deps.config.openai.timeoutMs);
+        });
+        const batch = await this.openai.batches
+          .create({ input_file_id: uploaded.id, endpoint: this.endpoint, completion_window: '24h', metadata: { run_id: this.runId } })
+          .catch((e) => {
+            throw toUpstreamError(e, this.deps.redact, this.deps.config.openai.timeoutMs);
+          });
+        jobs.transaction(() => {
+          this.deps.store.bulk.putBatch({ id: batch.id, runId: this.runId, inputFileId: uploaded.id, status: batch.status, lines: file.lines, nextPollAt: Date.now() + this.cfg.pollMinMs });
+          jobs.markBatched(file.jobIds, batch.id);
+        });
+        this.deps.logger.info({ batchId: batch.id, lines: file.lines, bytes: file.bytes }, 'batch submitted');
+        sent += file.lines;
+      }
+      return sent;
+    } finally {
+      await writer.cleanup();
+    }
+  }
+
+  /** Polls the run's open batches that are due; applies the ones that ended. Returns how many are still open. */
+  async poll(): Promise<number> {
+    const open = this.deps.store.bulk.openBatches(this.runId);
+    for (const b of open) {
+      if (b.nextPollAt > Date.now()) continue;
+      let batch;
+      try {
+        batch = await this.openai.batches.retrieve(b.id);
+      } catch (err) {
+        this.deps.logger.warn({ batchId: b.id, err: toUpstreamError(err, this.deps.redact, this.deps.config.openai.timeoutMs).message }, 'batch poll failed; will poll again');
+        this.deps.store.bulk.updateBatch(b.id, { status: b.status, nextPollAt: Date.now() + this.backoff(b.polls) });
+        continue;
+      }
+      this.deps.store.bulk.updateBatch(b.id, {
+        status: batch.status,
+        outputFileId: batch.output_file_id ?? null,
+        errorFileId: batch.error_file_id ?? null,
+        nextPollAt: Date.now() + this.backoff(b.polls + 1),
+      });
+      if (TERMINAL.has(batch.status)) {
+        const reason = batch.status === 'failed' ? `the batch failed: ${batch.errors?.data?.[0]?.message ?? 'no reason given'}` : `the batch ended ${batch.status}`;
+        await this.apply({ ...b, status: batch.status, outputFileId: batch.output_file_id ?? null, errorFileId: batch.error_file_id ?? null }, reason);
+      }
+    }
+    return this.deps.store.bulk.openBatches(this.runId).length;
+  }
+
+  private backoff(polls: number): number {
+    return Math.min(this.cfg.pollMaxMs, this.cfg.pollMinMs * 2 ** Math.min(polls, 20));
+  }
+
+  private async *lines(fileId: string | null): AsyncGenerator<Record<string, unknown>> {
+    if (!fileId) return;
+    const res = await this.openai.files.content(fileId);
+    if (!res.body) return;
+    const rl = createInterface({ input: Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), crlfDelay: Infinity });
+    for await (const line of rl) if (line.trim()) yield JSON.parse(line) as Record<string, unknown>;
+  }
+
+  /** Streams the output and error files line by line (memory stays flat) and settles every job of the batch. */
+  private async apply(b: StoredBatch, endReason: string): Promise<void> {
+    const plan = await this.plans.get();
+    const { jobs } = this.deps.store;
+    const settle = async (line: Record<string, unknown>) => {
+      const job = jobs.get(jobIdOf(line.custom_id));
+      if (!job || job.state !== 'batched' || job.batchId !== b.id) return;
+      const response = line.response as { status_code?: number; body?: Record<string, unknown>; request_id?: string } | null;
+      if (response?.status_code === 200 && response.body && typeof response.body === 'object') await this.applyAnswer(job, response.body, plan);
+      else this.lineFailed(job, line, response);
+    };
+    await eachLimited(this.lines(b.outputFileId), 16, settle);
+    await eachLimited(this.lines(b.errorFileId), 16, settle);
+    // Lines in no file (a batch that failed validation, or cancelled before them): back to the queue.
+    for (const job of jobs.jobsInBatch(b.id)) this.requeue(job, `No result line: ${endReason}.`);
+    this.deps.store.bulk.markApplied(b.id);
+    this.deps.logger.info({ batchId: b.id, status: b.status }, 'batch applied');
+  }
+
+  private async applyAnswer(job: Job, body: Record<string, unknown>, plan: Awaited<ReturnType<PlanCache['get']>>): Promise<void> {
+    const started = performance.now();
+    const a = newAttempt(jobRef(job), job.trigger, this.deps.now().toISOString(), job.id);
+    a.flags = [`batch ${job.batchId}: ${Math.round((1 - this.cfg.discount) * 100)}% batch discount`];
+    try {
+      // The same path as a direct answer: fresh customer, parse, map TO, then the write-back.
+      const prepared = await prepareRequest(this.deps, plan, jobRef(job), a);
+      if (prepared.kind === 'skipped') {
+        skipJob(this.deps, job, a, prepared.reason, started);
+        return;
+      }
+      const usage = usageFrom(body.usage as Parameters<typeof usageFrom>[0]);
+      const pkg = answerPackage(this.deps, plan, prepared, { raw: body, responseId: String(body.id), model: String(body.model ?? prepared.request.model), usage }, a, this.cfg.discount);
+      this.deps.store.jobs.storeAnswer(job, pkg);
+      await completeWrite(this.deps, plan, job, pkg, prepared.customer, a, started);
+    } catch (err) {
+      endWithError(this.deps, job, a, err, started, undefined);
+    }
+  }
+
+  private lineFailed(job: Job, line: Record<string, unknown>, response: { status_code?: number; body?: Record<string, unknown> } | null): void {
+    const error = (line.error as { code?: string; message?: string } | null) ?? (response?.body?.error as { code?: string; message?: string; type?: string } | undefined);
+    const status = response?.status_code;
+    const err = upstreamError({
+      service: 'openai',
+      status,
+      type: (error as { type?: string } | undefined)?.type,
+      upstreamCode: error?.code,
+      upstreamMessage: this.deps.redact(`batch line ${String(line.custom_id)}: ${error?.message ?? 'no result'}`),
+    });
+    if (!err.retryable) {
+      const a = newAttempt(jobRef(job), job.trigger, this.deps.now().toISOString(), job.id);
+      endWithError(this.deps, job, a, err, performance.now(), undefined);
+      return;
+    }
+    this.requeue(job, err.message);
+  }
+
+  /** Expired, failed or missing lines: a direct call or the next batch (config), until attempts run out. */
+  private requeue(job: Job, reason: string): void {
+    const { jobs } = this.deps.store;
+    if (job.attempts + 1 >= job.maxAttempts) {
+      const a = newAttempt(jobRef(job), job.trigger, this.deps.now().toISOString(), job.id);
+      endWithError(this.deps, job, a, upstreamError({ service: 'openai', status: undefined, upstreamMessage: reason }), performance.now(), undefined);
+      return;
+    }
+    jobs.unbatch(job, this.cfg.onLineFailure === 'direct' ? 'batch-fallback' : 'batch', reason);
+  }
+}

@@ -1,0 +1,34 @@
+import { createHash } from 'node:crypto';
+import type { CustomerFilter } from '../ipaas/ipaas-client.js';
+import type { BulkMode } from '../store/sqlite-bulk-store.js';
+
+/** What selects the customers of a bulk run; equal parameters resume the same run. */
+export interface BulkParams {
+  mode: BulkMode;
+  since?: string | undefined;
+  filter?: CustomerFilter | undefined;
+  /** A formula every customer must satisfy (evaluated here, on any field). */
+  where?: string | undefined;
+  /** Re-send customers whose mapped inputs did not change since their last sync. */
+  force?: boolean | undefined;
+}
+
+export function paramsKey(p: BulkParams): string {
+  const canonical = JSON.stringify({ mode: p.mode, since: p.since ?? null, filter: p.filter ?? {}, where: p.where ?? null, force: !!p.force });
+  return `bulk-${createHash('sha256').update(canonical).digest('hex').slice(0, 12)}`;
+}
+
+/** `--filter Field=value` (repeatable) into iPaaS.com's equals filter. */
+export function parseFilters(list: string[]): CustomerFilter {
+  const allowed = ['CustomerNumber', 'EmailAddress', 'FirstName', 'LastName', 'Company'] as const;
+  const out: CustomerFilter = {};
+  for (const item of list) {
+    const i = item.indexOf('=');
+    const field = item.slice(0, i).trim();
+    if (i < 1 || !(allowed as readonly string[]).includes(field)) {
+      throw new Error(`--filter "${item}": use Field=value with Field one of ${allowed.join(', ')}; for other fields use --where with a formula.`);
+    }
+    out[field as (typeof allowed)[number]] = item.slice(i + 1);
+  }
+  return out;
+}

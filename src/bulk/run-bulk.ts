@@ -1,0 +1,169 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { BatchRunner } from '../batch/batch-runner.js';
+import type { JobState } from '../jobs/job-states.js';
+import { PlanCache } from '../jobs/plan-cache.js';
+import { WorkerPool } from '../jobs/worker-pool.js';
+import type { NewJob } from '../store/sqlite-job-store.js';
+import type { StoredAttempt } from '../store/sync-store.js';
+import type { SyncDeps } from '../sync/sync-deps.js';
+import { describeError } from '../shared/errors.js';
+import { paramsKey, type BulkParams } from './bulk-params.js';
+import { customerPages } from './enumerate-customers.js';
+
+export interface BulkProgress {
+  runId: string;
+  mode: BulkParams['mode'];
+  resumed: boolean;
+  /** Customers selected (from iPaaS.com's paging; refined as pages arrive). */
+  total: number | null;
+  enumerated: number;
+  enumerationDone: boolean;
+  counts: Record<JobState, number>;
+  done: number;
+  inputTokens: number;
+  cachedTokens: number;
+  outputTokens: number;
+  costUsd: number;
+  elapsedMs: number;
+  perSecond: number;
+  etaSeconds: number | null;
+  openBatches: number;
+}
+
+export interface BulkSummary extends BulkProgress {
+  finished: boolean;
+  interrupted: boolean;
+  stoppedReason?: string;
+}
+
+export interface BulkRunOptions {
+  params: BulkParams;
+  pageSize?: number;
+  concurrency?: number;
+  signal?: AbortSignal;
+  onProgress?: (p: BulkProgress) => void;
+  progressEveryMs?: number;
+}
+
+const FINISHED: JobState[] = ['written', 'skipped', 'failed'];
+
+/**
+ * `sync --all`: streams the account page by page into the durable queue and
+ * works it off, directly (paced by the rate limiter) or through OpenAI's Batch
+ * API. Memory holds one page; the cursor and every job are in the store, so an
+ * interrupted run continues where it stopped and never re-sends a finished record.
+ */
+export async function runBulk(baseDeps: SyncDeps, options: BulkRunOptions): Promise<BulkSummary> {
+  const { params } = options;
+  const store = baseDeps.store;
+  const key = paramsKey(params);
+  const latest = store.bulk.latestRun(key);
+  const resumed = latest?.status === 'running';
+  const runId = resumed ? latest!.id : latest ? `${key}.${store.bulk.runCount(key) + 1}` : key;
+  const run = resumed ? latest! : store.bulk.createRun(runId, params.mode, params as unknown as Record<string, unknown>);
+
+  const spend = { inputTokens: 0, cachedTokens: 0, outputTokens: 0, costUsd: 0 };
+  const deps: SyncDeps = {
+    ...baseDeps,
+    onAttempt: (a: StoredAttempt) => {
+      spend.inputTokens += a.inputTokens;
+      spend.cachedTokens += a.cachedTokens;
+      spend.outputTokens += a.outputTokens;
+      spend.costUsd += a.costUsd ?? 0;
+      baseDeps.onAttempt?.(a);
+    },
+  };
+  const concurrency = options.concurrency ?? deps.config.jobs.concurrency;
+  const plans = new PlanCache(deps);
+  await plans.get(); // "Request field not found." before anything is enumerated or sent
+  const pool = new WorkerPool(deps, plans, { concurrency, leaseMs: deps.config.jobs.leaseMs, pollMs: 50, backoff: { baseMs: deps.config.jobs.retryBaseMs, maxMs: deps.config.jobs.retryMaxMs } });
+  let stoppedReason: string | undefined;
+  pool.onQuotaExhausted = (m) => (stoppedReason = m);
+  const batches = params.mode === 'batch' ? new BatchRunner(deps, plans, runId, !!params.force) : undefined;
+  const trigger = params.mode === 'batch' ? 'batch' : params.force ? 'bulk-force' : 'bulk';
+
+  let total = run.total;
+  let enumerated = run.enumerated;
+  let enumerationDone = run.nextPage === -1;
+  let enumerationError: unknown;
+  const pageSize = options.pageSize ?? 100;
+  const highWater = Math.max(concurrency * 4, pageSize * 2);
+
+  const enumerate = async () => {
+    if (enumerationDone) return;
+    let excluded = 0;
+    for await (const page of customerPages(deps.ipaas, params, run.nextPage, pageSize)) {
+      const jobs: NewJob[] = page.customers.map((c) => ({ ref: c.id, refKind: 'id', customerId: c.id, trigger, priority: 0, maxAttempts: deps.config.jobs.maxAttempts, runId }));
+      excluded += page.excluded;
+      const selected = page.total === null ? null : page.total - excluded;
+      store.bulk.addPage(runId, page.page, jobs, selected, (j) => store.jobs.insertRunJobs(j));
+      total = selected ?? total;
+      enumerated += jobs.length;
+      pool.notify();
+      if (page.last) break;
+      // Back-pressure for direct mode: the queue, not memory, holds what waits; keep it a few pages deep.
+      while (params.mode === 'direct' && store.jobs.openInRun(runId) > highWater && !options.signal?.aborted && !stoppedReason) await sleep(50);
+      if (options.signal?.aborted || stoppedReason) return;
+    }
+    store.bulk.finishEnumeration(runId);
+    enumerationDone = true;
+  };
+
+  const started = Date.now();
+  const doneAtStart = FINISHED.reduce((s, st) => s + store.jobs.counts(runId)[st], 0);
+  const progress = (): BulkProgress => {
+    const counts = store.jobs.counts(runId);
+    const done = FINISHED.reduce((s, st) => s + counts[st], 0);
+    const elapsedMs = Date.now() - started;
+    const perSecond = elapsedMs > 0 ? ((done - doneAtStart) * 1000) / elapsedMs : 0;
+    const remaining = total === null ? null : Math.max(0, total - done);
+    return {
+      runId, mode: params.mode, resumed, total, enumerated, enumerationDone, counts, done, ...spend, elapsedMs, perSecond,
+      etaSeconds: remaining !== null && perSecond > 0 ? remaining / perSecond : null,
+      openBatches: batches ? store.bulk.openBatches(runId).length : 0,
+    };
+  };
+
+  pool.start();
+  const enumeration = enumerate().catch((err) => (enumerationError = err));
+  let lastReport = 0;
+  let finished = false;
+  try {
+    for (;;) {
+      if (options.signal?.aborted || stoppedReason || enumerationError) break;
+      if (batches) {
+        try {
+          const waiting = store.jobs.pendingForBatch(runId, deps.config.batch.maxLinesPerFile).length;
+          // Fill files: submit when a file is full, or when nothing more is coming.
+          if (waiting && (enumerationDone || waiting >= deps.config.batch.maxLinesPerFile)) await batches.submit();
+          await batches.poll();
+        } catch (err) {
+          const e = describeError(err);
+          deps.logger.warn({ error: e.message }, 'batch step failed');
+          if (!e.retryable) stoppedReason = `${e.message}${e.fix ? ` ${e.fix}` : ''}`;
+          else await sleep(deps.config.batch.pollMinMs);
+        }
+      }
+      const p = progress();
+      if (options.onProgress && Date.now() - lastReport >= (options.progressEveryMs ?? 250)) {
+        lastReport = Date.now();
+        options.onProgress(p);
+      }
+      const open = p.counts.pending + p.counts.calling + p.counts.answered + p.counts.batched;
+      if (enumerationDone && open === 0) {
+        finished = p.counts.held === 0;
+        if (!finished) stoppedReason = `${p.counts.held} records are held by the budget; they resume in the next period or when the cap is raised (run again to continue).`;
+        break;
+      }
+      await sleep(batches ? Math.min(250, deps.config.batch.pollMinMs) : 100);
+    }
+  } finally {
+    await pool.stop(5_000);
+    await enumeration;
+  }
+  if (enumerationError) throw enumerationError;
+  if (finished) store.bulk.finishRun(runId);
+  const last = progress();
+  options.onProgress?.(last);
+  return { ...last, finished, interrupted: !!options.signal?.aborted, ...(stoppedReason ? { stoppedReason } : {}) };
+}

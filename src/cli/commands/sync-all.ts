@@ -1,0 +1,123 @@
+import { createInterface } from 'node:readline/promises';
+import cliProgress from 'cli-progress';
+import { parseFilters, type BulkParams } from '../../bulk/bulk-params.js';
+import { estimateBulk, type BulkEstimate } from '../../bulk/estimate-bulk.js';
+import { runBulk, type BulkProgress, type BulkSummary } from '../../bulk/run-bulk.js';
+import { RateLimiter } from '../../jobs/rate-limiter.js';
+import { ConnectorError } from '../../shared/errors.js';
+import { openConnector } from '../../sync/connector.js';
+import { resolveConfig, usd, type CommandIO, type CommonOptions } from '../io.js';
+
+export interface SyncAllOptions extends CommonOptions {
+  since?: string | undefined;
+  filter?: string[] | undefined;
+  where?: string | undefined;
+  batch?: boolean;
+  yes?: boolean;
+  force?: boolean;
+  concurrency?: number | undefined;
+  /** Whether a person can answer the confirmation (stdin is a terminal). */
+  interactive?: boolean;
+  /** Draw a live bar (stdout is a terminal); otherwise a progress line every few seconds. */
+  tty?: boolean;
+  signal?: AbortSignal;
+}
+
+const n = (x: number) => Math.round(x).toLocaleString('en-US');
+const pct = (x: number) => `${Math.round(x * 100)}%`;
+
+export function describeEstimate(e: BulkEstimate, mode: 'direct' | 'batch'): string[] {
+  return [
+    `Estimate for ${n(e.records)} customers (${e.withoutCustomerNumber ? `${n(e.withoutCustomerNumber)} without CustomerNumber will fail unsent; ` : ''}tokens counted with o200k_base on ${e.sampled} real requests):`,
+    `  input  ~${n(e.inputTokensPerRecord)} tokens/record, ${n(e.totalInputTokens)} in all; cached share ~${pct(e.cachedShare)}${e.cachedShare === 0 ? ' (the static prompt part is under 1,024 tokens)' : ''}`,
+    `  output ~${n(e.outputTokensPerRecord)} tokens/record (from the ${e.outputSource}), ${n(e.totalOutputTokens)} in all`,
+    `  cost with ${e.model}: direct ${usd(e.directUsd)} · batch ${usd(e.batchUsd)} (within 24 h)${mode === 'batch' ? '  <- this run' : '  <- this run (add --batch to halve it)'}`,
+  ];
+}
+
+function progressLine(p: BulkProgress): string {
+  const total = p.total ?? p.enumerated;
+  const eta = p.etaSeconds === null ? '?' : p.etaSeconds < 90 ? `${Math.round(p.etaSeconds)}s` : `${Math.round(p.etaSeconds / 60)}m`;
+  const cached = p.inputTokens ? ` (${pct(p.cachedTokens / p.inputTokens)} cached)` : '';
+  return `${n(p.done)}/${n(total)} done · ${p.perSecond.toFixed(1)}/s · ETA ${eta} · tokens ${n(p.inputTokens)} in${cached} / ${n(p.outputTokens)} out · ${usd(p.costUsd)} · failed ${n(p.counts.failed)}${p.counts.held ? ` · held ${n(p.counts.held)}` : ''}${p.openBatches ? ` · batches open ${p.openBatches} (${n(p.counts.batched)} lines)` : ''}`;
+}
+
+export function describeSummary(s: BulkSummary): string[] {
+  const c = s.counts;
+  const head = s.finished ? 'Finished' : s.interrupted ? 'Interrupted' : 'Stopped';
+  const lines = [
+    `${head}: ${n(c.written)} written, ${n(c.skipped)} skipped (unchanged or filtered), ${n(c.failed)} failed${c.held ? `, ${n(c.held)} held` : ''} of ${n(s.total ?? s.enumerated)} · ${(s.elapsedMs / 1000).toFixed(1)} s`,
+    `Tokens: ${n(s.inputTokens)} in (${s.inputTokens ? pct(s.cachedTokens / s.inputTokens) : '0%'} cached) / ${n(s.outputTokens)} out · cost ${usd(s.costUsd)}`,
+  ];
+  if (s.stoppedReason) lines.push(s.stoppedReason);
+  if (!s.finished) lines.push(`Run the same command again to continue run ${s.runId}: finished records are not sent again.`);
+  if (c.failed) lines.push('Failed records keep their reason: `ipaas-openai logs --outcome failed`; re-run them with `ipaas-openai retry --run`.');
+  return lines;
+}
+
+async function confirm(io: CommandIO, question: string): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stdout });
+  try {
+    return /^y(es)?$/i.test((await rl.question(question)).trim());
+  } finally {
+    rl.close();
+  }
+}
+
+/** `ipaas-openai sync --all`: estimate, confirm, then backfill with a live progress bar. */
+export async function syncAllCommand(options: SyncAllOptions, io: CommandIO): Promise<number> {
+  let filter;
+  try {
+    filter = options.filter?.length ? parseFilters(options.filter) : undefined;
+  } catch (err) {
+    throw new ConnectorError('INVALID_INPUT', (err as Error).message);
+  }
+  if (options.since && Number.isNaN(Date.parse(options.since))) throw new ConnectorError('INVALID_INPUT', `--since "${options.since}" is not a date.`, { fix: 'Use ISO form, e.g. --since 2026-01-31 or 2026-01-31T12:00:00Z.' });
+  const params: BulkParams = {
+    mode: options.batch ? 'batch' : 'direct',
+    since: options.since ? new Date(options.since).toISOString() : undefined,
+    filter,
+    where: options.where,
+    force: options.force,
+  };
+  const loaded = resolveConfig(io, options);
+  const limiter = new RateLimiter({ rpm: loaded.config.openai.rpm, tpm: loaded.config.openai.tpm, maxConcurrency: options.concurrency ?? loaded.config.jobs.concurrency });
+  const connector = openConnector(loaded, { limiter });
+  try {
+    const estimate = await estimateBulk(loaded.config, connector.ipaas, connector.store, params);
+    if (options.json) io.out(JSON.stringify({ estimate }));
+    else for (const l of describeEstimate(estimate, params.mode)) io.out(l);
+    if (!options.yes) {
+      if (!options.interactive) throw new ConnectorError('INVALID_INPUT', 'Not confirmed: this is not a terminal.', { fix: 'Add --yes to run without asking (scripts, CI).' });
+      if (!(await confirm(io, `Send ${n(estimate.records)} customers to OpenAI (${params.mode})? [y/N] `))) {
+        io.out('Nothing sent.');
+        return 0;
+      }
+    }
+    const bar = options.tty && !options.json ? new cliProgress.SingleBar({ format: ' {bar} {line}', hideCursor: true, barsize: 24 }, cliProgress.Presets.shades_classic) : undefined;
+    let lastLine = 0;
+    const summary = await runBulk(connector, {
+      params,
+      concurrency: options.concurrency,
+      ...(options.signal ? { signal: options.signal } : {}),
+      onProgress: (p) => {
+        const total = p.total ?? p.enumerated;
+        if (bar) {
+          if (!bar.isActive) bar.start(Math.max(total, 1), p.done, { line: progressLine(p) });
+          bar.setTotal(Math.max(total, 1));
+          bar.update(p.done, { line: progressLine(p) });
+        } else if (Date.now() - lastLine > 5000 && !options.json) {
+          lastLine = Date.now();
+          io.out(progressLine(p));
+        }
+      },
+    });
+    bar?.stop();
+    if (options.json) io.out(JSON.stringify({ summary }));
+    else for (const l of describeSummary(summary)) io.out(l);
+    if (summary.interrupted) return 130;
+    return summary.counts.failed > 0 || !summary.finished ? 1 : 0;
+  } finally {
+    await connector.close();
+  }
+}
