@@ -26,10 +26,18 @@ export class BatchFileWriter {
   private current: { stream: WriteStream; file: BatchFile } | undefined;
   private readonly done: BatchFile[] = [];
   private n = 0;
+  /** Lines are prepared concurrently; writing them is one at a time (files roll over between lines). */
+  private chain: Promise<void> = Promise.resolve();
 
   constructor(private readonly limits: { maxLinesPerFile: number; maxFileBytes: number }) {}
 
-  async add(line: BatchLine): Promise<void> {
+  add(line: BatchLine): Promise<void> {
+    const next = this.chain.then(() => this.write(line));
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+
+  private async write(line: BatchLine): Promise<void> {
     const bytes = Buffer.byteLength(line.json) + 1;
     if (bytes > this.limits.maxFileBytes) throw new Error(`Batch line ${line.customId} is ${bytes} bytes, more than a whole batch file may hold (${this.limits.maxFileBytes}).`);
     if (this.current && (this.current.file.lines >= this.limits.maxLinesPerFile || this.current.file.bytes + bytes > this.limits.maxFileBytes)) await this.closeCurrent();
@@ -58,6 +66,7 @@ export class BatchFileWriter {
 
   /** All files, closed and ready to upload. */
   async finish(): Promise<BatchFile[]> {
+    await this.chain;
     await this.closeCurrent();
     return this.done;
   }

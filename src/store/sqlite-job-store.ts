@@ -134,7 +134,8 @@ export class SqliteJobStore {
       extend: db.prepare(`UPDATE jobs SET lease_until = @until WHERE lease_owner = @owner AND id = @id`),
       setState: db.prepare(`UPDATE jobs SET state = @state, updated_at = @now WHERE id = @id AND state = @from`),
       setCustomer: db.prepare(`UPDATE jobs SET customer_id = @customerId WHERE id = @id`),
-      answered: db.prepare(`UPDATE jobs SET state = 'answered', answer_json = @answer, updated_at = @now WHERE id = @id AND state = @from`),
+      answered: db.prepare(`UPDATE jobs SET state = 'answered', answer_json = @answer, updated_at = @now,
+          lease_owner = coalesce(@owner, lease_owner), lease_until = coalesce(@until, lease_until) WHERE id = @id AND state = @from`),
       finish: db.prepare(`UPDATE jobs SET state = @state, lease_owner = NULL, lease_until = NULL, last_attempt_id = @attemptId, answer_json = coalesce(@answer, answer_json),
           last_error_code = @code, last_error = @error, last_error_fix = @fix, updated_at = @now WHERE id = @id AND state = @from`),
       retryLater: db.prepare(`UPDATE jobs SET state = @state, attempts = attempts + 1, run_after = @runAfter, lease_owner = NULL, lease_until = NULL, answer_json = coalesce(@answer, answer_json),
@@ -254,9 +255,11 @@ export class SqliteJobStore {
   }
 
   /** The crash-safety point: the answer is durable before anything is written to iPaaS.com. */
-  storeAnswer(job: Job, answer: unknown, now = Date.now()): void {
+  storeAnswer(job: Job, answer: unknown, lease?: { owner: string; ms: number }, now = Date.now()): void {
     assertTransition(job.id, job.state, 'answered');
-    if (this.s.answered.run({ id: job.id, from: job.state, answer: JSON.stringify(answer), now }).changes !== 1) throw new Error(`Job ${job.id} is no longer ${job.state}.`);
+    // A batch result is applied outside the worker pool: the lease keeps the pool off it meanwhile.
+    const params = { id: job.id, from: job.state, answer: JSON.stringify(answer), owner: lease?.owner ?? null, until: lease ? now + lease.ms : null, now };
+    if (this.s.answered.run(params).changes !== 1) throw new Error(`Job ${job.id} is no longer ${job.state}.`);
     job.state = 'answered';
     job.answer = answer;
   }
