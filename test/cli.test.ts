@@ -103,6 +103,20 @@ describe('ipaas-openai against running emulators', () => {
     expect(r.stdout + r.stderr).not.toContain('SECRET-9876');
   });
 
+  it('sync --all prints the estimate, refuses to spend without --yes off a terminal, and backfills with --yes', async () => {
+    const refused = await cli('sync', '--all');
+    expect(refused.code).toBe(2);
+    expect(refused.stdout).toMatch(/Estimate for 6 customers \(1 without CustomerNumber will fail unsent; tokens counted with o200k_base on 5 real requests\)/);
+    expect(refused.stdout).toMatch(/cost with gpt-5-nano: direct \$[\d.]+ · batch \$[\d.]+/);
+    expect(refused.stderr).toContain('Fix: Add --yes to run without asking');
+    const before = h.emulators.openai.emulator.counters.completions;
+    const r = await cli('sync', '--all', '--yes', '--force');
+    expect(r.stdout).toMatch(/Finished: 5 written, 0 skipped \(unchanged or filtered\), 1 failed of 6/);
+    expect(r.stdout).toMatch(/Tokens: [\d,]+ in \(0% cached\) \/ [\d,]+ out · cost \$/);
+    expect(r.code).toBe(1); // the customer without CustomerNumber failed, visibly
+    expect(h.emulators.openai.emulator.counters.completions - before).toBe(5);
+  });
+
   it('a broken config file exits 2 with the key and a fix', async () => {
     writeFileSync(path.join(h.dir, 'broken.yaml'), 'openai:\n  api: soap\n');
     const r = await cli('sync', 'CUST-10045', '--config', 'broken.yaml');
