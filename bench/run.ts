@@ -24,6 +24,15 @@ async function serve(env: Record<string, string>, dir: string, extra: string[] =
   return { child: s.child, url: s.match[1]! };
 }
 
+/** Where a record's time goes, from the sync log (averages, ms). */
+async function timings(db: string) {
+  const { default: Database } = await import('better-sqlite3');
+  const d = new Database(db, { readonly: true });
+  const r = d.prepare(`SELECT avg(load_ms) AS load, avg(openai_ms) AS openai, avg(write_ms) AS write, avg(total_ms) AS total FROM sync_attempts WHERE outcome = 'synced'`).get();
+  d.close();
+  return r;
+}
+
 const webhookBody = (i: number, id: number) => ({ id: i, attempt: 1, notifications: [{ action: 'updated', id: String(id), scope: 'customer/updated', type: 'Customer', tracking_guid: `bench-${i}` }] });
 const hook = (url: string, i: number, id: number) => request(`${url}/webhooks/ipaas`, 'POST', webhookBody(i, id), { authorization: `Bearer ${WEBHOOK_KEY}` });
 
@@ -47,6 +56,7 @@ async function overhead(n: number) {
     const bare = await bareScript(emu.env, n, 64);
     const s = await serve(emu.env, dir, ['--concurrency', '64']);
     const cpu0 = cpuMs(s.child.pid!);
+    const emuCpu0 = cpuMs(emu.child.pid!);
     const t0 = performance.now();
     // Sample customers take ids 1-6; the synthetic ones follow.
     await pool(Array.from({ length: n }, (_, i) => i), 32, async (i) => {
@@ -56,9 +66,11 @@ async function overhead(n: number) {
     const counts = await waitDone(s.url, n, 600_000);
     const seconds = (performance.now() - t0) / 1000;
     const cpu = cpuMs(s.child.pid!) - cpu0;
+    const emulatorCpuMsPerRecord = (cpuMs(emu.child.pid!) - emuCpu0) / n;
+    const stages = await timings(path.join(dir, 'bench.db'));
     const rss = peakRssMb(s.child.pid!);
     await stop(s.child);
-    return { n, seconds, perSecond: n / seconds, cpuMsPerRecord: cpu / n, peakRssMb: rss, counts, bare };
+    return { n, seconds, perSecond: n / seconds, cpuMsPerRecord: cpu / n, peakRssMb: rss, emulatorCpuMsPerRecord, stages, counts, bare };
   } finally {
     await stop(emu.child);
     rmSync(dir, { recursive: true, force: true });

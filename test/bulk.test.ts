@@ -48,7 +48,7 @@ describe('sync --all (direct)', () => {
     expect(third.runId).not.toBe(first.runId);
     expect(third.counts).toMatchObject({ skipped: N, written: 0 });
     expect(h.emulators.openai.emulator.counters.completions).toBe(N);
-  });
+  }, 180_000);
 
   it('--where and --filter select customers; --since uses updatedSince', async () => {
     h = await startHarness({ ipaas: { customers: syntheticCustomers(50) } });

@@ -72,13 +72,13 @@ export class BatchRunner {
           const prepared = await prepareRequest(this.deps, plan, jobRef(job), a, { skipUnchanged: this.force ? undefined : prior });
           if (job.customerId !== prepared.customer.id) jobs.setCustomerId(job.id, prepared.customer.id);
           if (prepared.kind === 'skipped') {
-            skipJob(this.deps, job, a, prepared.reason, started);
+            await skipJob(this.deps, job, a, prepared.reason, started);
             return;
           }
           checkBudget(this.deps, prepared.request, this.cfg.discount);
           await writer.add({ customId: customId(job.id), jobId: job.id, json: JSON.stringify({ custom_id: customId(job.id), method: 'POST', url: this.endpoint, body: prepared.request.body }) });
         } catch (err) {
-          endWithError(this.deps, job, a, err, started, undefined);
+          await endWithError(this.deps, job, a, err, started, undefined);
         }
       });
       const files = await writer.finish();
@@ -153,12 +153,12 @@ export class BatchRunner {
       if (!job || job.state !== 'batched' || job.batchId !== b.id) return;
       const response = line.response as { status_code?: number; body?: Record<string, unknown>; request_id?: string } | null;
       if (response?.status_code === 200 && response.body && typeof response.body === 'object') await this.applyAnswer(job, response.body, plan);
-      else this.lineFailed(job, line, response);
+      else await this.lineFailed(job, line, response);
     };
     await eachLimited(this.lines(b.outputFileId), 16, settle);
     await eachLimited(this.lines(b.errorFileId), 16, settle);
     // Lines in no file (a batch that failed validation, or cancelled before them): back to the queue.
-    for (const job of jobs.jobsInBatch(b.id)) this.requeue(job, `No result line: ${endReason}.`);
+    for (const job of jobs.jobsInBatch(b.id)) await this.requeue(job, `No result line: ${endReason}.`);
     this.deps.store.bulk.markApplied(b.id);
     this.deps.logger.info({ batchId: b.id, status: b.status }, 'batch applied');
   }
@@ -171,19 +171,19 @@ export class BatchRunner {
       // The same path as a direct answer: fresh customer, parse, map TO, then the write-back.
       const prepared = await prepareRequest(this.deps, plan, jobRef(job), a);
       if (prepared.kind === 'skipped') {
-        skipJob(this.deps, job, a, prepared.reason, started);
+        await skipJob(this.deps, job, a, prepared.reason, started);
         return;
       }
       const usage = usageFrom(body.usage as Parameters<typeof usageFrom>[0]);
       const pkg = answerPackage(this.deps, plan, prepared, { raw: body, responseId: String(body.id), model: String(body.model ?? prepared.request.model), usage }, a, this.cfg.discount);
-      this.deps.store.jobs.storeAnswer(job, pkg, { owner: `batch-runner:${this.runId}`, ms: this.deps.config.jobs.leaseMs });
+      await this.deps.store.jobs.commit(() => this.deps.store.jobs.storeAnswer(job, pkg, { owner: `batch-runner:${this.runId}`, ms: this.deps.config.jobs.leaseMs }));
       await completeWrite(this.deps, plan, job, pkg, prepared.customer, a, started);
     } catch (err) {
-      endWithError(this.deps, job, a, err, started, undefined);
+      await endWithError(this.deps, job, a, err, started, undefined);
     }
   }
 
-  private lineFailed(job: Job, line: Record<string, unknown>, response: { status_code?: number; body?: Record<string, unknown> } | null): void {
+  private async lineFailed(job: Job, line: Record<string, unknown>, response: { status_code?: number; body?: Record<string, unknown> } | null): Promise<void> {
     const error = (line.error as { code?: string; message?: string } | null) ?? (response?.body?.error as { code?: string; message?: string; type?: string } | undefined);
     const status = response?.status_code;
     const err = upstreamError({
@@ -195,18 +195,18 @@ export class BatchRunner {
     });
     if (!err.retryable) {
       const a = newAttempt(jobRef(job), job.trigger, this.deps.now().toISOString(), job.id);
-      endWithError(this.deps, job, a, err, performance.now(), undefined);
+      await endWithError(this.deps, job, a, err, performance.now(), undefined);
       return;
     }
-    this.requeue(job, err.message);
+    await this.requeue(job, err.message);
   }
 
   /** Expired, failed or missing lines: a direct call or the next batch (config), until attempts run out. */
-  private requeue(job: Job, reason: string): void {
+  private async requeue(job: Job, reason: string): Promise<void> {
     const { jobs } = this.deps.store;
     if (job.attempts + 1 >= job.maxAttempts) {
       const a = newAttempt(jobRef(job), job.trigger, this.deps.now().toISOString(), job.id);
-      endWithError(this.deps, job, a, upstreamError({ service: 'openai', status: undefined, upstreamMessage: reason }), performance.now(), undefined);
+      await endWithError(this.deps, job, a, upstreamError({ service: 'openai', status: undefined, upstreamMessage: reason }), performance.now(), undefined);
       return;
     }
     jobs.unbatch(job, this.cfg.onLineFailure === 'direct' ? 'batch-fallback' : 'batch', reason);

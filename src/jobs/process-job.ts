@@ -64,24 +64,26 @@ export async function processJob(deps: SyncDeps, plans: PlanCache, job: Job, opt
       });
       if (job.trigger.endsWith('-debug')) deps.logger.debug({ jobId: job.id, request: a.request }, 'debug: request sent to OpenAI');
       if (call.kind === 'skipped') {
-        skipJob(deps, job, a, call.reason, started);
+        await skipJob(deps, job, a, call.reason, started);
         return 'done';
       }
       stored = call.pkg;
-      jobs.storeAnswer(job, stored);
+      // Durable before the write-back: a crash after this point never pays for the call again.
+      const answer = stored;
+      await jobs.commit(() => jobs.storeAnswer(job, answer));
       customer = call.customer;
     }
     await completeWrite(deps, plan, job, stored, customer, a, started);
     return 'done';
   } catch (err) {
-    return endWithError(deps, job, a, err, started, stored, options);
+    return await endWithError(deps, job, a, err, started, stored, options);
   }
 }
 
-export function skipJob(deps: SyncDeps, job: Job, a: AttemptRecord, reason: string, started: number): void {
+export async function skipJob(deps: SyncDeps, job: Job, a: AttemptRecord, reason: string, started: number): Promise<void> {
   a.outcome = 'skipped';
   a.errorMessage = reason;
-  deps.store.jobs.transaction(() => deps.store.jobs.finish(job, 'skipped', { attemptId: saveAttempt(deps, a, started).id, error: reason }));
+  await deps.store.jobs.commit(() => deps.store.jobs.finish(job, 'skipped', { attemptId: saveAttempt(deps, a, started).id, error: reason }));
 }
 
 /** map TO is done: write back, then log, end the job and store the new fingerprint in one commit. */
@@ -102,28 +104,29 @@ export async function completeWrite(deps: SyncDeps, plan: MappingPlan, job: Job,
   if (w.flags.length) (a.flags ??= []).push(...w.flags);
   a.outcome = 'synced';
   const answer = { ...stored, usageLogged: true };
-  jobs.transaction(() => jobs.finish(job, 'written', { attemptId: saveAttempt(deps, a, started).id, answer }, () => jobs.putCustomerState(w.state)));
+  // If this commit is lost to a crash, the resumed job finds the values already written and sends nothing again.
+  await jobs.commit(() => jobs.finish(job, 'written', { attemptId: saveAttempt(deps, a, started).id, answer }, () => jobs.putCustomerState(w.state)));
 }
 
 /** The one place a job's failure is decided: held (budget, quota), retried later with backoff, or dead-lettered. */
-export function endWithError(deps: SyncDeps, job: Job, a: AttemptRecord, err: unknown, started: number, stored: StoredAnswer | undefined, options: ProcessOptions = {}): ProcessOutcome {
+export async function endWithError(deps: SyncDeps, job: Job, a: AttemptRecord, err: unknown, started: number, stored: StoredAnswer | undefined, options: ProcessOptions = {}): Promise<ProcessOutcome> {
   const jobs = deps.store.jobs;
   if (err instanceof BudgetHeldError) {
     // Nothing was sent: the job waits for the next period, visibly, without a log row per record.
-    jobs.hold(job, `budget: ${err.message.replace(/^held: budget\. /, '')}`, err.until.getTime());
+    await jobs.commit(() => jobs.hold(job, `budget: ${err.message.replace(/^held: budget\. /, '')}`, err.until.getTime()));
     return 'held-budget';
   }
   markFailed(deps, a, err);
   const answer = stored && a.costUsd !== null ? { ...stored, usageLogged: true } : undefined;
   if (isQuotaExhausted(err)) {
     // Waiting will not help: hold the record (nothing lost) and tell the pool to stop sending.
-    jobs.transaction(() => {
+    await jobs.commit(() => {
       saveAttempt(deps, a, started);
       jobs.hold(job, `quota: ${a.errorMessage}`, Number.MAX_SAFE_INTEGER);
     });
     return 'quota-exhausted';
   }
-  jobs.transaction(() => {
+  await jobs.commit(() => {
     const outcome = { attemptId: saveAttempt(deps, a, started).id, code: a.errorCode, error: a.errorMessage, fix: a.errorFix, ...(answer ? { answer } : {}) };
     if (a.retryable && job.attempts + 1 < job.maxAttempts) {
       const hinted = err instanceof UpstreamError ? err.retryAfterMs : undefined;

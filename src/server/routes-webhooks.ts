@@ -25,7 +25,7 @@ export async function webhookRoutes(app: FastifyInstance, ctx: ServiceContext): 
     }
     const bad = unknownScopes(parsed.data);
     if (bad.length) throw new HttpError(400, `Unknown scope ${bad.map((s) => `"${s}"`).join(', ')}: this connector takes customer/created, customer/updated and customer/deleted (optionally /debug).`);
-    const result = takeInWebhook(ctx.deps.store, ctx.deps.config, parsed.data, ctx.deps.now, ctx.deps.redact);
+    const result = await takeInWebhook(ctx.deps.store, ctx.deps.config, parsed.data, ctx.deps.now, ctx.deps.redact);
     for (const s of result.skipped) req.log.info({ customerId: s.customerId, reason: s.reason }, 'webhook event skipped');
     ctx.pool.notify();
     // Acknowledged only now: the jobs are committed to the store.

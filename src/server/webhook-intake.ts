@@ -47,7 +47,7 @@ export interface IntakeResult {
  * acknowledged. Duplicates (a retried delivery, the same event twice), events
  * of a disabled collection and deletions are skipped and logged with the reason.
  */
-export function takeInWebhook(store: SqliteStore, config: ConnectorConfig, body: WebhookBody, now: () => Date, redact: (s: string) => string): IntakeResult {
+export async function takeInWebhook(store: SqliteStore, config: ConnectorConfig, body: WebhookBody, now: () => Date, redact: (s: string) => string): Promise<IntakeResult> {
   const jobs = store.jobs;
   const result: IntakeResult = { received: body.notifications.length, enqueued: [], skipped: [] };
   const skip = (customerId: string, trigger: string, reason: string) => {
@@ -57,7 +57,8 @@ export function takeInWebhook(store: SqliteStore, config: ConnectorConfig, body:
     a.errorMessage = redact(reason);
     store.recordAttempt(a);
   };
-  jobs.transaction(() => {
+  // Concurrent deliveries share one commit; each resolves only once its jobs are durable.
+  await jobs.commit(() => {
     for (const n of body.notifications) {
       const [, action, debug] = SCOPE.exec(n.scope)!;
       const customerId = String(n.id);

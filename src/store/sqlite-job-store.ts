@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import { assertTransition, type JobState } from '../jobs/job-states.js';
+import { GroupCommit } from './group-commit.js';
 
 export type RefKind = 'number' | 'id';
 
@@ -109,8 +110,10 @@ function toJob(r: Row): Job {
  */
 export class SqliteJobStore {
   private readonly s;
+  private readonly group: GroupCommit;
 
   constructor(private readonly db: Database.Database) {
+    this.group = new GroupCommit(db);
     this.s = {
       insert: db.prepare(`INSERT INTO jobs (customer_id, ref, ref_kind, trigger, priority, state, attempts, max_attempts, run_after, run_id, event_key, created_at, updated_at)
         VALUES (@customerId, @ref, @refKind, @trigger, @priority, 'pending', 0, @maxAttempts, @now, @runId, @eventKey, @now, @now)`),
@@ -391,5 +394,10 @@ export class SqliteJobStore {
 
   transaction<T>(fn: () => T): T {
     return this.db.transaction(fn).immediate();
+  }
+
+  /** The same, committed together with whatever else is queued this turn (resolves once durable). */
+  commit<T>(fn: () => T): Promise<T> {
+    return this.group.run(fn);
   }
 }

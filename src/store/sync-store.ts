@@ -68,5 +68,5 @@ export interface SyncStore {
   getAttempt(id: number): StoredAttempt | undefined;
   recordStates(status?: Outcome): RecordState[];
   totals(): { outcome: Outcome; count: number; inputTokens: number; cachedTokens: number; outputTokens: number; costUsd: number }[];
-  close(): void;
+  close(): Promise<void>;
 }

@@ -37,13 +37,13 @@ export function openConnector(loaded: LoadedConfig, options: OpenConnectorOption
     ...(options.fetch ? { fetch: options.fetch } : {}),
     ...(options.limiter ? { observe: options.limiter } : {}),
   });
-  const store = new SqliteStore(config.store.path, { redact });
+  const store = new SqliteStore(config.store.path, { redact, backgroundCheckpoints: true });
   return {
     config, ipaas, openai, store, logger, redact, limiter: options.limiter,
     budget: new Budget(config.budget, store),
     now: options.now ?? (() => new Date()),
     async close() {
-      store.close();
+      await store.close();
       await ipaas.close();
       await new Promise<void>((resolve) => logger.flush(() => resolve()));
     },

@@ -55,6 +55,6 @@ export async function logsCommand(options: LogsOptions, io: CommandIO): Promise<
     }
     return 0;
   } finally {
-    store.close();
+    await store.close();
   }
 }
