@@ -139,10 +139,82 @@ async function intake(n: number) {
   }
 }
 
+/** Runs `sync --all --yes` as a child process to the end; returns its summary, wall time, CPU and peak RSS. */
+async function syncAll(env: Record<string, string>, dir: string, extra: string[]) {
+  const { spawn } = await import('node:child_process');
+  const { ROOT } = await import('./lib.js');
+  const child = spawn(process.execPath, [path.join(ROOT, 'dist/bin/main.js'), 'sync', '--all', '--yes', '--json', ...extra], {
+    cwd: dir,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env, IPAAS_OPENAI_DB: path.join(dir, 'bulk.db') },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let peak = 0;
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const sampler = setInterval(() => {
+    try {
+      peak = Math.max(peak, peakRssMb(child.pid!));
+    } catch {
+      /* exited */
+    }
+  }, 200);
+  const t0 = performance.now();
+  let cpu = 0;
+  const cpuSampler = setInterval(() => {
+    try {
+      cpu = cpuMs(child.pid!);
+    } catch {
+      /* exited */
+    }
+  }, 200);
+  const code = await new Promise<number | null>((r) => child.on('close', r));
+  clearInterval(sampler);
+  clearInterval(cpuSampler);
+  const seconds = (performance.now() - t0) / 1000;
+  const summaryLine = out.split('\n').find((l) => l.startsWith('{"summary"'));
+  const estimateLine = out.split('\n').find((l) => l.startsWith('{"estimate"'));
+  if (!summaryLine) throw new Error(`sync --all ${extra.join(' ')} printed no summary (exit ${code}): ${out.slice(-2000)}`);
+  return { code, seconds, peakRssMb: peak, cpuMs: cpu, summary: JSON.parse(summaryLine).summary, estimate: estimateLine ? JSON.parse(estimateLine).estimate : undefined };
+}
+
+/** 4. Bulk: 100,000 customers through sync --all (peak RSS), batch vs direct, and direct under an RPM limit. */
+async function bulk(records: number, directRecords: number, rpm: number) {
+  const results: Record<string, unknown> = {};
+  for (const mode of ['batch', 'direct'] as const) {
+    const dir = mkdtempSync(path.join(tmpdir(), 'bench-bulk-'));
+    const emu = await emulators(['--customers', String(records), '--batch-speed', 'fast']);
+    try {
+      const { writeFileSync } = await import('node:fs');
+      writeFileSync(path.join(dir, 'ipaas-openai.yaml'), 'batch:\n  pollMinMs: 500\n  pollMaxMs: 2000\njobs:\n  concurrency: 64\n');
+      const r = await syncAll(emu.env, dir, mode === 'batch' ? ['--batch'] : []);
+      results[mode] = { records: r.summary.total, seconds: r.seconds, perSecond: r.summary.total / r.seconds, peakRssMb: r.peakRssMb, costUsd: r.summary.costUsd, written: r.summary.counts.written, failed: r.summary.counts.failed, estimate: r.estimate && { directUsd: r.estimate.directUsd, batchUsd: r.estimate.batchUsd, inputTokensPerRecord: r.estimate.inputTokensPerRecord }, inputTokens: r.summary.inputTokens };
+    } finally {
+      await stop(emu.child);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  // Direct mode against a limit that binds: the share of it that is used.
+  const dir = mkdtempSync(path.join(tmpdir(), 'bench-bulk-'));
+  const emu = await emulators(['--customers', String(directRecords), '--rpm', String(rpm), '--tpm', '100000000']);
+  try {
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(path.join(dir, 'ipaas-openai.yaml'), 'jobs:\n  concurrency: 64\n');
+    const r = await syncAll(emu.env, dir, []);
+    const minutes = r.seconds / 60;
+    results.directLimited = { records: r.summary.total, rpm, seconds: r.seconds, perSecond: r.summary.total / r.seconds, shareOfLimit: r.summary.counts.written / (rpm + rpm * minutes), peakRssMb: r.peakRssMb };
+  } finally {
+    await stop(emu.child);
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return results;
+}
+
 const which = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const want = (name: string) => which.length === 0 || which.includes(name);
 const results: Record<string, unknown> = {};
 if (want('overhead')) results.overhead = await overhead(argN('records', 5000));
 if (want('ratelimit')) results.rateLimit = await rateLimit(argN('rpm', 600), argN('rl-records', 900));
 if (want('intake')) results.intake = await intake(argN('webhooks', 5000));
+if (want('bulk')) results.bulk = await bulk(argN('bulk-records', 100_000), argN('bulk-direct-records', 10_000), argN('bulk-rpm', 3000));
 console.log(JSON.stringify(results, null, 2));

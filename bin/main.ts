@@ -35,10 +35,11 @@ program
   .option('--tpm <n>', 'OpenAI tokens per minute limit', int)
   .option('--latency-ms <n>', 'OpenAI answer latency', int)
   .option('--customers <n>', 'add N synthetic customers to the iPaaS.com emulator', int)
+  .option('--batch-speed <speed>', 'Batch API pacing: real (default) or fast (batches end in about a second)')
   .action(async (which: string, o) => {
     if (!['ipaas', 'openai', 'all'].includes(which)) program.error(`emulate: unknown emulator "${which}" (use ipaas, openai or all)`);
     process.exitCode = await run(io, () =>
-      emulateCommand({ which: which as 'ipaas' | 'openai' | 'all', host: o.host, port: o.port, rpm: o.rpm, tpm: o.tpm, latencyMs: o.latencyMs, customers: o.customers }, io),
+      emulateCommand({ which: which as 'ipaas' | 'openai' | 'all', host: o.host, port: o.port, rpm: o.rpm, tpm: o.tpm, latencyMs: o.latencyMs, customers: o.customers, batchSpeed: o.batchSpeed }, io),
     );
   });
 

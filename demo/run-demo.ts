@@ -3,15 +3,30 @@ import { startEmulators } from '../emulators/start-emulators.js';
 import { SAMPLE_CUSTOMERS } from '../emulators/sample-customers.js';
 import { describeResult, describeSummary } from '../src/cli/commands/sync.js';
 import type { CommandIO } from '../src/cli/io.js';
-import { ENV, loadConfig } from '../src/config/load-config.js';
+import { ENV, loadConfig, type LoadedConfig } from '../src/config/load-config.js';
+import { startService, type RunningService } from '../src/server/service.js';
+import type { Logger } from '../src/shared/logger.js';
 import { openConnector } from '../src/sync/connector.js';
 import type { CustomerRef } from '../src/sync/load-customer.js';
 import { runSync } from '../src/sync/run-sync.js';
 
 export interface DemoOptions {
   config?: string | undefined;
-  /** Keep the emulators running after the sync (Ctrl-C stops them). */
+  /** Keep the emulators and the dashboard running after the sync (Ctrl-C stops them). */
   keep?: boolean;
+  /** Someone is watching (default: stdout is a terminal): keep running as with `keep`. */
+  interactive?: boolean;
+}
+
+/** The configured port (8080 unless PORT says otherwise), or any free one when it is taken. */
+async function startDashboard(loaded: LoadedConfig, logger: Logger): Promise<RunningService> {
+  const onLoopback: LoadedConfig = { ...loaded, config: { ...loaded.config, server: { ...loaded.config.server, host: '127.0.0.1' } } };
+  try {
+    return await startService(onLoopback, { logger });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+    return startService({ ...onLoopback, config: { ...onLoopback.config, server: { ...onLoopback.config.server, port: 0 } } }, { logger });
+  }
 }
 
 /**
@@ -65,12 +80,27 @@ export async function demoCommand(options: DemoOptions, io: CommandIO): Promise<
       io.out(`Database: ${loaded.config.store.path}`);
       io.out(`Log:      ${loaded.config.log.path}`);
       io.out('Next: `npx ipaas-openai logs CUST-10045`, `npx ipaas-openai logs --attempt 1`, `npx ipaas-openai emulate all` to keep emulators running.');
-      if (options.keep) {
-        io.out('Emulators keep running; Ctrl-C stops them.');
-        await new Promise<void>((resolve) => {
-          process.once('SIGINT', resolve);
-          process.once('SIGTERM', resolve);
-        });
+
+      // The same database, served: the page shows the syncs above.
+      const service = await startDashboard(loaded, connector.logger);
+      try {
+        io.out('');
+        io.out(`Dashboard: ${service.url}/`);
+        if (options.keep || (options.interactive ?? process.stdout.isTTY === true)) {
+          io.out(service.generatedAdminToken
+            ? `  Sync and Retry on the page ask for the admin token: ${service.ctx.adminToken}`
+            : `  Sync and Retry on the page ask for the admin token (${ENV.adminToken}).`);
+          io.out('Emulators and the dashboard keep running; Ctrl-C stops them.');
+          await new Promise<void>((resolve) => {
+            process.once('SIGINT', resolve);
+            process.once('SIGTERM', resolve);
+          });
+          io.out('Stopping the dashboard and the emulators…');
+        } else {
+          io.out('  (stopped again: not a terminal; `npx ipaas-openai demo --keep` keeps it running)');
+        }
+      } finally {
+        await service.stop(2000);
       }
       return summary.synced > 0 ? 0 : 1;
     } finally {

@@ -12,6 +12,8 @@ export interface EmulateOptions {
   latencyMs?: number | undefined;
   /** Synthetic customers added to the iPaaS.com emulator's samples (load tests, benchmarks). */
   customers?: number | undefined;
+  /** Batch API timing: 'real' keeps OpenAI-like pacing, 'fast' finishes batches in about a second. */
+  batchSpeed?: 'real' | 'fast' | undefined;
 }
 
 /** N synthetic customers with distinct numbers, names and emails. */
@@ -31,6 +33,7 @@ export async function emulateCommand(options: EmulateOptions, io: CommandIO, unt
   const openai = options.which !== 'ipaas';
   const both = ipaas && openai;
   const openaiKnobs = {
+    ...(options.batchSpeed === 'fast' ? { batch: { validatingMs: 200, msPerLine: 0, finalizingMs: 200, cancellingMs: 200 } } : {}),
     ...(options.rpm ? { rpm: options.rpm } : {}),
     ...(options.tpm ? { tpm: options.tpm } : {}),
     ...(options.latencyMs ? { latencyMs: options.latencyMs } : {}),

@@ -1,6 +1,9 @@
 import type { PlanCache } from '../jobs/plan-cache.js';
 import type { WorkerPool } from '../jobs/worker-pool.js';
+import type { DashboardQueries } from '../store/dashboard-queries.js';
 import type { SyncDeps } from '../sync/sync-deps.js';
+import type { ServiceMetrics } from './metrics.js';
+import type { QueueHistory } from './queue-history.js';
 
 /** What the HTTP routes share with the workers. */
 export interface ServiceContext {
@@ -8,7 +11,13 @@ export interface ServiceContext {
   plans: PlanCache;
   pool: WorkerPool;
   adminToken: string;
+  /** True when no admin token was configured and one was made at start. */
+  adminTokenGenerated: boolean;
   /** True when the service listens on loopback only (reads need no token then). */
   loopbackOnly: boolean;
   startedAt: Date;
+  /** Read-only queries over the sync log for the dashboard and /metrics. */
+  queries: DashboardQueries;
+  metrics: ServiceMetrics;
+  queueHistory: QueueHistory;
 }

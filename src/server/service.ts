@@ -5,9 +5,12 @@ import { PlanCache } from '../jobs/plan-cache.js';
 import { RateLimiter } from '../jobs/rate-limiter.js';
 import { WorkerPool } from '../jobs/worker-pool.js';
 import type { Logger } from '../shared/logger.js';
+import { DashboardQueries } from '../store/dashboard-queries.js';
 import { openConnector } from '../sync/connector.js';
 import { isLoopbackHost } from './auth.js';
 import { buildApp } from './build-app.js';
+import { ServiceMetrics } from './metrics.js';
+import { QueueHistory } from './queue-history.js';
 import type { ServiceContext } from './service-context.js';
 
 export interface RunningService {
@@ -36,19 +39,26 @@ export async function startService(loaded: LoadedConfig, options: StartServiceOp
     tpm: config.openai.tpm,
     maxConcurrency: config.jobs.concurrency,
   });
+  const metrics = new ServiceMetrics(config.openai.baseUrl);
   const connector = openConnector({ ...loaded, secrets: [...loaded.secrets, adminToken] }, {
     ...(options.logger ? { logger: options.logger } : {}),
-    ...(options.fetch ? { fetch: options.fetch } : {}),
+    // The OpenAI SDK's requests go through it: each is timed, the SDK's own retries included.
+    fetch: metrics.instrumentFetch(options.fetch ?? fetch),
     limiter,
   });
   const deps = { ...connector, limiter };
+  const queries = new DashboardQueries(connector.store.db);
+  metrics.watch({ jobs: connector.store.jobs, limiter, queries });
+  const queueHistory = new QueueHistory(connector.store.jobs);
   const plans = new PlanCache(deps);
   const pool = new WorkerPool(deps, plans, {
     concurrency: config.jobs.concurrency,
     leaseMs: config.jobs.leaseMs,
     backoff: { baseMs: config.jobs.retryBaseMs, maxMs: config.jobs.retryMaxMs },
   });
-  const ctx: ServiceContext = { deps, plans, pool, adminToken, loopbackOnly: isLoopbackHost(config.server.host), startedAt: new Date() };
+  const ctx: ServiceContext = {
+    deps, plans, pool, adminToken, adminTokenGenerated: generatedAdminToken, loopbackOnly: isLoopbackHost(config.server.host), startedAt: new Date(), queries, metrics, queueHistory,
+  };
   const app = await buildApp(ctx);
   let url: string;
   try {
@@ -58,6 +68,7 @@ export async function startService(loaded: LoadedConfig, options: StartServiceOp
     throw err;
   }
   if (options.workers !== false) pool.start();
+  queueHistory.start();
   connector.logger.info({ url, concurrency: config.jobs.concurrency }, 'service started');
   return {
     url,
@@ -67,6 +78,7 @@ export async function startService(loaded: LoadedConfig, options: StartServiceOp
     async stop(graceMs = 10_000) {
       // Stop taking webhooks first, then let the workers finish or hand back their jobs.
       await app.close();
+      queueHistory.stop();
       const result = await pool.stop(graceMs);
       connector.logger.info(result, 'service stopped');
       await connector.close();

@@ -17,6 +17,7 @@ export async function serveCommand(options: ServeOptions, io: CommandIO, until?:
   if (options.concurrency) loaded.config.jobs.concurrency = options.concurrency;
   const service = await startService(loaded, { workers: options.workers !== false });
   io.out(`ipaas-openai serving on ${service.url}`);
+  io.out(`  dashboard:    ${service.url}/   metrics: ${service.url}/metrics   API: ${service.url}/openapi.json`);
   io.out(`  webhooks:     POST ${service.url}/webhooks/ipaas ${loaded.config.server.webhookApiKey ? '(Bearer Webhook API Key)' : '(disabled: set IPAAS_WEBHOOK_KEY)'}`);
   io.out(`  manual sync:  POST ${service.url}/api/sync   status: GET ${service.url}/api/jobs   health: ${service.url}/readyz`);
   if (service.generatedAdminToken) io.out(`  admin token for this run: ${service.ctx.adminToken}  (set IPAAS_OPENAI_ADMIN_TOKEN to keep one)`);

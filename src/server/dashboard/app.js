@@ -1,0 +1,105 @@
+// The dashboard: a hash router over six views. Each view renders into <main> and may poll;
+// leaving the view stops its timers.
+import { clear, h } from './dom.js';
+import { ApiError } from './api.js';
+import { askForToken } from './token-dialog.js';
+
+const ROUTES = [
+  { re: /^\/?$/, nav: 'overview', title: 'Overview', load: () => import('./views/overview.js') },
+  { re: /^\/activity$/, nav: 'activity', title: 'Activity', load: () => import('./views/activity.js') },
+  { re: /^\/attempt\/(\d+)$/, nav: 'activity', title: 'Record', load: () => import('./views/record.js') },
+  { re: /^\/sync$/, nav: 'sync', title: 'Manual sync', load: () => import('./views/sync.js') },
+  { re: /^\/validation$/, nav: 'validation', title: 'Validation', load: () => import('./views/validation.js') },
+  { re: /^\/config$/, nav: 'config', title: 'Configuration', load: () => import('./views/config.js') },
+];
+
+/** A view's lifetime: timers and listeners that end when the person navigates away. */
+class Life {
+  constructor() {
+    this.alive = true;
+    this.disposers = [];
+  }
+  /** Runs fn every `ms` (after the previous run finished), skipping while the tab is hidden. */
+  every(ms, fn) {
+    let timer;
+    const tick = async () => {
+      if (!this.alive) return;
+      if (!document.hidden) {
+        try {
+          await fn();
+        } catch {
+          /* the next tick tries again; the view shows its own errors */
+        }
+      }
+      if (this.alive) timer = setTimeout(tick, ms);
+    };
+    timer = setTimeout(tick, ms);
+    this.disposers.push(() => clearTimeout(timer));
+  }
+  on(target, event, fn) {
+    target.addEventListener(event, fn);
+    this.disposers.push(() => target.removeEventListener(event, fn));
+  }
+  dispose() {
+    this.alive = false;
+    for (const d of this.disposers.splice(0)) d();
+  }
+}
+
+let current = null;
+let firstRoute = true;
+
+function parseHash() {
+  const raw = decodeURIComponent(location.hash.replace(/^#/, '')) || '/';
+  const [path, qs] = raw.split('?');
+  return { path, params: new URLSearchParams(qs ?? '') };
+}
+
+/** Changes the query part of the current route without reloading the view. */
+export function setParams(params) {
+  const { path } = parseHash();
+  const qs = new URLSearchParams([...params].filter(([, v]) => v !== '' && v !== null && v !== undefined)).toString();
+  history.replaceState(null, '', `#${path}${qs ? `?${qs}` : ''}`);
+}
+
+async function route() {
+  const main = document.getElementById('view');
+  const moveFocus = !firstRoute;
+  firstRoute = false;
+  const { path, params } = parseHash();
+  const found = ROUTES.map((r) => ({ r, m: r.re.exec(path) })).find((x) => x.m);
+  current?.dispose();
+  const life = new Life();
+  current = life;
+  for (const a of document.querySelectorAll('[data-nav]')) {
+    if (found && a.dataset.nav === found.r.nav) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
+  }
+  if (!found) {
+    clear(main).append(h('h1', null, 'Page not found'), h('p', null, 'No page ', h('code', null, path), '. ', h('a', { href: '#/' }, 'Go to the overview.')));
+    return;
+  }
+  document.title = `${found.r.title} · ipaas-openai`;
+  try {
+    const mod = await found.r.load();
+    if (!life.alive) return;
+    clear(main);
+    await mod.render(main, { params, match: found.m, life });
+  } catch (err) {
+    if (!life.alive) return;
+    clear(main).append(h('h1', null, found.r.title), viewError(err));
+  }
+  // After a navigation, move focus to the new page's heading so keyboard and screen-reader users
+  // start there; on first load the browser's own order (skip link first) applies.
+  if (life.alive && moveFocus && !main.contains(document.activeElement)) main.querySelector('h1')?.focus?.({ preventScroll: false });
+}
+
+export function viewError(err) {
+  const message = err instanceof ApiError || err instanceof Error ? err.message : String(err);
+  const fix = err instanceof ApiError ? err.fix : undefined;
+  return h('div', { class: 'callout callout-bad', role: 'alert' }, h('p', { class: 'callout-title' }, 'Could not load this page'), h('p', null, message), fix ? h('p', { class: 'fix' }, h('strong', null, 'Fix: '), fix) : null);
+}
+
+document.getElementById('token-button').addEventListener('click', () => askForToken(''));
+window.addEventListener('hashchange', route);
+route();

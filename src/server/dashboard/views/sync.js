@@ -1,0 +1,99 @@
+// Manual sync: paste up to 3,000 CustomerNumbers, Submit or Debug, and watch the run's progress.
+import { api, ApiError } from '../api.js';
+import { announce, badge, clear, errorBox, h, pageTitle } from '../dom.js';
+import { num, plural } from '../format.js';
+
+const MAX = 3000;
+const STATE_ORDER = ['failed', 'calling', 'batched', 'answered', 'pending', 'held', 'skipped', 'written'];
+
+/** CustomerNumbers out of pasted text: lines, commas, semicolons, tabs or spaces; duplicates once. */
+export function parseNumbers(text) {
+  const all = text.split(/[\s,;]+/).map((t) => t.trim()).filter(Boolean);
+  return { numbers: [...new Set(all)], duplicates: all.length - new Set(all).size };
+}
+
+function progressView(run) {
+  const c = run.counts;
+  const synced = c.written;
+  const inFlight = c.calling + (c.batched ?? 0) + c.answered;
+  const jobs = [...run.jobs].sort((x, y) => STATE_ORDER.indexOf(x.state) - STATE_ORDER.indexOf(y.state) || x.id - y.id).slice(0, 200);
+  return [
+    h('div', { class: 'progress-row' },
+      h('label', { for: 'run-progress' }, `${num(run.done)} of ${num(run.total)} done`),
+      h('progress', { id: 'run-progress', max: run.total, value: run.done }, `${run.done} of ${run.total}`)),
+    h('p', { class: 'chips' },
+      h('span', { class: 'chip chip-ok' }, `${num(synced)} synced`), h('span', { class: 'chip' }, `${num(c.skipped)} skipped`),
+      h('span', { class: `chip${c.failed ? ' chip-bad' : ''}` }, `${num(c.failed)} failed`), h('span', { class: 'chip chip-info' }, `${num(c.pending + c.held)} queued, ${num(inFlight)} in flight`)),
+    run.finished ? h('p', { class: 'run-done' }, 'Finished. ', h('a', { href: '#/activity?time=today' }, 'See every attempt in Activity.')) : null,
+    h('table', { class: 'table compact', id: 'run-jobs' },
+      h('caption', null, run.jobs.length > jobs.length ? `The first ${jobs.length} records (failures first)` : 'Records in this run'),
+      h('thead', null, h('tr', null, ['Customer', 'State', 'Detail'].map((t) => h('th', { scope: 'col' }, t)))),
+      h('tbody', null, jobs.map((j) => h('tr', { dataset: { ref: j.ref, state: j.state } },
+        h('td', null, j.lastAttemptId ? h('a', { href: `#/attempt/${j.lastAttemptId}` }, j.ref) : j.ref),
+        h('td', null, badge(j.state)),
+        h('td', { class: 'reason' }, j.lastError ? h('span', null, j.lastError, j.lastErrorFix ? h('span', { class: 'fix' }, ` Fix: ${j.lastErrorFix}`) : null) : j.attempts ? `try ${j.attempts + 1} of ${j.maxAttempts}` : ''))))),
+  ];
+}
+
+export async function render(root, { life }) {
+  const text = h('textarea', { id: 'sync-numbers', rows: 8, spellcheck: 'false', 'aria-describedby': 'sync-count sync-hint', placeholder: 'CUST-10045\nCUST-10046' });
+  const count = h('p', { id: 'sync-count', class: 'small', 'aria-live': 'polite' }, 'No CustomerNumbers yet.');
+  const submit = h('button', { type: 'submit', class: 'primary', value: 'submit' }, 'Submit');
+  const debug = h('button', { type: 'submit', value: 'debug' }, 'Debug');
+  const result = h('div', { id: 'sync-result' });
+  const progress = h('section', { class: 'card', 'aria-labelledby': 'progress-title' }, h('h2', { id: 'progress-title' }, 'Progress'), result);
+  result.append(h('p', { class: 'muted' }, 'Submit a list to see each record\'s progress here.'));
+  const form = h('form', { class: 'card sync-form', 'aria-labelledby': 'sync-form-title' },
+    h('h2', { id: 'sync-form-title', class: 'visually-hidden' }, 'Customers to sync'),
+    h('label', { for: 'sync-numbers' }, 'CustomerNumbers'),
+    h('p', { class: 'hint', id: 'sync-hint' }, `One per line, or separated by commas or spaces; up to ${num(MAX)} per run. Debug jumps the queue and logs each request sent (at log level debug).`),
+    text, count,
+    h('div', { class: 'actions' }, submit, debug));
+
+  const update = () => {
+    const { numbers, duplicates } = parseNumbers(text.value);
+    const over = numbers.length > MAX;
+    count.textContent = numbers.length
+      ? `${plural(numbers.length, 'CustomerNumber')}${duplicates ? ` (${plural(duplicates, 'duplicate')} left out)` : ''}${over ? ` — more than ${num(MAX)}: split the list.` : ''}`
+      : 'No CustomerNumbers yet.';
+    count.classList.toggle('form-error', over);
+    submit.disabled = debug.disabled = !numbers.length || over;
+  };
+  text.addEventListener('input', update);
+  update();
+
+  let runId = null;
+  const poll = async () => {
+    if (!runId) return;
+    const run = await api('GET', `/api/runs/${runId}`);
+    if (!life.alive) return;
+    clear(result).append(...progressView(run));
+    if (run.finished) {
+      announce(`Manual sync finished: ${run.counts.written} synced, ${run.counts.skipped} skipped, ${run.counts.failed} failed`);
+      runId = null;
+    }
+  };
+
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const isDebug = ev.submitter?.value === 'debug';
+    const { numbers } = parseNumbers(text.value);
+    submit.disabled = debug.disabled = true;
+    clear(result).append(h('p', null, 'Queuing…'));
+    try {
+      const r = await api('POST', '/api/sync', { customerNumbers: numbers, debug: isDebug });
+      runId = r.runId;
+      announce(`${plural(r.enqueued, 'record')} queued`);
+      await poll();
+    } catch (err) {
+      clear(result).append(errorBox('The sync was not started', err.message, err instanceof ApiError ? err.fix : undefined));
+    } finally {
+      update();
+    }
+  });
+
+  root.append(
+    h('div', { class: 'page-head' }, pageTitle('Manual sync'), h('p', { class: 'muted small' }, 'As on iPaaS.com\'s Manual Sync page: the records are queued and synced by the workers. Needs the admin token.')),
+    h('div', { class: 'sync-layout' }, form, progress));
+  life.every(700, poll);
+}
