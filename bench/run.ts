@@ -20,7 +20,7 @@ async function emulators(args: string[]) {
 }
 
 async function serve(env: Record<string, string>, dir: string, extra: string[] = []) {
-  const s = await startCli(['serve', '--port', '0', ...extra], { ...env, IPAAS_OPENAI_DB: path.join(dir, 'bench.db'), IPAAS_WEBHOOK_KEY: WEBHOOK_KEY, IPAAS_OPENAI_ADMIN_TOKEN: ADMIN }, /serving on (http:\/\/\S+)/, process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : []);
+  const s = await startCli(['serve', '--port', '0', ...extra], { ...env, IPAAS_OPENAI_DB: path.join(dir, 'bench.db'), IPAAS_WEBHOOK_KEY: WEBHOOK_KEY, IPAAS_OPENAI_ADMIN_TOKEN: ADMIN }, /serving on (http:\/\/\S+)/, [...(process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : []), ...(process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(' ') : [])]);
   return { child: s.child, url: s.match[1]! };
 }
 

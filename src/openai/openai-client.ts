@@ -23,6 +23,12 @@ function quotaAwareFetch(inner: typeof fetch, limits?: RateLimitObserver): typeo
   };
 }
 
+/**
+ * undici's own fetch (the package the iPaaS.com client already uses) rather than
+ * Node's bundled copy: one HTTP stack in memory instead of two.
+ */
+export const defaultFetch = undiciFetch as unknown as typeof fetch;
+
 /** The part of the rate limiter the transport feeds. */
 export interface RateLimitObserver {
   observe(headers: Headers): void;
@@ -41,8 +47,6 @@ export function createOpenAIClient(openai: ConnectorConfig['openai'], options: {
     baseURL: openai.baseUrl,
     timeout: openai.timeoutMs,
     maxRetries: openai.maxRetries,
-    // undici's own fetch (the package the iPaaS.com client already uses) rather than Node's bundled copy:
-    // one HTTP stack in memory instead of two.
-    fetch: quotaAwareFetch(options.fetch ?? (undiciFetch as unknown as typeof fetch), options.observe),
+    fetch: quotaAwareFetch(options.fetch ?? defaultFetch, options.observe),
   });
 }

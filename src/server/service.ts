@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { LoadedConfig } from '../config/load-config.js';
 import { PlanCache } from '../jobs/plan-cache.js';
+import { defaultFetch } from '../openai/openai-client.js';
 import { RateLimiter } from '../jobs/rate-limiter.js';
 import { WorkerPool } from '../jobs/worker-pool.js';
 import type { Logger } from '../shared/logger.js';
@@ -43,7 +44,7 @@ export async function startService(loaded: LoadedConfig, options: StartServiceOp
   const connector = openConnector({ ...loaded, secrets: [...loaded.secrets, adminToken] }, {
     ...(options.logger ? { logger: options.logger } : {}),
     // The OpenAI SDK's requests go through it: each is timed, the SDK's own retries included.
-    fetch: metrics.instrumentFetch(options.fetch ?? fetch),
+    fetch: metrics.instrumentFetch(options.fetch ?? defaultFetch),
     limiter,
   });
   const deps = { ...connector, limiter };

@@ -62,4 +62,6 @@ export const MIGRATIONS = [
    CREATE UNIQUE INDEX jobs_run_ref ON jobs(run_id, ref, ref_kind) WHERE run_id IS NOT NULL;
    CREATE INDEX jobs_batch ON jobs(batch_id) WHERE batch_id IS NOT NULL;
    CREATE INDEX sync_attempts_started ON sync_attempts(started_at);`,
+  // The static parts of requests (instructions, answer schema), stored once instead of in every attempt.
+  `CREATE TABLE request_templates (key TEXT PRIMARY KEY, json TEXT NOT NULL);`,
 ];

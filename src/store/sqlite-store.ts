@@ -3,6 +3,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { BackgroundCheckpoint } from './background-checkpoint.js';
 import { MIGRATIONS } from './migrations.js';
+import { expandTemplates, TemplateCompactor } from './request-templates.js';
 import { SqliteBulkStore } from './sqlite-bulk-store.js';
 import { SqliteJobStore } from './sqlite-job-store.js';
 import type { AttemptQuery, AttemptRecord, Outcome, RecordState, StoredAttempt, SyncStore } from './sync-store.js';
@@ -11,7 +12,7 @@ type Row = Record<string, unknown>;
 const json = (v: unknown) => (v === undefined || v === null ? null : JSON.stringify(v));
 const unjson = (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : null);
 
-function toAttempt(r: Row): StoredAttempt {
+function toAttempt(r: Row, expand: (doc: unknown) => unknown = (d) => d): StoredAttempt {
   return {
     id: r.id as number,
     startedAt: r.started_at as string,
@@ -28,8 +29,8 @@ function toAttempt(r: Row): StoredAttempt {
     retryable: r.retryable === 1,
     api: r.api as string | null,
     model: r.model as string | null,
-    request: unjson(r.request_json),
-    response: unjson(r.response_json),
+    request: expand(unjson(r.request_json)),
+    response: expand(unjson(r.response_json)),
     answer: unjson(r.answer_json),
     writes: unjson(r.writes_json),
     responseId: r.response_id as string | null,
@@ -63,6 +64,8 @@ export class SqliteStore implements SyncStore {
   private readonly redact: (text: string) => string;
 
   private readonly checkpoints: BackgroundCheckpoint | undefined;
+  private readonly compactor = new TemplateCompactor();
+  private readonly templateCache = new Map<string, string>();
 
   constructor(readonly file: string, options: { redact?: (text: string) => string; backgroundCheckpoints?: boolean } = {}) {
     this.redact = options.redact ?? ((t) => t);
@@ -96,7 +99,8 @@ export class SqliteStore implements SyncStore {
       ON CONFLICT(record_key) DO UPDATE SET customer_id = coalesce(excluded.customer_id, customer_id), customer_number = excluded.customer_number,
         status = excluded.status, last_attempt_id = excluded.last_attempt_id, last_error = excluded.last_error,
         attempts = attempts + 1, updated_at = excluded.updated_at`);
-    return { insert, upsert };
+    const putTemplate = this.db.prepare('INSERT OR IGNORE INTO request_templates (key, json) VALUES (?, ?)');
+    return { insert, upsert, putTemplate, getTemplate: this.db.prepare('SELECT json FROM request_templates WHERE key = ?') };
   }
 
   private migrate(): void {
@@ -110,7 +114,8 @@ export class SqliteStore implements SyncStore {
   }
 
   recordAttempt(a: AttemptRecord): StoredAttempt {
-    const { insert, upsert } = this.stmts;
+    const { insert, upsert, putTemplate } = this.stmts;
+    const compacted = this.compactor.compact(a.request, a.response);
     const id = this.db.transaction(() => {
       const r = this.redact;
       const text = (v: string | null) => (v === null ? null : r(v));
@@ -123,14 +128,15 @@ export class SqliteStore implements SyncStore {
         errorMessage: text(a.errorMessage),
         errorFix: text(a.errorFix),
         retryable: a.retryable ? 1 : 0,
-        request: doc(a.request),
-        response: doc(a.response),
+        request: doc(compacted.request),
+        response: doc(compacted.response),
         answer: doc(a.answer),
         writes: doc(a.writes),
         jobId: a.jobId ?? null,
         flags: a.flags?.length ? JSON.stringify(a.flags) : null,
       });
       const attemptId = Number(info.lastInsertRowid);
+      for (const t of compacted.templates) if (!this.templateCache.has(t.key)) putTemplate.run(t.key, r(t.json));
       upsert.run({
         key: recordKey(a),
         customerId: a.customerId,
@@ -142,6 +148,8 @@ export class SqliteStore implements SyncStore {
       });
       return attemptId;
     })();
+    // Only once committed: a rolled-back attempt must not leave a template believed stored.
+    for (const t of compacted.templates) if (!this.templateCache.has(t.key)) this.templateCache.set(t.key, this.redact(t.json));
     return { ...a, id };
   }
 
@@ -157,13 +165,23 @@ export class SqliteStore implements SyncStore {
       params.outcome = q.outcome;
     }
     const sql = `SELECT * FROM sync_attempts ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT @limit OFFSET @offset`;
-    return (this.db.prepare(sql).all(params) as Row[]).map(toAttempt);
+    return (this.db.prepare(sql).all(params) as Row[]).map((r) => toAttempt(r, this.expand));
   }
 
   getAttempt(id: number): StoredAttempt | undefined {
     const r = this.db.prepare('SELECT * FROM sync_attempts WHERE id = ?').get(id) as Row | undefined;
-    return r ? toAttempt(r) : undefined;
+    return r ? toAttempt(r, this.expand) : undefined;
   }
+
+  private readonly expand = (doc: unknown) =>
+    expandTemplates(doc, (key) => {
+      let json = this.templateCache.get(key);
+      if (json === undefined) {
+        json = (this.stmts.getTemplate.get(key) as { json: string } | undefined)?.json;
+        if (json !== undefined) this.templateCache.set(key, json);
+      }
+      return json;
+    });
 
   recordStates(status?: Outcome): RecordState[] {
     const rows = (status
