@@ -212,9 +212,16 @@ async function bulk(records: number, directRecords: number, rpm: number) {
 
 const which = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const want = (name: string) => which.length === 0 || which.includes(name);
-const results: Record<string, unknown> = {};
-if (want('overhead')) results.overhead = await overhead(argN('records', 5000));
-if (want('ratelimit')) results.rateLimit = await rateLimit(argN('rpm', 600), argN('rl-records', 900));
-if (want('intake')) results.intake = await intake(argN('webhooks', 5000));
-if (want('bulk')) results.bulk = await bulk(argN('bulk-records', 100_000), argN('bulk-direct-records', 10_000), argN('bulk-rpm', 3000));
-console.log(JSON.stringify(results, null, 2));
+const results: Record<string, unknown> = { startedAt: new Date().toISOString(), node: process.version };
+const { writeFileSync } = await import('node:fs');
+const { ROOT } = await import('./lib.js');
+// Each section is printed and saved as it finishes, so a long run keeps what it measured.
+const record = (name: string, value: unknown) => {
+  results[name] = value;
+  console.log(JSON.stringify({ [name]: value }, null, 2));
+  writeFileSync(path.join(ROOT, 'bench/results.json'), `${JSON.stringify(results, null, 2)}\n`);
+};
+if (want('overhead')) record('overhead', await overhead(argN('records', 5000)));
+if (want('ratelimit')) record('rateLimit', await rateLimit(argN('rpm', 600), argN('rl-records', 900)));
+if (want('intake')) record('intake', await intake(argN('webhooks', 5000)));
+if (want('bulk')) record('bulk', await bulk(argN('bulk-records', 100_000), argN('bulk-direct-records', 10_000), argN('bulk-rpm', 3000)));

@@ -23,7 +23,10 @@ export interface CustomerQuery {
 }
 
 export class CustomerStore {
+  /** Insertion order is id order (ids only grow), so no list needs sorting. */
   private readonly customers = new Map<number, IpaasCustomerJson>();
+  /** Lower-cased CustomerNumber -> id: lookups and the uniqueness check stay O(1) at 100,000 customers. */
+  private readonly byNumber = new Map<string, number>();
   private nextId = 1;
   private nextCustomFieldValueId = 1;
   private nextAddressId = 1;
@@ -59,34 +62,44 @@ export class CustomerStore {
   }
 
   list(): IpaasCustomerJson[] {
-    return [...this.customers.values()].sort((a, b) => a.id - b.id).map((c) => structuredClone(c));
+    return [...this.customers.values()].map((c) => structuredClone(c));
   }
 
   findByNumber(n: string): IpaasCustomerJson | undefined {
-    const key = n.toLowerCase();
-    const c = [...this.customers.values()].find((x) => x.customer_number?.toLowerCase() === key);
+    const id = this.byNumber.get(n.toLowerCase());
+    const c = id === undefined ? undefined : this.customers.get(id);
     return c ? structuredClone(c) : undefined;
   }
 
-  query(q: CustomerQuery): IpaasCustomerJson[] {
-    return this.list().filter((c) => {
+  /** One page of the matches (copies of just that page) and how many match in all. */
+  query(q: CustomerQuery, page: { offset: number; limit: number }): { total: number; items: IpaasCustomerJson[] } {
+    const matches = (c: IpaasCustomerJson) => {
       if (q.updatedSince !== undefined && Date.parse(c.updated_datetime) < q.updatedSince) return false;
       return q.filters.every(({ field, value }) => {
         const stored = (c[field] ?? '').toLowerCase();
         const wanted = value.toLowerCase();
         return q.action === 'equals' ? stored === wanted : stored.includes(wanted);
       });
-    });
+    };
+    // An equals filter on CustomerNumber alone is an index lookup, as in a real database.
+    const only = q.filters.length === 1 && q.action === 'equals' && q.filters[0]!.field === 'customer_number' ? q.filters[0]!.value : undefined;
+    const candidates = only !== undefined ? [this.customers.get(this.byNumber.get(only.toLowerCase()) ?? -1)].filter((c): c is IpaasCustomerJson => !!c) : this.customers.values();
+    let total = 0;
+    const items: IpaasCustomerJson[] = [];
+    for (const c of candidates) {
+      if (!matches(c)) continue;
+      if (total >= page.offset && items.length < page.limit) items.push(structuredClone(c));
+      total++;
+    }
+    return { total, items };
   }
 
   private assertUniqueNumber(n: string | null | undefined, selfId?: number): void {
     if (!n) return;
-    const key = n.toLowerCase();
-    for (const c of this.customers.values()) {
-      if (c.id !== selfId && c.customer_number?.toLowerCase() === key) {
-        const message = `A customer with customer number '${n}' already exists (id ${c.id}).`;
-        throw new IpaasHttpError(409, message, [{ field: 'customer_number', message }]);
-      }
+    const id = this.byNumber.get(n.toLowerCase());
+    if (id !== undefined && id !== selfId) {
+      const message = `A customer with customer number '${n}' already exists (id ${id}).`;
+      throw new IpaasHttpError(409, message, [{ field: 'customer_number', message }]);
     }
   }
 
@@ -131,7 +144,11 @@ export class CustomerStore {
   }
 
   private apply(c: IpaasCustomerJson, p: CustomerPatch): void {
-    if (p.customer_number !== undefined) c.customer_number = p.customer_number;
+    if (p.customer_number !== undefined) {
+      if (c.customer_number) this.byNumber.delete(c.customer_number.toLowerCase());
+      c.customer_number = p.customer_number;
+      if (c.customer_number) this.byNumber.set(c.customer_number.toLowerCase(), c.id);
+    }
     if (p.first_name !== undefined) c.first_name = p.first_name;
     if (p.last_name !== undefined) c.last_name = p.last_name;
     if (p.email_address !== undefined) c.email_address = p.email_address;

@@ -94,19 +94,19 @@ export function registerRoutes(app: FastifyInstance, ctx: RouteContext): void {
     const q = req.query;
     const pageNumber = positiveInt(q, 'pageNumber') ?? 1;
     const pageSize = Math.min(positiveInt(q, 'pageSize') ?? ctx.pageSize, ctx.pageSize);
-    const all = ctx.store.query(parseListQuery(q));
-    const totalPages = Math.ceil(all.length / pageSize);
+    const { total, items } = ctx.store.query(parseListQuery(q), { offset: (pageNumber - 1) * pageSize, limit: pageSize });
+    const totalPages = Math.ceil(total / pageSize);
     const pagination: IpaasPagination = {
       current_Page: pageNumber,
       total_Pages: totalPages,
       page_Size: pageSize,
-      total_Count: all.length,
+      total_Count: total,
       has_Previous: pageNumber > 1,
       has_Next: pageNumber < totalPages,
     };
     ctx.counters.customerReads += 1;
     reply.header('X-Pagination', JSON.stringify(pagination));
-    return all.slice((pageNumber - 1) * pageSize, pageNumber * pageSize);
+    return items;
   });
 
   app.post('/customers/v2/Customer', async (req, reply) => {
