@@ -24,6 +24,20 @@ async function serve(env: Record<string, string>, dir: string, extra: string[] =
   return { child: s.child, url: s.match[1]! };
 }
 
+/** OpenAI HTTP requests (SDK retries included) and 429s, from the service's own /metrics. */
+async function openaiCalls(url: string) {
+  const { default: http } = await import('node:http');
+  const text = await new Promise<string>((resolve, reject) =>
+    http.get(`${url}/metrics`, (res) => {
+      let body = '';
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve(body));
+    }).on('error', reject),
+  );
+  const sum = (re: RegExp) => [...text.matchAll(re)].reduce((a, m) => a + Number(m[1]), 0);
+  return { requests: sum(/^ipaas_openai_openai_request_duration_seconds_count\{[^}]*\} (\d+)/gm), rateLimited: sum(/^ipaas_openai_openai_rate_limited_total (\d+)/gm) };
+}
+
 /** Where a record's time goes, from the sync log (averages, ms). */
 async function timings(db: string) {
   const { default: Database } = await import('better-sqlite3');
@@ -92,10 +106,11 @@ async function rateLimit(rpm: number, n: number) {
     const models = await request(`${emu.env.OPENAI_BASE_URL}/models`, 'GET', undefined, { authorization: `Bearer ${emu.env.OPENAI_API_KEY}` });
     void models;
     const stats = (await request(`${s.url}/readyz`, 'GET')).body;
+    const calls = await openaiCalls(s.url);
     await stop(s.child);
     // Available over the run: the full bucket at the start plus what refilled while it ran.
     const available = rpm + rpm * minutes;
-    return { rpm, n, minutes, share: counts.written / available, counts, limiter: stats.rateLimit };
+    return { rpm, n, minutes, share: counts.written / available, openaiRequests: calls.requests, rateLimited: calls.rateLimited, share429: calls.rateLimited / Math.max(1, calls.requests), counts, limiter: stats.rateLimit };
   } finally {
     await stop(emu.child);
     rmSync(dir, { recursive: true, force: true });
@@ -140,10 +155,10 @@ async function intake(n: number) {
 }
 
 /** Runs `sync --all --yes` as a child process to the end; returns its summary, wall time, CPU and peak RSS. */
-async function syncAll(env: Record<string, string>, dir: string, extra: string[]) {
+async function syncAll(env: Record<string, string>, dir: string, extra: string[], nodeArgs: string[] = []) {
   const { spawn } = await import('node:child_process');
   const { ROOT } = await import('./lib.js');
-  const child = spawn(process.execPath, [path.join(ROOT, 'dist/bin/main.js'), 'sync', '--all', '--yes', '--json', ...extra], {
+  const child = spawn(process.execPath, [...nodeArgs, path.join(ROOT, 'dist/bin/main.js'), 'sync', '--all', '--yes', '--json', ...extra], {
     cwd: dir,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env, IPAAS_OPENAI_DB: path.join(dir, 'bulk.db') },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -210,6 +225,25 @@ async function bulk(records: number, directRecords: number, rpm: number) {
   return results;
 }
 
+/** 5. Memory: the same direct backfill with V8's default heap sizing and with a capped old space. */
+async function memory(records: number) {
+  const out: Record<string, unknown> = {};
+  for (const [name, args] of [['defaultHeap', []], ['maxOldSpace160', ['--max-old-space-size=160']]] as const) {
+    const dir = mkdtempSync(path.join(tmpdir(), 'bench-mem-'));
+    const emu = await emulators(['--customers', String(records)]);
+    try {
+      const { writeFileSync } = await import('node:fs');
+      writeFileSync(path.join(dir, 'ipaas-openai.yaml'), 'jobs:\n  concurrency: 64\n');
+      const r = await syncAll(emu.env, dir, [], [...args]);
+      out[name] = { records: r.summary.total, seconds: r.seconds, perSecond: r.summary.total / r.seconds, peakRssMb: r.peakRssMb, cpuMsPerRecord: r.cpuMs / r.summary.total };
+    } finally {
+      await stop(emu.child);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  return out;
+}
+
 const which = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const want = (name: string) => which.length === 0 || which.includes(name);
 const results: Record<string, unknown> = { startedAt: new Date().toISOString(), node: process.version };
@@ -224,4 +258,5 @@ const record = (name: string, value: unknown) => {
 if (want('overhead')) record('overhead', await overhead(argN('records', 5000)));
 if (want('ratelimit')) record('rateLimit', await rateLimit(argN('rpm', 600), argN('rl-records', 900)));
 if (want('intake')) record('intake', await intake(argN('webhooks', 5000)));
+if (which.includes('memory')) record('memory', await memory(argN('memory-records', 20_000)));
 if (want('bulk')) record('bulk', await bulk(argN('bulk-records', 100_000), argN('bulk-direct-records', 10_000), argN('bulk-rpm', 3000)));

@@ -72,3 +72,17 @@ export const SAMPLE_CUSTOMERS: SampleCustomer[] = [
     categories: ['Retail'],
   },
 ];
+
+/** A sample customer as the connector's default FROM mapping sends it to OpenAI (PascalCase JSON). */
+export function asMappedData(c: SampleCustomer, id: number) {
+  return {
+    Id: id,
+    CustomerNumber: c.customer_number,
+    FirstName: c.first_name,
+    LastName: c.last_name,
+    EmailAddress: c.email_address,
+    Company: c.company ?? null,
+    Comment: c.comment ?? null,
+    Categories: c.categories ?? [],
+  };
+}

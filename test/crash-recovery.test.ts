@@ -1,19 +1,13 @@
 import type { ChildProcess } from 'node:child_process';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { SampleCustomer } from '../emulators/sample-customers.js';
+import { syntheticCustomers } from '../emulators/emulate-command.js';
 import { spawnCli } from './helpers/cli.js';
 import { startHarness, type Harness } from './helpers/harness.js';
 import { ADMIN_TOKEN, waitFor } from './helpers/service-harness.js';
 
 const N = 500;
-const customers: SampleCustomer[] = Array.from({ length: N }, (_, i) => ({
-  customer_number: `BULK-${String(i).padStart(4, '0')}`,
-  first_name: `First${i}`,
-  last_name: `Last${i}`,
-  email_address: `c${i}@example.com`,
-  categories: ['Retail'],
-}));
+const customers = syntheticCustomers(N, 'BULK');
 
 function startServe(h: Harness): Promise<{ child: ChildProcess; url: string }> {
   const child = spawnCli(['serve', '--port', '0', '--concurrency', '8'], { cwd: h.dir, env: { ...h.env, IPAAS_OPENAI_ADMIN_TOKEN: ADMIN_TOKEN } });
@@ -102,7 +96,7 @@ describe('crash safety', () => {
     // OpenAI calls per customer: at most one, except those whose call was in flight at the kill.
     const perCustomer = new Map<string, number>();
     for (const r of h.emulators.openai.emulator.requests()) {
-      const m = /BULK-\d{4}/.exec(JSON.stringify(r.body));
+      const m = /BULK-\d{6}/.exec(JSON.stringify(r.body));
       if (m && r.status === 200) perCustomer.set(m[0], (perCustomer.get(m[0]) ?? 0) + 1);
     }
     for (const ref of answeredBeforeCrash) expect(perCustomer.get(ref), `${ref} was answered before the crash`).toBe(1);

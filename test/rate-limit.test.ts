@@ -1,15 +1,9 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import type { SampleCustomer } from '../emulators/sample-customers.js';
+import { syntheticCustomers } from '../emulators/emulate-command.js';
 import { startServiceHarness, type ServiceHarness } from './helpers/service-harness.js';
 
 const N = 135;
-const customers: SampleCustomer[] = Array.from({ length: N }, (_, i) => ({
-  customer_number: `RL-${String(i).padStart(4, '0')}`,
-  first_name: `First${i}`,
-  last_name: `Last${i}`,
-  email_address: `rl${i}@example.com`,
-  categories: ['Retail'],
-}));
+const customers = syntheticCustomers(N, 'RL');
 
 describe('rate limits are the physical limit', () => {
   let h: ServiceHarness;

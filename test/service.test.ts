@@ -178,6 +178,15 @@ describe('serve: bad input never creates work', () => {
     expect(body.enqueued).toEqual([]);
   });
 
+  it('refuses to start when two enabled collections write the same field', async () => {
+    const { startService } = await import('../src/server/service.js');
+    const { loadConfig } = await import('../src/config/load-config.js');
+    const { DEFAULT_TO_COLLECTION } = await import('../src/config/defaults.js');
+    const loaded = loadConfig({ env: { IPAAS_API_KEY: 'k-000000', OPENAI_API_KEY: 'sk-000000' }, overrides: { server: { port: 0 } } });
+    loaded.config.mappingCollections.push({ ...DEFAULT_TO_COLLECTION, name: 'Another TO' });
+    await expect(startService(loaded)).rejects.toThrow(/Conflicting mappings: "OpenAI Add\/Update Customer TO iPaaS" and "Another TO" both write Comment/);
+  });
+
   it('reads need no token on loopback, health and readiness answer', async () => {
     h = await startServiceHarness({ webhooks: false });
     expect((await h.api('GET', '/api/jobs', undefined, null)).status).toBe(200);

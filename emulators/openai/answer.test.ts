@@ -1,17 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { SAMPLE_CUSTOMERS } from '../sample-customers.js';
+import { asMappedData, SAMPLE_CUSTOMERS } from '../sample-customers.js';
 import { addExtraFields, applyWrongType, buildSummary, generateAnswer, parseCustomerData, schemaHasFilmProperty } from './answer.js';
 
-const [keanu, ada, zoe, meryl, mallory, nora] = SAMPLE_CUSTOMERS.map((c) => ({
-  Id: 1000,
-  CustomerNumber: c.customer_number,
-  FirstName: c.first_name,
-  LastName: c.last_name,
-  EmailAddress: c.email_address,
-  Company: c.company ?? null,
-  Comment: c.comment ?? null,
-  Categories: c.categories ?? [],
-}));
+const [keanu, ada, zoe, meryl, mallory, nora] = SAMPLE_CUSTOMERS.map((c) => asMappedData(c, 1000));
 
 const enrichSchema = {
   type: 'object',

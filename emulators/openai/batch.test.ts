@@ -6,7 +6,7 @@ import OpenAI, { BadRequestError, NotFoundError, toFile } from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { zodResponseFormat, zodTextFormat } from 'openai/helpers/zod';
-import { SAMPLE_CUSTOMERS } from '../sample-customers.js';
+import { asMappedData, SAMPLE_CUSTOMERS } from '../sample-customers.js';
 import { parseBatchInput } from './batches.js';
 import { createOpenAIEmulator, type OpenAIEmulator, type OpenAIEmulatorOptions } from './index.js';
 import { multipartBoundary, parseMultipart } from './multipart.js';
@@ -16,16 +16,7 @@ const KEY = 'sk-emulator-key';
 const spec = loadSpecValidator();
 const FAST = { validatingMs: 10, msPerLine: 2, finalizingMs: 10, cancellingMs: 20 };
 
-const customers = SAMPLE_CUSTOMERS.map((c, i) => ({
-  Id: 5000 + i,
-  CustomerNumber: c.customer_number,
-  FirstName: c.first_name,
-  LastName: c.last_name,
-  EmailAddress: c.email_address,
-  Company: c.company ?? null,
-  Comment: c.comment ?? null,
-  Categories: c.categories ?? [],
-}));
+const customers = SAMPLE_CUSTOMERS.map((c, i) => asMappedData(c, 5000 + i));
 const Enrichment = z.object({
   KnownToFilm: z.enum(['TRUE', 'FALSE']).describe('Whether the person is known by imdb.com'),
   Comment: z.string().describe('A short summary of the customer'),

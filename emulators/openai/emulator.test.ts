@@ -11,7 +11,7 @@ import { LengthFinishReasonError } from 'openai/error';
 import { zodResponseFormat, zodTextFormat } from 'openai/helpers/zod';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { SAMPLE_CUSTOMERS } from '../sample-customers.js';
+import { asMappedData, SAMPLE_CUSTOMERS } from '../sample-customers.js';
 import { buildSummary, createOpenAIEmulator, estimateInputTokens, estimatePrefixTokens, type OpenAIEmulator } from './index.js';
 import { loadSpecValidator, type SpecSchemaName } from './spec-validator.js';
 
@@ -19,16 +19,7 @@ const KEY = 'sk-emulator-key';
 const spec = loadSpecValidator();
 
 /** The mapped customer JSON the connector sends as the user input. */
-const customers = SAMPLE_CUSTOMERS.map((c, i) => ({
-  Id: 5000 + i,
-  CustomerNumber: c.customer_number,
-  FirstName: c.first_name,
-  LastName: c.last_name,
-  EmailAddress: c.email_address,
-  Company: c.company ?? null,
-  Comment: c.comment ?? null,
-  Categories: c.categories ?? [],
-}));
+const customers = SAMPLE_CUSTOMERS.map((c, i) => asMappedData(c, 5000 + i));
 const keanu = customers[0]!;
 const ada = customers[1]!;
 const mallory = customers[4]!;

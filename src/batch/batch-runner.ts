@@ -59,28 +59,19 @@ export class BatchRunner {
   /** Writes the run's waiting jobs into batch files and submits them. Returns how many jobs went out. */
   async submit(limit = this.cfg.maxLinesPerFile): Promise<number> {
     const { jobs } = this.deps.store;
-    const waiting = jobs.pendingForBatch(this.runId, limit);
-    if (waiting.length === 0) return 0;
+    if (jobs.countForBatch(this.runId, 1) === 0) return 0;
     const plan = await this.plans.get();
     const writer = new BatchFileWriter(this.cfg);
     try {
-      await eachLimited(waiting, 16, async (job) => {
-        const started = performance.now();
-        const a = newAttempt(jobRef(job), job.trigger, this.deps.now().toISOString(), job.id);
-        try {
-          const prior = job.customerId ? jobs.customerState(job.customerId) : undefined;
-          const prepared = await prepareRequest(this.deps, plan, jobRef(job), a, { skipUnchanged: this.force ? undefined : prior });
-          if (job.customerId !== prepared.customer.id) jobs.setCustomerId(job.id, prepared.customer.id);
-          if (prepared.kind === 'skipped') {
-            await skipJob(this.deps, job, a, prepared.reason, started);
-            return;
-          }
-          checkBudget(this.deps, prepared.request, this.cfg.discount);
-          await writer.add({ customId: customId(job.id), jobId: job.id, json: JSON.stringify({ custom_id: customId(job.id), method: 'POST', url: this.endpoint, body: prepared.request.body }) });
-        } catch (err) {
-          await endWithError(this.deps, job, a, err, started, undefined);
-        }
-      });
+      // A file may hold 50,000 requests: read the waiting jobs a chunk at a time, not all at once.
+      let afterId = 0;
+      for (let taken = 0; taken < limit; ) {
+        const chunk = jobs.pendingForBatch(this.runId, Math.min(1000, limit - taken), afterId);
+        if (chunk.length === 0) break;
+        taken += chunk.length;
+        afterId = chunk[chunk.length - 1]!.id;
+        await eachLimited(chunk, this.deps.config.jobs.concurrency, (job) => this.addLine(writer, plan, job));
+      }
       const files = await writer.finish();
       let sent = 0;
       for (const file of files) {
@@ -102,6 +93,26 @@ export class BatchRunner {
       return sent;
     } finally {
       await writer.cleanup();
+    }
+  }
+
+  /** One job's request as a batch line (or its early end: skipped, failed, held). */
+  private async addLine(writer: BatchFileWriter, plan: Awaited<ReturnType<PlanCache['get']>>, job: Job): Promise<void> {
+    const { jobs } = this.deps.store;
+    const started = performance.now();
+    const a = newAttempt(jobRef(job), job.trigger, this.deps.now().toISOString(), job.id);
+    try {
+      const prior = job.customerId ? jobs.customerState(job.customerId) : undefined;
+      const prepared = await prepareRequest(this.deps, plan, jobRef(job), a, { skipUnchanged: this.force ? undefined : prior });
+      if (job.customerId !== prepared.customer.id) jobs.setCustomerId(job.id, prepared.customer.id);
+      if (prepared.kind === 'skipped') {
+        await skipJob(this.deps, job, a, prepared.reason, started);
+        return;
+      }
+      checkBudget(this.deps, prepared.request, this.cfg.discount);
+      await writer.add({ customId: customId(job.id), jobId: job.id, json: JSON.stringify({ custom_id: customId(job.id), method: 'POST', url: this.endpoint, body: prepared.request.body }) });
+    } catch (err) {
+      await endWithError(this.deps, job, a, err, started, undefined);
     }
   }
 
@@ -155,8 +166,8 @@ export class BatchRunner {
       if (response?.status_code === 200 && response.body && typeof response.body === 'object') await this.applyAnswer(job, response.body, plan);
       else await this.lineFailed(job, line, response);
     };
-    await eachLimited(this.lines(b.outputFileId), 16, settle);
-    await eachLimited(this.lines(b.errorFileId), 16, settle);
+    await eachLimited(this.lines(b.outputFileId), this.deps.config.jobs.concurrency, settle);
+    await eachLimited(this.lines(b.errorFileId), this.deps.config.jobs.concurrency, settle);
     // Lines in no file (a batch that failed validation, or cancelled before them): back to the queue.
     for (const job of jobs.jobsInBatch(b.id)) await this.requeue(job, `No result line: ${endReason}.`);
     this.deps.store.bulk.markApplied(b.id);

@@ -133,7 +133,7 @@ export async function runBulk(baseDeps: SyncDeps, options: BulkRunOptions): Prom
       if (options.signal?.aborted || stoppedReason || enumerationError) break;
       if (batches) {
         try {
-          const waiting = store.jobs.pendingForBatch(runId, deps.config.batch.maxLinesPerFile).length;
+          const waiting = store.jobs.countForBatch(runId, deps.config.batch.maxLinesPerFile);
           // Fill files: submit when a file is full, or when nothing more is coming.
           if (waiting && (enumerationDone || waiting >= deps.config.batch.maxLinesPerFile)) await batches.submit();
           await batches.poll();

@@ -84,6 +84,7 @@ export const configSchema = z
         prices: z.record(z.string(), priceSchema).default({}).describe('USD per 1M tokens by model; overrides the built-in table'),
         rpm: z.number().positive().optional().describe('Requests per minute of the OpenAI project, if known (otherwise learnt from x-ratelimit headers)'),
         tpm: z.number().positive().optional().describe('Tokens per minute of the OpenAI project, if known (otherwise learnt from x-ratelimit headers)'),
+        throttlePerSecond: z.number().positive().optional().describe("The OpenAI subscription's API Throttle Limit in iPaaS.com: at most this many OpenAI calls start per second"),
       })
       .strict()
       .default({ baseUrl: 'https://api.openai.com/v1', model: 'gpt-5-nano', api: 'responses', timeoutMs: 60_000, maxRetries: 2, maxOutputTokens: 2048, prices: {} }),
@@ -108,7 +109,13 @@ export const configSchema = z
       .describe('Spend caps: when reached, new work waits as "held: budget" (nothing is dropped) until the next period or a raised cap'),
     batch: z
       .object({
-        maxLinesPerFile: z.number().int().min(1).max(50_000).default(50_000).describe("OpenAI's limit is 50,000 requests per file"),
+        maxLinesPerFile: z
+          .number()
+          .int()
+          .min(1)
+          .max(50_000)
+          .default(10_000)
+          .describe("OpenAI allows 50,000 requests per file; smaller files keep memory flat (the SDK uploads a file from memory)"),
         maxFileBytes: z.number().int().min(1024).max(200 * 1024 * 1024).default(200 * 1024 * 1024).describe("OpenAI's limit is 200 MB per file"),
         pollMinMs: z.number().int().positive().default(5_000),
         pollMaxMs: z.number().int().positive().default(300_000),
@@ -116,7 +123,7 @@ export const configSchema = z
         discount: z.number().min(0).max(1).default(0.5).describe('Batch price as a share of the direct price'),
       })
       .strict()
-      .default({ maxLinesPerFile: 50_000, maxFileBytes: 200 * 1024 * 1024, pollMinMs: 5_000, pollMaxMs: 300_000, onLineFailure: 'direct', discount: 0.5 }),
+      .default({ maxLinesPerFile: 10_000, maxFileBytes: 200 * 1024 * 1024, pollMinMs: 5_000, pollMaxMs: 300_000, onLineFailure: 'direct', discount: 0.5 }),
     jobs: z
       .object({
         concurrency: z.number().int().min(1).max(256).default(16).describe('Records in flight at once (the rate limiter may allow fewer OpenAI calls)'),

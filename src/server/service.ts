@@ -2,12 +2,12 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { LoadedConfig } from '../config/load-config.js';
 import { PlanCache } from '../jobs/plan-cache.js';
+import { selectCollections } from '../mapping/collections.js';
 import { defaultFetch } from '../openai/openai-client.js';
-import { RateLimiter } from '../jobs/rate-limiter.js';
 import { WorkerPool } from '../jobs/worker-pool.js';
 import type { Logger } from '../shared/logger.js';
 import { DashboardQueries } from '../store/dashboard-queries.js';
-import { openConnector } from '../sync/connector.js';
+import { openConnector, rateLimiterFor } from '../sync/connector.js';
 import { isLoopbackHost } from './auth.js';
 import { buildApp } from './build-app.js';
 import { ServiceMetrics } from './metrics.js';
@@ -33,13 +33,11 @@ export interface StartServiceOptions {
 /** `ipaas-openai serve`: one process with the HTTP server and the workers, sharing the store and the rate limiter. */
 export async function startService(loaded: LoadedConfig, options: StartServiceOptions = {}): Promise<RunningService> {
   const { config } = loaded;
+  // Ambiguous mappings (two enabled collections writing one field) are refused before anything listens.
+  selectCollections(config);
   const generatedAdminToken = !config.server.adminToken;
   const adminToken = config.server.adminToken ?? randomBytes(24).toString('base64url');
-  const limiter = new RateLimiter({
-    rpm: config.openai.rpm,
-    tpm: config.openai.tpm,
-    maxConcurrency: config.jobs.concurrency,
-  });
+  const limiter = rateLimiterFor(config, config.jobs.concurrency);
   const metrics = new ServiceMetrics(config.openai.baseUrl);
   const connector = openConnector({ ...loaded, secrets: [...loaded.secrets, adminToken] }, {
     ...(options.logger ? { logger: options.logger } : {}),

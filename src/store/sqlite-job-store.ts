@@ -149,7 +149,8 @@ export class SqliteJobStore {
       hold: db.prepare(`UPDATE jobs SET state = 'held', hold_reason = @reason, run_after = @until, lease_owner = NULL, lease_until = NULL, updated_at = @now WHERE id = @id AND state = @from`),
       releaseHeld: db.prepare(`UPDATE jobs SET state = 'pending', hold_reason = NULL, run_after = @now, updated_at = @now WHERE state = 'held' AND hold_reason LIKE @kind || '%' AND (@due = 0 OR run_after <= @now)`),
       heldCount: db.prepare(`SELECT hold_reason AS reason, count(*) AS n FROM jobs WHERE state = 'held' GROUP BY substr(hold_reason, 1, 6)`),
-      pendingForBatch: db.prepare(`SELECT * FROM jobs WHERE run_id = ? AND trigger = 'batch' AND state = 'pending' AND run_after <= ? ORDER BY id LIMIT ?`),
+      pendingForBatch: db.prepare(`SELECT * FROM jobs WHERE run_id = ? AND trigger = 'batch' AND state = 'pending' AND run_after <= ? AND id > ? ORDER BY id LIMIT ?`),
+      countForBatch: db.prepare(`SELECT count(*) AS n FROM (SELECT 1 FROM jobs WHERE run_id = ? AND trigger = 'batch' AND state = 'pending' AND run_after <= ? LIMIT ?)`),
       markBatched: db.prepare(`UPDATE jobs SET state = 'batched', batch_id = @batchId, updated_at = @now WHERE id = @id AND state = 'pending'`),
       inBatch: db.prepare(`SELECT * FROM jobs WHERE batch_id = ? AND state = 'batched'`),
       unbatch: db.prepare(`UPDATE jobs SET state = 'pending', trigger = @trigger, batch_id = NULL, attempts = attempts + 1, run_after = @now,
@@ -308,8 +309,13 @@ export class SqliteJobStore {
   }
 
   /** Bulk jobs waiting to be written into a batch file. */
-  pendingForBatch(runId: string, limit: number, now = Date.now()): Job[] {
-    return (this.s.pendingForBatch.all(runId, now, limit) as Row[]).map(toJob);
+  pendingForBatch(runId: string, limit: number, afterId = 0, now = Date.now()): Job[] {
+    return (this.s.pendingForBatch.all(runId, now, afterId, limit) as Row[]).map(toJob);
+  }
+
+  /** How many wait for a batch file (counting stops at `cap`). */
+  countForBatch(runId: string, cap: number, now = Date.now()): number {
+    return (this.s.countForBatch.get(runId, now, cap) as { n: number }).n;
   }
 
   /** The jobs whose lines went into an OpenAI batch (one commit with the batch's own row). */

@@ -6,7 +6,8 @@ import { createLogger, type Logger } from '../shared/logger.js';
 import { createRedactor } from '../shared/redact.js';
 import { SqliteStore } from '../store/sqlite-store.js';
 import { Budget } from '../jobs/budget.js';
-import type { RateLimiter } from '../jobs/rate-limiter.js';
+import { RateLimiter } from '../jobs/rate-limiter.js';
+import type { ConnectorConfig } from '../config/schema.js';
 import type { SyncDeps } from './sync-deps.js';
 
 export interface Connector extends SyncDeps {
@@ -20,6 +21,11 @@ export interface OpenConnectorOptions {
   /** For OpenAI calls (the SDK's fetch); tests can count or fake them. */
   fetch?: typeof fetch;
   now?: () => Date;
+}
+
+/** Paces OpenAI calls by the configured limits (if any), the API Throttle Limit and the headers it learns. */
+export function rateLimiterFor(config: ConnectorConfig, maxConcurrency = config.jobs.concurrency): RateLimiter {
+  return new RateLimiter({ rpm: config.openai.rpm, tpm: config.openai.tpm, maxPerSecond: config.openai.throttlePerSecond, maxConcurrency });
 }
 
 /** The iPaaS.com client alone (preview and validate need no OpenAI key to start). */

@@ -1,7 +1,6 @@
 import { PlanCache } from '../../jobs/plan-cache.js';
-import { RateLimiter } from '../../jobs/rate-limiter.js';
 import { WorkerPool } from '../../jobs/worker-pool.js';
-import { openConnector } from '../../sync/connector.js';
+import { openConnector, rateLimiterFor } from '../../sync/connector.js';
 import { resolveConfig, type CommandIO, type CommonOptions } from '../io.js';
 
 export interface RetryOptions extends CommonOptions {
@@ -17,7 +16,7 @@ export interface RetryOptions extends CommonOptions {
  */
 export async function retryCommand(options: RetryOptions, io: CommandIO): Promise<number> {
   const loaded = resolveConfig(io, options);
-  const limiter = new RateLimiter({ rpm: loaded.config.openai.rpm, tpm: loaded.config.openai.tpm, maxConcurrency: loaded.config.jobs.concurrency });
+  const limiter = rateLimiterFor(loaded.config, loaded.config.jobs.concurrency);
   const connector = openConnector(loaded, { limiter });
   try {
     const jobs = connector.store.jobs;

@@ -3,9 +3,8 @@ import cliProgress from 'cli-progress';
 import { parseFilters, type BulkParams } from '../../bulk/bulk-params.js';
 import { estimateBulk, type BulkEstimate } from '../../bulk/estimate-bulk.js';
 import { runBulk, type BulkProgress, type BulkSummary } from '../../bulk/run-bulk.js';
-import { RateLimiter } from '../../jobs/rate-limiter.js';
 import { ConnectorError } from '../../shared/errors.js';
-import { openConnector } from '../../sync/connector.js';
+import { openConnector, rateLimiterFor } from '../../sync/connector.js';
 import { resolveConfig, usd, type CommandIO, type CommonOptions } from '../io.js';
 
 export interface SyncAllOptions extends CommonOptions {
@@ -81,7 +80,7 @@ export async function syncAllCommand(options: SyncAllOptions, io: CommandIO): Pr
     force: options.force,
   };
   const loaded = resolveConfig(io, options);
-  const limiter = new RateLimiter({ rpm: loaded.config.openai.rpm, tpm: loaded.config.openai.tpm, maxConcurrency: options.concurrency ?? loaded.config.jobs.concurrency });
+  const limiter = rateLimiterFor(loaded.config, options.concurrency ?? loaded.config.jobs.concurrency);
   const connector = openConnector(loaded, { limiter });
   try {
     const estimate = await estimateBulk(loaded.config, connector.ipaas, connector.store, params);
