@@ -10,7 +10,7 @@ import { asMappedData, SAMPLE_CUSTOMERS } from '../sample-customers.js';
 import { parseBatchInput } from './batches.js';
 import { createOpenAIEmulator, type OpenAIEmulator, type OpenAIEmulatorOptions } from './index.js';
 import { multipartBoundary, parseMultipart } from './multipart.js';
-import { loadSpecValidator } from './spec-validator.js';
+import { loadSpecValidator, caught } from './spec-validator.js';
 
 const KEY = 'sk-emulator-key';
 const spec = loadSpecValidator();
@@ -67,14 +67,6 @@ function stable(value: unknown): unknown {
   return value;
 }
 
-async function caught(p: Promise<unknown>): Promise<any> {
-  try {
-    await p;
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected a rejection');
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

@@ -13,7 +13,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { asMappedData, SAMPLE_CUSTOMERS } from '../sample-customers.js';
 import { buildSummary, createOpenAIEmulator, estimateInputTokens, estimatePrefixTokens, type OpenAIEmulator } from './index.js';
-import { loadSpecValidator, type SpecSchemaName } from './spec-validator.js';
+import { loadSpecValidator, type SpecSchemaName, caught } from './spec-validator.js';
 
 const KEY = 'sk-emulator-key';
 const spec = loadSpecValidator();
@@ -87,14 +87,6 @@ function expectOpenAIHeaders(h: Headers): void {
   expect(h.get('x-ratelimit-reset-tokens')).toMatch(/^(\d+h)?(\d+m)?(\d+(\.\d+)?s|\d+ms)$/);
 }
 
-async function caught(p: Promise<unknown>): Promise<any> {
-  try {
-    await p;
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected a rejection');
-}
 
 beforeAll(async () => {
   emu = createOpenAIEmulator();

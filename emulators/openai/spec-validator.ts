@@ -45,3 +45,13 @@ export function loadSpecValidator(): SpecValidator {
     },
   };
 }
+
+/** The error a promise rejects with (the test fails when it resolves). */
+export async function caught(p: Promise<unknown>): Promise<any> {
+  try {
+    await p;
+  } catch (e) {
+    return e;
+  }
+  throw new Error('expected a rejection');
+}
