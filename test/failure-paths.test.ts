@@ -159,6 +159,22 @@ describe('customer data', () => {
   });
 });
 
+describe('one database, two iPaaS.com accounts', () => {
+  it("another account's customer with the same id is not mistaken for a human edit", async () => {
+    h = await startHarness();
+    expect((await sync(h, 'CUST-10045')).synced).toBe(1);
+    // A second account (here: a fresh emulator) whose customer 1 is a different record.
+    const other = await startHarness({ env: { IPAAS_OPENAI_DB: h.env.IPAAS_OPENAI_DB! } });
+    try {
+      const a = (await sync(other, 'CUST-10045')).results[0]!.attempt;
+      expect(a.flags ?? []).toEqual([]);
+      expect(other.emulators.ipaas.emulator.findCustomerByNumber('CUST-10045')!.comment).toContain('- Name: Keanu Reeves');
+    } finally {
+      await other.close();
+    }
+  });
+});
+
 describe('API styles', () => {
   it.each(['responses', 'chat'] as const)('%s: syncs with structured output and the same answer', async (api) => {
     h = await startHarness({ config: { openai: { api } } });

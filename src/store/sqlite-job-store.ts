@@ -112,6 +112,13 @@ export class SqliteJobStore {
   private readonly s;
   private readonly group: GroupCommit;
 
+  /**
+   * Customer ids are only unique within one iPaaS.com account: the sync state
+   * (fingerprints, last written values) is kept per account, so a database that
+   * has seen staging, or another emulator, never mistakes those records for these.
+   */
+  private namespace = '';
+
   constructor(private readonly db: Database.Database) {
     this.group = new GroupCommit(db);
     this.s = {
@@ -371,11 +378,16 @@ export class SqliteJobStore {
     return out;
   }
 
+  /** Which iPaaS.com account the sync state belongs to (its base URL). */
+  setAccount(account: string): void {
+    this.namespace = `${account.replace(/\/+$/, '')}#`;
+  }
+
   customerState(customerId: string): CustomerSyncState | undefined {
-    const r = this.s.getState.get(customerId) as Row | undefined;
+    const r = this.s.getState.get(this.namespace + customerId) as Row | undefined;
     if (!r) return undefined;
     return {
-      customerId: r.customer_id as string,
+      customerId,
       customerNumber: r.customer_number as string | null,
       inputFingerprint: r.input_fingerprint as string,
       written: JSON.parse(r.written_json as string) as Record<string, string>,
@@ -385,7 +397,7 @@ export class SqliteJobStore {
   }
 
   putCustomerState(s: CustomerSyncState): void {
-    this.s.putState.run({ ...s, written: JSON.stringify(s.written) });
+    this.s.putState.run({ ...s, customerId: this.namespace + s.customerId, written: JSON.stringify(s.written) });
   }
 
   /** Webhook deliveries already seen, by their event key (duplicate detection). */

@@ -44,6 +44,7 @@ export function openConnector(loaded: LoadedConfig, options: OpenConnectorOption
     ...(options.limiter ? { observe: options.limiter } : {}),
   });
   const store = new SqliteStore(config.store.path, { redact, backgroundCheckpoints: true });
+  store.jobs.setAccount(config.ipaas.baseUrl);
   return {
     config, ipaas, openai, store, logger, redact, limiter: options.limiter,
     budget: new Budget(config.budget, store),
