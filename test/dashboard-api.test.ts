@@ -134,6 +134,10 @@ describe('dashboard API: data and actions', () => {
     expect(o.queue).toMatchObject({ depth: 0, counts: { written: 2, failed: 1 } });
     expect(o.rateLimit.headroom).toBeGreaterThan(0);
     expect(o.rateLimit.rpmLimit).toBeGreaterThan(0); // learnt from the emulator's x-ratelimit headers
+    // Spend against the caps: the three calls' tokens count today (the failed one's too, if it reported usage).
+    expect(o.budget.today.tokens).toBeGreaterThan(0);
+    expect(o.budget.today.usd).toBeCloseTo(o.today.costUsd, 8);
+    expect(o.budget).toMatchObject({ caps: {}, held: 0 });
 
     expect((await h.api('GET', '/api/activity?outcome=failed')).body).toMatchObject({ total: 1, items: [{ customerNumber: 'CUST-10046', errorCode: 'API_REQUEST_FAILED' }] });
     expect((await h.api('GET', '/api/activity?q=10047')).body.items.map((a: { customerNumber: string }) => a.customerNumber)).toEqual(['CUST-10047']);

@@ -69,6 +69,8 @@ export async function dashboardApiRoutes(app: FastifyInstance, ctx: ServiceConte
       rateLimit: { ...snap, pausedUntil: snap.pausedUntil ? new Date(snap.pausedUntil).toISOString() : null },
       upstream: ctx.metrics.upstreamSummary(),
       workers: { running: ctx.pool.isRunning(), busy: ctx.pool.busy, concurrency: config.jobs.concurrency, paused: ctx.pool.pausedReason() ?? null },
+      // Spend so far this UTC day and month against the caps (budget.*), and what waits for them.
+      budget: { ...(ctx.deps.budget?.snapshot() ?? { caps: {}, today: { tokens: 0, usd: 0 }, month: { tokens: 0, usd: 0 } }), held: counts.held },
       startedAt: ctx.startedAt.toISOString(),
     };
   });

@@ -52,6 +52,23 @@ function queuePanel(queue, workers) {
     q.failed ? h('p', { class: 'small' }, h('a', { href: '#/activity?outcome=failed' }, 'See the failed records')) : null);
 }
 
+/** Spend against the caps in budget.* (UTC day and month); held records wait for the next period. */
+function budgetPanel(b) {
+  const cap = (c, used, fmt) => (c === undefined ? `${fmt(used)} (no cap)` : `${fmt(used)} of ${fmt(c)} (${Math.min(100, Math.round((used / c) * 100))}%)`);
+  const money = (x) => `$${x < 0.01 ? x.toFixed(6) : x.toFixed(2)}`;
+  const rows = [
+    ['Today, tokens', cap(b.caps.daily?.tokens, b.today.tokens, num)],
+    ['Today, cost', cap(b.caps.daily?.usd, b.today.usd, money)],
+    ['This month, tokens', cap(b.caps.monthly?.tokens, b.month.tokens, num)],
+    ['This month, cost', cap(b.caps.monthly?.usd, b.month.usd, money)],
+    ['Held by a cap', num(b.held)],
+  ];
+  return h('section', { class: 'card side', 'aria-labelledby': 'budget-title' },
+    h('h2', { id: 'budget-title' }, 'Budget'),
+    h('dl', { class: 'rows' }, rows.map(([k, v]) => h('div', null, h('dt', null, k), h('dd', null, v)))),
+    b.held ? h('p', { class: 'callout callout-warn small' }, 'Records wait as "held: budget" and resume in the next period, or when the cap is raised and the service restarted.') : null);
+}
+
 export async function render(root, { params, life }) {
   let range = RANGES.some(([k]) => k === params.get('range')) ? params.get('range') : '24h';
   const updated = h('p', { class: 'muted small', 'aria-live': 'off' });
@@ -113,7 +130,7 @@ export async function render(root, { params, life }) {
       card('Tokens today', num(t.inputTokens + t.outputTokens), `${num(t.inputTokens)} in (${num(t.cachedTokens)} cached) · ${num(t.outputTokens)} out`),
       card('Cost today', usd(t.costUsd), 'from the per-model price table'),
     );
-    clear(side).append(headroomPanel(o.rateLimit, o.upstream), queuePanel(o.queue, o.workers));
+    clear(side).append(headroomPanel(o.rateLimit, o.upstream), queuePanel(o.queue, o.workers), ...(o.budget ? [budgetPanel(o.budget)] : []));
     chartTitle.textContent = `Records, ${RANGES.find(([k]) => k === range)[1].toLowerCase()}`;
     draw();
     clear(tableBox).append(chartTable(o));
