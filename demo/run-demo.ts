@@ -1,4 +1,3 @@
-import path from 'node:path';
 import { startEmulators } from '../emulators/start-emulators.js';
 import { SAMPLE_CUSTOMERS } from '../emulators/sample-customers.js';
 import { describeResult, describeSummary } from '../src/cli/commands/sync.js';
@@ -111,4 +110,3 @@ export async function demoCommand(options: DemoOptions, io: CommandIO): Promise<
   }
 }
 
-export const demoDataDir = (cwd: string) => path.join(cwd, 'data');

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BatchRunner } from '../batch/batch-runner.js';
-import type { JobState } from '../jobs/job-states.js';
+import { TERMINAL_STATES, type JobState } from '../jobs/job-states.js';
 import { PlanCache } from '../jobs/plan-cache.js';
 import { WorkerPool } from '../jobs/worker-pool.js';
 import type { NewJob } from '../store/sqlite-job-store.js';
@@ -45,7 +45,6 @@ export interface BulkRunOptions {
   progressEveryMs?: number;
 }
 
-const FINISHED: JobState[] = ['written', 'skipped', 'failed'];
 
 /**
  * `sync --all`: streams the account page by page into the durable queue and
@@ -110,10 +109,10 @@ export async function runBulk(baseDeps: SyncDeps, options: BulkRunOptions): Prom
   };
 
   const started = Date.now();
-  const doneAtStart = FINISHED.reduce((s, st) => s + store.jobs.counts(runId)[st], 0);
+  const doneAtStart = TERMINAL_STATES.reduce((s, st) => s + store.jobs.counts(runId)[st], 0);
   const progress = (): BulkProgress => {
     const counts = store.jobs.counts(runId);
-    const done = FINISHED.reduce((s, st) => s + counts[st], 0);
+    const done = TERMINAL_STATES.reduce((s, st) => s + counts[st], 0);
     const elapsedMs = Date.now() - started;
     const perSecond = elapsedMs > 0 ? ((done - doneAtStart) * 1000) / elapsedMs : 0;
     const remaining = total === null ? null : Math.max(0, total - done);

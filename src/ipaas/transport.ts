@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, request as undiciRequest, type Dispatcher } from 'undici';
-import { isRetryableStatus, upstreamError, UpstreamError } from '../shared/errors.js';
+import { isRetryableStatus, upstreamError } from '../shared/errors.js';
 import type { Redactor } from '../shared/redact.js';
 
 export interface TransportOptions {
@@ -144,4 +144,3 @@ export class IpaasTransport {
   }
 }
 
-export { UpstreamError };

@@ -2,7 +2,6 @@ import type { Mapping, MappingCollection } from '../config/schema.js';
 import { isStandardField, WRITABLE_STANDARD_FIELDS } from '../ipaas/customer-model.js';
 import { ConnectorError } from '../shared/errors.js';
 import type { ActiveCollections } from './collections.js';
-import { isResponseMetadata } from './collections.js';
 import type { FieldCatalog } from './field-catalog.js';
 import { compileFormula } from './formula.js';
 import { namedCustomFields, placeholders, promptTextMapping } from './prompt-text.js';
@@ -80,4 +79,3 @@ export function fieldNotFoundError(problems: FieldProblem[]): ConnectorError {
   });
 }
 
-export { isResponseMetadata };

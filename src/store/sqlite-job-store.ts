@@ -142,7 +142,6 @@ export class SqliteJobStore {
       lease: db.prepare(`UPDATE jobs SET lease_owner = @owner, lease_until = @until, updated_at = @now,
           state = CASE WHEN state = 'pending' THEN 'calling' ELSE state END WHERE id = @id AND (lease_until IS NULL OR lease_until < @now)`),
       extend: db.prepare(`UPDATE jobs SET lease_until = @until WHERE lease_owner = @owner AND id = @id`),
-      setState: db.prepare(`UPDATE jobs SET state = @state, updated_at = @now WHERE id = @id AND state = @from`),
       setCustomer: db.prepare(`UPDATE jobs SET customer_id = @customerId WHERE id = @id`),
       answered: db.prepare(`UPDATE jobs SET state = 'answered', answer_json = @answer, updated_at = @now,
           lease_owner = coalesce(@owner, lease_owner), lease_until = coalesce(@until, lease_until) WHERE id = @id AND state = @from`),
@@ -155,7 +154,6 @@ export class SqliteJobStore {
           WHERE state = 'calling' AND lease_until < @now`),
       hold: db.prepare(`UPDATE jobs SET state = 'held', hold_reason = @reason, run_after = @until, lease_owner = NULL, lease_until = NULL, updated_at = @now WHERE id = @id AND state = @from`),
       releaseHeld: db.prepare(`UPDATE jobs SET state = 'pending', hold_reason = NULL, run_after = @now, updated_at = @now WHERE state = 'held' AND hold_reason LIKE @kind || '%' AND (@due = 0 OR run_after <= @now)`),
-      heldCount: db.prepare(`SELECT hold_reason AS reason, count(*) AS n FROM jobs WHERE state = 'held' GROUP BY substr(hold_reason, 1, 6)`),
       pendingForBatch: db.prepare(`SELECT * FROM jobs WHERE run_id = ? AND trigger = 'batch' AND state = 'pending' AND run_after <= ? AND id > ? ORDER BY id LIMIT ?`),
       countForBatch: db.prepare(`SELECT count(*) AS n FROM (SELECT 1 FROM jobs WHERE run_id = ? AND trigger = 'batch' AND state = 'pending' AND run_after <= ? LIMIT ?)`),
       markBatched: db.prepare(`UPDATE jobs SET state = 'batched', batch_id = @batchId, updated_at = @now WHERE id = @id AND state = 'pending'`),
@@ -255,11 +253,6 @@ export class SqliteJobStore {
     })();
   }
 
-  transition(job: Job, to: JobState, now = Date.now()): void {
-    assertTransition(job.id, job.state, to);
-    if (this.s.setState.run({ id: job.id, from: job.state, state: to, now }).changes !== 1) throw new Error(`Job ${job.id} is no longer ${job.state}.`);
-    job.state = to;
-  }
 
   setCustomerId(jobId: number, customerId: string): void {
     this.s.setCustomer.run({ id: jobId, customerId });
@@ -311,9 +304,6 @@ export class SqliteJobStore {
     return this.s.releaseHeld.run({ kind, due: options.onlyDue ? 1 : 0, now }).changes;
   }
 
-  heldByReason(): Array<{ reason: string; n: number }> {
-    return this.s.heldCount.all() as Array<{ reason: string; n: number }>;
-  }
 
   /** Bulk jobs waiting to be written into a batch file. */
   pendingForBatch(runId: string, limit: number, afterId = 0, now = Date.now()): Job[] {

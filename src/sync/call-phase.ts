@@ -104,10 +104,9 @@ export function answerPackage(
 }
 
 /** Holds the request back when it would cross a spend cap (throws BudgetHeldError). */
-export function checkBudget(deps: SyncDeps, request: OpenAIRequest, priceFactor = 1): void {
+export function checkBudget(deps: SyncDeps, request: OpenAIRequest, priceFactor = 1, input = roughRequestTokens(request)): void {
   if (!deps.budget?.enabled) return;
   const output = deps.budget.expectedOutputTokens();
-  const input = roughRequestTokens(request);
   const cost = costUsd({ inputTokens: input, cachedTokens: 0, outputTokens: output, reasoningTokens: 0 }, priceFor(request.model, deps.config.openai.prices));
   deps.budget.check(input + output, cost === null ? null : cost * priceFactor);
 }
@@ -120,8 +119,9 @@ export async function runCallPhase(deps: SyncDeps, plan: MappingPlan, ref: Custo
   const prepared = await prepareRequest(deps, plan, ref, a, options);
   if (prepared.kind === 'skipped') return prepared;
   const { request } = prepared;
-  checkBudget(deps, request);
-  const permit = deps.limiter ? await deps.limiter.acquire(roughRequestTokens(request) + deps.config.openai.maxOutputTokens) : undefined;
+  const inputGuess = roughRequestTokens(request);
+  checkBudget(deps, request, 1, inputGuess);
+  const permit = deps.limiter ? await deps.limiter.acquire(inputGuess + deps.config.openai.maxOutputTokens) : undefined;
   let result;
   try {
     result = await callOpenAI(deps.openai, request, deps.redact, deps.config.openai.timeoutMs);

@@ -2,7 +2,7 @@ import type { ConnectorConfig, TriggerEvent } from '../config/schema.js';
 import type { IpaasClient } from '../ipaas/ipaas-client.js';
 import { isStandardField } from '../ipaas/customer-model.js';
 import { selectCollections, type ActiveCollections } from '../mapping/collections.js';
-import { checkFields, fieldNotFoundError, type FieldProblem } from '../mapping/check-fields.js';
+import { checkFields, type FieldProblem } from '../mapping/check-fields.js';
 import { FieldCatalog } from '../mapping/field-catalog.js';
 import { buildMappingPlan, type MappingPlan } from '../mapping/mapping-plan.js';
 
@@ -71,4 +71,3 @@ export async function findFieldProblems(config: ConnectorConfig, ipaas: IpaasCli
   return { problems, creatable: config.sync.autoCreateCustomFields ? creatableFields(config, problems) : [] };
 }
 
-export { fieldNotFoundError };
