@@ -1,9 +1,45 @@
 #!/usr/bin/env node
 // Thin launcher: the compiled entry point lives in dist/ (built by `npm ci` / `npm run build`).
-import('../dist/bin/main.js').catch((err) => {
-  if (err && err.code === 'ERR_MODULE_NOT_FOUND' && String(err.message).includes('dist/bin/main.js')) {
-    console.error('ipaas-openai is not built yet: run `npm run build` (npm ci does it for you).');
-    process.exit(1);
+// Started by a Node.js older than 22 (e.g. `node bin/ipaas-openai.js` with the system's Node 20), it hands
+// over to the Node.js 24 that `npm ci` fetched into runtime/ (scripts/ensure-runtime.cjs), so the
+// connector always runs on a maintained runtime. Syntax kept plain so that old Node versions parse it.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const MIN_MAJOR = 22;
+const major = Number(process.versions.node.split('.')[0]);
+
+if (major < MIN_MAJOR) {
+  const runtime = fileURLToPath(new URL(`../node_modules/.bin/${process.platform === 'win32' ? 'node.cmd' : 'node'}`, import.meta.url));
+  if (!existsSync(runtime)) {
+    console.error(
+      `error: ipaas-openai needs Node.js ${MIN_MAJOR} or newer; this is ${process.version}, past end of life.\n` +
+        'Fix: run `npm ci` in the project folder (it fetches Node.js 24 from the npm registry), or install Node.js 24 LTS.',
+    );
+    process.exit(2);
   }
-  throw err;
-});
+  const child = spawn(runtime, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit', shell: process.platform === 'win32' });
+  // A terminal's Ctrl-C already reaches the child (same process group); other signals are passed on.
+  for (const sig of ['SIGTERM', 'SIGHUP', 'SIGINT']) {
+    process.on(sig, () => {
+      if (sig !== 'SIGINT' || !process.stdin.isTTY) child.kill(sig);
+    });
+  }
+  child.on('exit', (code, signal) => {
+    if (signal) {
+      // End the way the child ended, so a supervisor sees the same signal.
+      process.removeAllListeners(signal);
+      process.kill(process.pid, signal);
+    }
+    else process.exit(code ?? 1);
+  });
+} else {
+  import('../dist/bin/main.js').catch((err) => {
+    if (err && err.code === 'ERR_MODULE_NOT_FOUND' && String(err.message).includes('dist/bin/main.js')) {
+      console.error('error: ipaas-openai is not built yet.\nFix: run `npm run build` (npm ci does it for you).');
+      process.exit(2);
+    }
+    throw err;
+  });
+}

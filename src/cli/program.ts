@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { configJsonSchema } from '../config/load-config.js';
 import { describeError } from '../shared/errors.js';
+import { versionLine } from '../shared/version.js';
 import { logsCommand } from './commands/logs.js';
 import { previewCommand } from './commands/preview.js';
 import { retryCommand } from './commands/retry.js';
@@ -32,6 +33,7 @@ export async function run(io: CommandIO, fn: () => Promise<number>): Promise<num
 export function buildProgram(io: CommandIO = processIO(), setExit: (code: number) => void = (c) => (process.exitCode = c)): Command {
   const program = new Command('ipaas-openai')
     .description('Keeps iPaaS.com customer records enriched by OpenAI.')
+    .version(versionLine(), '-V, --version', 'print the version and the Node.js it runs on')
     .showHelpAfterError()
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
   const common = (c: Command) =>
