@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, request as undiciRequest, type Dispatcher } from 'undici';
-import { isRetryableStatus, upstreamError } from '../shared/errors.js';
+import { isRetryableStatus, pacesClient, retryAfterFromHeaders, shortRetryDelayMs } from '../http/retry-policy.js';
+import { upstreamError } from '../shared/errors.js';
 import type { Redactor } from '../shared/redact.js';
 
 export interface TransportOptions {
@@ -30,18 +31,8 @@ function headerReader(h: Record<string, string | string[] | undefined>): Transpo
   };
 }
 
-/** Same short-retry policy as the OpenAI SDK: retry-after within 0-60 s, else 0.5 s doubling to 8 s with jitter. */
-export function retryDelayMs(attempt: number, headers: TransportResponse['headers'] | undefined): number {
-  const ms = Number(headers?.get('retry-after-ms'));
-  if (Number.isFinite(ms) && ms >= 0 && ms <= 60_000 && headers?.get('retry-after-ms')) return ms;
-  const ra = headers?.get('retry-after');
-  if (ra) {
-    const secs = Number(ra);
-    const delay = Number.isFinite(secs) ? secs * 1000 : Date.parse(ra) - Date.now();
-    if (delay >= 0 && delay <= 60_000) return delay;
-  }
-  return Math.min(500 * 2 ** attempt, 8000) * (1 - Math.random() * 0.25);
-}
+/** A failing iPaaS.com slows this client for at most this long per answer; the queue waits out longer hints. */
+const SHORT_PAUSE_MAX_MS = 60_000;
 
 function messageFrom(body: unknown, fallback: string): string {
   if (body && typeof body === 'object') {
@@ -60,6 +51,7 @@ function messageFrom(body: unknown, fallback: string): string {
  */
 export class IpaasTransport {
   private nextSlot = 0;
+  private pausedUntil = 0;
   private readonly dispatcher: Dispatcher;
 
   constructor(private readonly opts: TransportOptions) {
@@ -71,13 +63,21 @@ export class IpaasTransport {
   }
 
   private async throttle(): Promise<void> {
-    const perSecond = this.opts.throttlePerSecond;
-    if (!perSecond) return;
-    const gap = 1000 / perSecond;
     const now = Date.now();
-    const slot = Math.max(now, this.nextSlot);
-    this.nextSlot = slot + gap;
+    const perSecond = this.opts.throttlePerSecond;
+    // A 429 or 5xx pauses every call, not just the one that got it (pacesClient).
+    let slot = Math.max(now, this.pausedUntil);
+    if (perSecond) {
+      slot = Math.max(slot, this.nextSlot);
+      this.nextSlot = slot + 1000 / perSecond;
+    }
     if (slot > now) await sleep(slot - now);
+  }
+
+  /** Waits `ms` before any call starts again, and returns it. */
+  private pause(ms: number): number {
+    this.pausedUntil = Math.max(this.pausedUntil, Date.now() + ms);
+    return ms;
   }
 
   async request(method: string, pathAndQuery: string, options: { token?: string | undefined; body?: unknown; retry?: boolean } = {}): Promise<TransportResponse> {
@@ -108,7 +108,7 @@ export class IpaasTransport {
         const e = err as Error & { code?: string };
         const timedOut = e.code === 'UND_ERR_HEADERS_TIMEOUT' || e.code === 'UND_ERR_BODY_TIMEOUT';
         if (attempt < maxRetries) {
-          await sleep(retryDelayMs(attempt, undefined));
+          await sleep(shortRetryDelayMs(attempt));
           continue;
         }
         throw upstreamError(
@@ -128,17 +128,21 @@ export class IpaasTransport {
       }
       const ok = status >= 200 && status < 300;
       if (ok) return { status, headers, body };
+      const paces = pacesClient(status);
       if (attempt < maxRetries && isRetryableStatus(status)) {
-        await sleep(retryDelayMs(attempt, headers));
+        const delay = shortRetryDelayMs(attempt, headers);
+        if (paces) this.pause(delay);
+        else await sleep(delay);
         continue;
       }
-      const retryAfter = headers.get('retry-after');
+      const retryAfterMs = retryAfterFromHeaders(headers);
+      if (paces) this.pause(Math.min(retryAfterMs ?? shortRetryDelayMs(attempt), SHORT_PAUSE_MAX_MS));
       throw upstreamError({
         service: 'ipaas',
         status,
         upstreamMessage: this.opts.redact(`${method} ${url.pathname}: ${messageFrom(body, `HTTP ${status}`)}`),
         requestId: headers.get('x-correlation-id') ?? undefined,
-        retryAfterMs: retryAfter && Number.isFinite(Number(retryAfter)) ? Number(retryAfter) * 1000 : undefined,
+        retryAfterMs,
       });
     }
   }

@@ -8,7 +8,7 @@ import { runCallPhase, type AnswerPackage } from '../sync/call-phase.js';
 import { loadCustomer, type CustomerRef } from '../sync/load-customer.js';
 import type { SyncDeps } from '../sync/sync-deps.js';
 import { runWritePhase } from '../sync/write-phase.js';
-import { queueBackoffMs } from './backoff.js';
+import { queueBackoffMs } from '../http/retry-policy.js';
 import type { PlanCache } from './plan-cache.js';
 
 /** The stored answer plus whether its cost is already in the sync log (so it is never counted twice). */

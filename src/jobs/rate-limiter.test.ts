@@ -209,6 +209,16 @@ describe('RateLimiter AIMD and penalties', () => {
     expect(limiter.snapshot().concurrency).toBe(2); // floor(3/2) = 1, held at minConcurrency
   });
 
+  it('a 500 (any 5xx) is paced like a 503: concurrency halves and starts pause by the backoff', async () => {
+    const { clock, limiter } = setup({ maxConcurrency: 8, minConcurrency: 1 });
+    const wave = await clock.run(Promise.all(Array.from({ length: 8 }, () => limiter.acquire(1))));
+    wave[0]!.release({ status: 500 });
+    expect(limiter.snapshot().concurrency).toBe(4);
+    expect(limiter.snapshot().pausedUntil).toBeGreaterThan(clock.now());
+    wave[1]!.release({ status: 502 }); // same wave: no second cut
+    expect(limiter.snapshot().concurrency).toBe(4);
+  });
+
   it('grows only up to maxConcurrency and treats other statuses as neutral', async () => {
     const { clock, limiter } = setup({ maxConcurrency: 3 });
     for (let i = 0; i < 20; i++) (await clock.run(limiter.acquire(1))).release({ status: 200 });

@@ -23,7 +23,7 @@
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import { ConnectorError } from '../shared/errors.js';
-import { retryAfterFromHeaders } from './backoff.js';
+import { pacesClient, retryAfterFromHeaders } from '../http/retry-policy.js';
 import { parseGoDuration } from './go-duration.js';
 
 export interface Clock {
@@ -391,7 +391,7 @@ export class RateLimiter {
       grant.tokens = used;
     }
     const status = outcome.status;
-    if (status === 429 || status === 503) {
+    if (pacesClient(status)) {
       const hint = outcome.retryAfterMs ?? (outcome.headers ? retryAfterFromHeaders(outcome.headers) : undefined);
       this.penalizeFrom(hint, grant.seq);
     } else if (status === undefined ? used !== undefined : status >= 200 && status < 300) {

@@ -1,5 +1,6 @@
 import OpenAI from 'openai';
 import { upstreamError } from '../shared/errors.js';
+import { retryAfterFromHeaders } from '../http/retry-policy.js';
 import type { Redactor } from '../shared/redact.js';
 import type { OpenAIRequest } from './build-request.js';
 import type { TokenUsage } from './prices.js';
@@ -67,7 +68,6 @@ export function toUpstreamError(err: unknown, redact: Redactor, timeoutMs: numbe
   }
   if (err instanceof OpenAI.APIError) {
     const body = err.error as { message?: string } | undefined;
-    const retryAfter = err.headers?.get('retry-after-ms') ?? (err.headers?.get('retry-after') ? String(Number(err.headers.get('retry-after')) * 1000) : undefined);
     return upstreamError(
       {
         service: 'openai',
@@ -76,7 +76,7 @@ export function toUpstreamError(err: unknown, redact: Redactor, timeoutMs: numbe
         upstreamCode: err.code ?? undefined,
         upstreamMessage: redact(body?.message ?? err.message),
         requestId: err.requestID ?? undefined,
-        retryAfterMs: retryAfter && Number.isFinite(Number(retryAfter)) ? Number(retryAfter) : undefined,
+        retryAfterMs: err.headers ? retryAfterFromHeaders(err.headers) : undefined,
       },
       undefined, // the SDK error holds request headers; never chain it where it could be printed
     );

@@ -2,7 +2,7 @@ import OpenAI from 'openai';
 import { fetch as undiciFetch } from 'undici';
 import type { ConnectorConfig } from '../config/schema.js';
 import { ConnectorError } from '../shared/errors.js';
-import { retryAfterFromHeaders } from '../jobs/backoff.js';
+import { pacesClient, retryAfterFromHeaders } from '../http/retry-policy.js';
 
 /**
  * The SDK retries every 429, but insufficient_quota will not pass by waiting:
@@ -13,8 +13,11 @@ function quotaAwareFetch(inner: typeof fetch, limits?: RateLimitObserver): typeo
     const res = await inner(input, init);
     // Every response, the SDK's own retries included, tells the limiter where the limits stand.
     limits?.observe(res.headers);
-    if (res.status === 503) limits?.penalize(retryAfterFromHeaders(res.headers));
-    if (res.status !== 429) return res;
+    if (res.status !== 429) {
+      // Any 5xx slows every call down, as a 503 does: a storm of 500s is not retried at full speed.
+      if (pacesClient(res.status)) limits?.penalize(retryAfterFromHeaders(res.headers));
+      return res;
+    }
     const text = await res.text();
     const headers = new Headers(res.headers);
     if (text.includes('"insufficient_quota"')) headers.set('x-should-retry', 'false');

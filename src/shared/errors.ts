@@ -1,3 +1,4 @@
+import { isRetryableStatus } from '../http/retry-policy.js';
 /**
  * One error tree for the connector. Every failure a person can meet carries a
  * stable `code`, whether retrying could help, and a `fix` that says what to do.
@@ -88,10 +89,6 @@ export class UpstreamError extends ConnectorError {
 }
 
 /** Statuses worth another try later; 400/401/403/404 need a person. */
-export function isRetryableStatus(status: number | undefined): boolean {
-  if (status === undefined) return true; // connection error or timeout
-  return status === 408 || status === 409 || status === 429 || status >= 500;
-}
 
 function fixFor(fields: UpstreamErrorFields): string {
   const { service, status, upstreamCode } = fields;

@@ -1,5 +1,8 @@
 /**
- * Retry delays: the durable queue's long retries, and the server's own retry-after hint.
+ * The one retry policy, shared by the iPaaS.com client, the OpenAI call and the queue:
+ * which statuses are retried, which ones pace the whole client, how a server's retry hint is read
+ * (retry-after-ms, retry-after in seconds or as an HTTP date), the transport's short retries and
+ * the queue's long ones.
  */
 
 export interface QueueBackoffOptions {
@@ -39,12 +42,10 @@ function positiveOr(v: number | undefined, fallback: number): number {
   return v !== undefined && Number.isFinite(v) && v > 0 ? v : fallback;
 }
 
-type HeaderSource = Headers | Record<string, string | undefined>;
+export type HeaderSource = Headers | { get(name: string): string | null } | Record<string, string | undefined>;
 
 function header(h: HeaderSource, name: string): string | undefined {
-  if (typeof (h as Headers).get === 'function' && typeof (h as Headers).has === 'function') {
-    return (h as Headers).get(name) ?? undefined;
-  }
+  if (typeof (h as Headers).get === 'function') return (h as Headers).get(name) ?? undefined;
   const rec = h as Record<string, string | undefined>;
   const direct = rec[name];
   if (direct !== undefined) return direct;
@@ -76,4 +77,31 @@ export function retryAfterFromHeaders(h: HeaderSource, now: number = Date.now())
 
 function nonNegative(v: number): number | undefined {
   return Number.isFinite(v) && v >= 0 ? v : undefined;
+}
+
+/** 408, 409, 429, every 5xx, and no status at all (connection error or timeout) are worth another try. */
+export function isRetryableStatus(status: number | undefined): boolean {
+  if (status === undefined) return true;
+  return status === 408 || status === 409 || status === 429 || status >= 500;
+}
+
+/**
+ * A 429 or any 5xx says the server is overloaded or failing: every call to it should slow down,
+ * not only the one that got it. A storm of 500s is paced exactly like a storm of 503s.
+ */
+export function pacesClient(status: number | undefined): boolean {
+  return status !== undefined && (status === 429 || status >= 500);
+}
+
+/** The transport's short retries honour a hint up to this long; a longer one is the queue's business. */
+export const SHORT_RETRY_MAX_HINT_MS = 60_000;
+
+/**
+ * Delay before the transport's retry number `attempt` (0 = first retry), the openai SDK's policy:
+ * the server's hint when it is within 0-60 s, else 0.5 s doubling to 8 s, minus up to 25 % jitter.
+ */
+export function shortRetryDelayMs(attempt: number, headers?: HeaderSource, random: () => number = Math.random): number {
+  const hint = headers ? retryAfterFromHeaders(headers) : undefined;
+  if (hint !== undefined && hint <= SHORT_RETRY_MAX_HINT_MS) return hint;
+  return Math.min(500 * 2 ** attempt, 8000) * (1 - random() * 0.25);
 }

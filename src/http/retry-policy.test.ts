@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { queueBackoffMs, retryAfterFromHeaders } from './backoff.js';
+import { isRetryableStatus, pacesClient, queueBackoffMs, retryAfterFromHeaders, shortRetryDelayMs } from './retry-policy.js';
 
 describe('queueBackoffMs', () => {
   const low = () => 0;
@@ -79,5 +79,38 @@ describe('retryAfterFromHeaders', () => {
   it('reads plain records case-insensitively', () => {
     expect(retryAfterFromHeaders({ 'Retry-After-Ms': '150' }, now)).toBe(150);
     expect(retryAfterFromHeaders({ 'retry-after-ms': undefined, 'Retry-After': '1' }, now)).toBe(1000);
+  });
+});
+
+describe('which failures are retried, and which slow the whole client', () => {
+  it('retries 408, 409, 429, every 5xx and a missing status; never other 4xx', () => {
+    for (const s of [408, 409, 429, 500, 502, 503, 504, undefined]) expect(isRetryableStatus(s)).toBe(true);
+    for (const s of [400, 401, 403, 404, 422]) expect(isRetryableStatus(s)).toBe(false);
+  });
+
+  it('a 500 paces the client exactly as a 503 or 429 does; a 4xx or a success does not', () => {
+    for (const s of [429, 500, 502, 503, 504]) expect(pacesClient(s)).toBe(true);
+    for (const s of [200, 400, 404, 408, undefined]) expect(pacesClient(s)).toBe(false);
+  });
+});
+
+describe('shortRetryDelayMs (the transports\' short retries, the SDK\'s policy)', () => {
+  const none = () => 0;
+  const most = () => 0.999999;
+
+  it('honours a retry hint of up to 60 s, in any of the three forms', () => {
+    expect(shortRetryDelayMs(0, new Headers({ 'retry-after-ms': '1500' }))).toBe(1500);
+    expect(shortRetryDelayMs(0, new Headers({ 'retry-after': '7' }))).toBe(7000);
+    const d = shortRetryDelayMs(0, new Headers({ 'retry-after': new Date(Date.now() + 20_000).toUTCString() }));
+    expect(d).toBeGreaterThan(18_000);
+    expect(d).toBeLessThanOrEqual(20_000);
+  });
+
+  it('without a usable hint (or one over 60 s): 0.5 s doubling to 8 s, minus up to 25 % jitter', () => {
+    expect(shortRetryDelayMs(0, undefined, none)).toBe(500);
+    expect(shortRetryDelayMs(1, undefined, none)).toBe(1000);
+    expect(shortRetryDelayMs(5, undefined, none)).toBe(8000);
+    expect(shortRetryDelayMs(0, undefined, most)).toBeCloseTo(375, 0);
+    expect(shortRetryDelayMs(2, new Headers({ 'retry-after': '120' }), none)).toBe(2000);
   });
 });
