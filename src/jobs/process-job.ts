@@ -1,6 +1,6 @@
 import type { Customer } from '../ipaas/customer-model.js';
 import type { MappingPlan } from '../mapping/mapping-plan.js';
-import { BudgetHeldError, isQuotaExhausted, UpstreamError } from '../shared/errors.js';
+import { BudgetHeldError, InterruptedError, isQuotaExhausted, UpstreamError } from '../shared/errors.js';
 import type { AttemptRecord } from '../store/sync-store.js';
 import type { Job } from '../store/sqlite-job-store.js';
 import { markFailed, newAttempt, saveAttempt } from '../sync/attempt.js';
@@ -18,10 +18,12 @@ export interface StoredAnswer extends AnswerPackage {
 
 export interface ProcessOptions {
   backoff?: { baseMs?: number; maxMs?: number };
+  /** The pool's stop signal: aborts the OpenAI call in flight. */
+  signal?: AbortSignal | undefined;
 }
 
-/** What the pool needs to know about a job's end. */
-export type ProcessOutcome = 'done' | 'held-budget' | 'quota-exhausted';
+/** What the pool needs to know about a job's end. `interrupted`: untouched, still leased; the pool hands it back. */
+export type ProcessOutcome = 'done' | 'held-budget' | 'quota-exhausted' | 'interrupted';
 
 /** Webhooks and bulk runs skip records whose mapped inputs did not change; a person who asks for a sync gets one. */
 export const skipsUnchanged = (trigger: string) => trigger.startsWith('webhook:') || trigger === 'bulk' || trigger === 'batch' || trigger === 'batch-fallback';
@@ -56,6 +58,7 @@ export async function processJob(deps: SyncDeps, plans: PlanCache, job: Job, opt
       // The claim moved the job to `calling`.
       const prior = job.customerId ? jobs.customerState(job.customerId) : undefined;
       const call = await runCallPhase(deps, plan, ref, a, {
+        signal: options.signal,
         skipUnchanged: skipsUnchanged(job.trigger) ? prior ?? undefined : undefined,
         onCustomer: (c) => {
           if (job.customerId !== c.id) jobs.setCustomerId(job.id, c.id);
@@ -111,6 +114,8 @@ export async function completeWrite(deps: SyncDeps, plan: MappingPlan, job: Job,
 /** The one place a job's failure is decided: held (budget, quota), retried later with backoff, or dead-lettered. */
 export async function endWithError(deps: SyncDeps, job: Job, a: AttemptRecord, err: unknown, started: number, stored: StoredAnswer | undefined, options: ProcessOptions = {}): Promise<ProcessOutcome> {
   const jobs = deps.store.jobs;
+  // Stopping is not the record's failure: no attempt row, no retry counted; the lease is handed back.
+  if (err instanceof InterruptedError) return 'interrupted';
   if (err instanceof BudgetHeldError) {
     // Nothing was sent: the job waits for the next period, visibly, without a log row per record.
     await jobs.commit(() => jobs.hold(job, `budget: ${err.message.replace(/^held: budget\. /, '')}`, err.until.getTime()));

@@ -28,6 +28,9 @@ export class WorkerPool {
   private readonly pollMs: number;
   private paused: string | undefined;
   private lastHeldCheck = 0;
+  /** Aborted by stop(): OpenAI calls in flight end at once instead of being paid for and discarded. */
+  private readonly stopping = new AbortController();
+  private interrupted = 0;
   /** Called once when OpenAI says the quota is exhausted (the pool has paused itself). */
   onQuotaExhausted: ((message: string) => void) | undefined;
 
@@ -122,8 +125,9 @@ export class WorkerPool {
           const jobs = this.deps.store.jobs.claim(this.owner, free, this.opts.leaseMs);
           claimed = jobs.length;
           for (const job of jobs) {
-            const p = processJob(this.deps, this.plans, job, this.opts)
+            const p = processJob(this.deps, this.plans, job, { ...this.opts, signal: this.stopping.signal })
               .then((outcome) => {
+                if (outcome === 'interrupted') this.interrupted++;
                 if (outcome === 'quota-exhausted' && !this.paused) {
                   this.paused = 'OpenAI answered insufficient_quota: sending stopped. Add credit or raise the quota, then run `ipaas-openai retry` (or POST /api/retry).';
                   this.deps.logger.error({ jobId: job.id }, this.paused);
@@ -152,20 +156,22 @@ export class WorkerPool {
   }
 
   /**
-   * Graceful stop: claim nothing more, give running jobs `graceMs` to finish,
-   * then hand back the rest (their leases are released; calls in flight are
-   * repeated by whoever claims them, answers already stored are not).
+   * Graceful stop: claim nothing more, abort the OpenAI calls in flight (their
+   * jobs go back to the queue untouched; nothing is paid for twice), give
+   * write-backs of stored answers `graceMs` to finish, then hand back the rest.
    */
   async stop(graceMs = 10_000): Promise<{ finished: number; released: number }> {
     this.running = false;
+    this.stopping.abort();
     this.wake?.();
     clearInterval(this.heartbeat);
     await this.loop;
     const pending = [...this.inFlight.values()];
     const before = pending.length;
+    const interruptedBefore = this.interrupted;
     await Promise.race([Promise.all(pending), sleep(graceMs, undefined, { ref: false })]);
     const released = this.deps.store.jobs.releaseAll(this.owner);
-    return { finished: before - this.inFlight.size, released };
+    return { finished: before - this.inFlight.size - (this.interrupted - interruptedBefore), released };
   }
 }
 

@@ -1,5 +1,5 @@
 import OpenAI from 'openai';
-import { upstreamError } from '../shared/errors.js';
+import { InterruptedError, upstreamError } from '../shared/errors.js';
 import { retryAfterFromHeaders } from '../http/retry-policy.js';
 import type { Redactor } from '../shared/redact.js';
 import type { OpenAIRequest } from './build-request.js';
@@ -60,6 +60,8 @@ export function usageFrom(u: AnyUsage | null | undefined): TokenUsage {
 
 /** Translates every SDK failure into the seed's "API request failed." with status, type, code and message. */
 export function toUpstreamError(err: unknown, redact: Redactor, timeoutMs: number): Error {
+  // Checked first: APIUserAbortError is an APIError too. The SDK does not retry an aborted call.
+  if (err instanceof OpenAI.APIUserAbortError) return new InterruptedError('The OpenAI call');
   if (err instanceof OpenAI.APIConnectionTimeoutError) {
     return upstreamError({ service: 'openai', status: undefined, upstreamMessage: `no answer within ${timeoutMs} ms (timeout)` }, err);
   }
@@ -88,13 +90,14 @@ export function toUpstreamError(err: unknown, redact: Redactor, timeoutMs: numbe
 }
 
 /** Sends one request through the official SDK (its retry policy applies) and returns the raw answer. */
-export async function callOpenAI(client: OpenAI, request: OpenAIRequest, redact: Redactor, timeoutMs: number): Promise<OpenAIRawResult> {
+export async function callOpenAI(client: OpenAI, request: OpenAIRequest, redact: Redactor, timeoutMs: number, signal?: AbortSignal): Promise<OpenAIRawResult> {
   const started = performance.now();
+  const options = signal ? { signal } : undefined;
   try {
     const { data, response, request_id } =
       request.api === 'responses'
-        ? await client.responses.create(request.body as unknown as OpenAI.Responses.ResponseCreateParamsNonStreaming).withResponse()
-        : await client.chat.completions.create(request.body as unknown as OpenAI.Chat.ChatCompletionCreateParamsNonStreaming).withResponse();
+        ? await client.responses.create(request.body as unknown as OpenAI.Responses.ResponseCreateParamsNonStreaming, options).withResponse()
+        : await client.chat.completions.create(request.body as unknown as OpenAI.Chat.ChatCompletionCreateParamsNonStreaming, options).withResponse();
     const usage = usageFrom((data as { usage?: AnyUsage }).usage);
     return {
       responseId: data.id,

@@ -69,19 +69,23 @@ export async function startService(loaded: LoadedConfig, options: StartServiceOp
   if (options.workers !== false) pool.start();
   queueHistory.start();
   connector.logger.info({ url, concurrency: config.jobs.concurrency }, 'service started');
+  let stopped: Promise<{ finished: number; released: number }> | undefined;
   return {
     url,
     app,
     ctx,
     generatedAdminToken,
-    async stop(graceMs = 10_000) {
-      // Stop taking webhooks first, then let the workers finish or hand back their jobs.
-      await app.close();
-      queueHistory.stop();
-      const result = await pool.stop(graceMs);
-      connector.logger.info(result, 'service stopped');
-      await connector.close();
-      return result;
+    // Idempotent: a second SIGTERM (or a test's cleanup) waits for the same stop.
+    stop(graceMs = 10_000) {
+      return (stopped ??= (async () => {
+        // Stop taking webhooks first, then let the workers finish or hand back their jobs.
+        await app.close();
+        queueHistory.stop();
+        const result = await pool.stop(graceMs);
+        connector.logger.info(result, 'service stopped');
+        await connector.close();
+        return result;
+      })());
     },
   };
 }

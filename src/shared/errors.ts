@@ -14,7 +14,8 @@ export type ErrorCode =
   | 'WRITE_BACK_FAILED'
   | 'CONFIG_INVALID'
   | 'INVALID_INPUT'
-  | 'BUDGET_HELD';
+  | 'BUDGET_HELD'
+  | 'INTERRUPTED';
 
 export interface ConnectorErrorOptions {
   retryable?: boolean;
@@ -140,6 +141,19 @@ export class BudgetHeldError extends ConnectorError {
     super('BUDGET_HELD', message, {
       retryable: true,
       fix: `It resumes by itself at ${until.toISOString()} (the next period), or sooner when the cap in budget.* is raised and the connector restarted.`,
+    });
+  }
+}
+
+/**
+ * The process is stopping (SIGTERM) and aborted the call in flight. Not a failure of the record:
+ * its job goes back to the queue untouched, and whoever claims it next makes the call.
+ */
+export class InterruptedError extends ConnectorError {
+  constructor(what: string) {
+    super('INTERRUPTED', `${what} was aborted because the connector is stopping.`, {
+      retryable: true,
+      fix: 'Nothing to do: the record is back in the queue and is sent again when the connector runs.',
     });
   }
 }

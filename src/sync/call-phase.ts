@@ -7,6 +7,7 @@ import { buildRequest, type OpenAIRequest } from '../openai/build-request.js';
 import { callOpenAI, type OpenAIRawResult } from '../openai/call-openai.js';
 import { roughRequestTokens } from '../openai/estimate-tokens.js';
 import { parseAnswer } from '../openai/parse-answer.js';
+import { InterruptedError } from '../shared/errors.js';
 import { costUsd, priceFor, type TokenUsage } from '../openai/prices.js';
 import type { AttemptRecord } from '../store/sync-store.js';
 import type { CustomerSyncState } from '../store/sqlite-job-store.js';
@@ -48,6 +49,8 @@ export interface PrepareOptions {
   /** Skip the record when its mapped inputs fingerprint equally to the last sync. */
   skipUnchanged?: CustomerSyncState | undefined;
   onCustomer?: (c: Customer) => void;
+  /** Aborted when the process stops: the OpenAI call (or the wait for a rate-limit permit) ends at once. */
+  signal?: AbortSignal | undefined;
 }
 
 /** load -> filter -> map FROM -> (unchanged check) -> the request, ready to send directly or in a batch. */
@@ -121,10 +124,18 @@ export async function runCallPhase(deps: SyncDeps, plan: MappingPlan, ref: Custo
   const { request } = prepared;
   const inputGuess = roughRequestTokens(request);
   checkBudget(deps, request, 1, inputGuess);
-  const permit = deps.limiter ? await deps.limiter.acquire(inputGuess + deps.config.openai.maxOutputTokens) : undefined;
+  const { signal } = options;
+  let permit;
+  try {
+    permit = deps.limiter ? await deps.limiter.acquire(inputGuess + deps.config.openai.maxOutputTokens, signal) : undefined;
+  } catch (err) {
+    if (signal?.aborted) throw new InterruptedError('The wait for an OpenAI rate-limit permit');
+    throw err;
+  }
   let result;
   try {
-    result = await callOpenAI(deps.openai, request, deps.redact, deps.config.openai.timeoutMs);
+    if (signal?.aborted) throw new InterruptedError('The OpenAI call');
+    result = await callOpenAI(deps.openai, request, deps.redact, deps.config.openai.timeoutMs, signal);
     permit?.release({ tokensUsed: result.usage.inputTokens + result.usage.outputTokens, status: 200 });
   } catch (err) {
     // The transport already reported 429/503s to the limiter; this only frees the place.

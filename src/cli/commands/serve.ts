@@ -27,7 +27,7 @@ export async function serveCommand(options: ServeOptions, io: CommandIO, until?:
       process.once('SIGINT', resolve);
       process.once('SIGTERM', resolve);
     }));
-  io.out('Stopping: finishing in-flight records (10 s at most), handing back the rest…');
+  io.out('Stopping: OpenAI calls in flight are aborted and go back to the queue; stored answers finish their write-back (10 s at most)…');
   const r = await service.stop(10_000);
   io.out(`Stopped: ${r.finished} finished, ${r.released} handed back to the queue.`);
   return 0;
