@@ -1,4 +1,5 @@
 import type { CommandIO } from '../src/cli/io.js';
+import { BATCH_FAST } from './openai/index.js';
 import { SAMPLE_CUSTOMERS, type SampleCustomer } from './sample-customers.js';
 import { startEmulators } from './start-emulators.js';
 
@@ -33,7 +34,7 @@ export async function emulateCommand(options: EmulateOptions, io: CommandIO, unt
   const openai = options.which !== 'ipaas';
   const both = ipaas && openai;
   const openaiKnobs = {
-    ...(options.batchSpeed === 'fast' ? { batch: { validatingMs: 200, msPerLine: 0, finalizingMs: 200, cancellingMs: 200 } } : {}),
+    ...(options.batchSpeed === 'fast' ? { batch: { ...BATCH_FAST } } : {}),
     ...(options.rpm ? { rpm: options.rpm } : {}),
     ...(options.tpm ? { tpm: options.tpm } : {}),
     ...(options.latencyMs ? { latencyMs: options.latencyMs } : {}),
@@ -48,6 +49,9 @@ export async function emulateCommand(options: EmulateOptions, io: CommandIO, unt
   io.out('Emulators running; point the connector at them with:');
   if (running.ipaas) io.out(`export IPAAS_BASE_URL=${running.ipaas.url} IPAAS_API_KEY=${running.ipaas.apiKey}`);
   if (running.openai) io.out(`export OPENAI_BASE_URL=${running.openai.url} OPENAI_API_KEY=${running.openai.apiKey}`);
+  // For tests driving the standalone emulators (README "Emulators"). No '=' here: callers parse the exports as NAME=VALUE.
+  if (running.ipaas) io.out(`Control API: ${running.ipaas.emulator.controlUrl} (iPaaS.com faults, counters; same key)`);
+  if (running.openai) io.out(`Control API: ${running.openai.emulator.controlUrl} (OpenAI faults, counters, settings; same key)`);
   io.out('Ctrl-C stops them.');
   await (until ??
     new Promise<void>((resolve) => {

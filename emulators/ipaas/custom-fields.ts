@@ -24,6 +24,12 @@ export class CustomFieldRegistry {
     return this.defs.find((d) => d.name.toLowerCase() === key);
   }
 
+  /** Removes the definition with this id; undefined when there is none. */
+  delete(id: number): IpaasCustomFieldJson | undefined {
+    const i = this.defs.findIndex((d) => d.id === id);
+    return i < 0 ? undefined : this.defs.splice(i, 1)[0];
+  }
+
   /** Validates a POST /customers/v2/CustomField body and stores the definition. */
   create(body: unknown): IpaasCustomFieldJson {
     if (!isRecord(body)) throw new IpaasHttpError(400, 'The request body must be a JSON object.');

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { SampleCustomer } from '../sample-customers.js';
 import type { CustomFieldRegistry } from './custom-fields.js';
 import { IpaasHttpError } from './errors.js';
-import type { IpaasCustomerJson } from './types.js';
+import type { IpaasCustomFieldJson, IpaasCustomerJson } from './types.js';
 import { validateCustomerWrite, type CustomerPatch } from './validation.js';
 
 /** PascalCase filter names of GET /customers/v2/Customers -> JSON field. */
@@ -141,6 +141,28 @@ export class CustomerStore {
     this.apply(c, patch);
     c.updated_datetime = this.stamp();
     return structuredClone(c);
+  }
+
+  /**
+   * DELETE /customers/v2/CustomField/:id. Throws IpaasHttpError 404. [D] The values customers hold
+   * for the field go with it (they vanish from reads, and a re-created field of the same name starts
+   * empty), as a cascading delete would; it is a definition change, not a record edit, so
+   * updated_datetime stays and no webhook fires.
+   */
+  deleteCustomField(id: number): IpaasCustomFieldJson {
+    const def = this.fields.delete(id);
+    if (!def) {
+      throw new IpaasHttpError(
+        404,
+        `Custom field with id ${id} was not found; list the definitions with GET /customers/v2/CustomFields?module=Customer.`,
+      );
+    }
+    for (const c of this.customers.values()) {
+      if (c.custom_fields.some((v) => v.custom_field_name === def.name)) {
+        c.custom_fields = c.custom_fields.filter((v) => v.custom_field_name !== def.name);
+      }
+    }
+    return def;
   }
 
   private apply(c: IpaasCustomerJson, p: CustomerPatch): void {

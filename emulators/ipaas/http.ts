@@ -1,9 +1,11 @@
 /**
  * The Fastify instance and its cross-cutting behaviour: correlation ids, counters, latency,
- * injected faults, bearer auth, JSON parsing and ASP.NET-style error bodies.
+ * injected faults, bearer auth, JSON parsing and ASP.NET-style error bodies. Control API calls
+ * (/__emulator/...) get the auth only.
  */
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { isControlPath } from '../control-path.js';
 import type { AuthService } from './auth.js';
 import { errorBody, IpaasHttpError } from './errors.js';
 import type { IpaasCounters, IpaasFault } from './types.js';
@@ -90,10 +92,22 @@ export function createHttpApp(ctx: HttpContext): FastifyInstance {
     }
   });
 
+  const authenticate = (req: FastifyRequest, reply: FastifyReply): void => {
+    try {
+      ctx.auth.authenticate(req.headers.authorization);
+    } catch (e) {
+      reply.header('www-authenticate', 'Bearer');
+      throw e;
+    }
+  };
+
   app.addHook('onRequest', async (req, reply) => {
     const incoming = req.headers['x-correlation-id'];
     const cid = typeof incoming === 'string' && incoming !== '' ? incoming : randomUUID();
     reply.header('x-correlation-id', cid);
+
+    // Control API calls (control-api.ts): same auth, but no counters, latency or faults.
+    if (isControlPath(req.url)) return authenticate(req, reply);
 
     const key = routeKey(req);
     ctx.counters.requests += 1;
@@ -113,18 +127,11 @@ export function createHttpApp(ctx: HttpContext): FastifyInstance {
       throw new IpaasHttpError(fault.status, FAULT_MESSAGES[fault.status] ?? 'Error');
     }
 
-    if (req.routeOptions.url !== undefined && !PUBLIC_ROUTES.has(key)) {
-      const auth = req.headers.authorization;
-      try {
-        ctx.auth.authenticate(auth);
-      } catch (e) {
-        reply.header('www-authenticate', 'Bearer');
-        throw e;
-      }
-    }
+    if (req.routeOptions.url !== undefined && !PUBLIC_ROUTES.has(key)) authenticate(req, reply);
   });
 
-  app.addHook('onResponse', async (_req, reply) => {
+  app.addHook('onResponse', async (req, reply) => {
+    if (isControlPath(req.url)) return;
     bump(ctx.counters.byStatus, String(reply.statusCode));
   });
 

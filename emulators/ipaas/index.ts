@@ -4,17 +4,22 @@
  * connector's own writes. See /work/shared/domain/ipaas-api.md for the facts it follows.
  */
 import type { FastifyInstance } from 'fastify';
+import { controlUrlOf } from '../control-path.js';
 import { AuthService } from './auth.js';
+import { registerControlApi } from './control-api.js';
 import { CustomFieldRegistry } from './custom-fields.js';
 import { CustomerStore } from './customer-store.js';
+import { IpaasHttpError } from './errors.js';
 import { createHttpApp, type PendingFault } from './http.js';
 import { registerRoutes } from './routes.js';
 import type {
   IpaasCounters,
+  IpaasCustomFieldJson,
   IpaasCustomerJson,
   IpaasCustomerWrite,
   IpaasEmulatorOptions,
   IpaasFault,
+  IpaasPendingFault,
   WebhookDeliveryRecord,
 } from './types.js';
 import { WebhookDispatcher, WebhookRegistry, type CustomerEventScope } from './webhooks.js';
@@ -36,9 +41,17 @@ export interface IpaasEmulator {
   /** Stops the server, pending webhook retries, in-flight deliveries and hung (timeout-fault) requests. */
   close(): Promise<void>;
   url: string | undefined;
+  /** The control API (same faults and counters over HTTP), e.g. http://127.0.0.1:PORT/__emulator/; set by start(). */
+  controlUrl: string | undefined;
   counters: IpaasCounters;
   resetCounters(): void;
   injectFault(f: IpaasFault): void;
+  /** Queued faults with their remaining counts, oldest (first to match) first. */
+  pendingFaults(): IpaasPendingFault[];
+  clearFaults(): void;
+  /** Deletes a custom field definition by name (any letter case) and the values customers hold for it,
+   * as DELETE /customers/v2/CustomField/{id} does. Throws IpaasHttpError 404 for an unknown name. */
+  deleteCustomField(name: string): IpaasCustomFieldJson;
   getCustomer(id: number): IpaasCustomerJson | undefined;
   findCustomerByNumber(n: string): IpaasCustomerJson | undefined;
   listCustomers(): IpaasCustomerJson[];
@@ -93,12 +106,27 @@ export function createIpaasEmulator(options: IpaasEmulatorOptions = {}): IpaasEm
     dispatcher.dispatch(scope, customer.id, hooks.matching(scope));
   };
 
+  const resetCounters = (): void => {
+    Object.assign(counters, emptyCounters());
+  };
+  const injectFault = (f: IpaasFault): void => {
+    const times = f.times ?? 1;
+    if (times > 0) faults.push({ route: f.route, remaining: times, fault: { ...f } });
+  };
+  const pendingFaults = (): IpaasPendingFault[] => faults.map((f) => ({ fault: { ...f.fault }, remaining: f.remaining }));
+  const clearFaults = (): void => {
+    faults.length = 0;
+  };
+
   const app = createHttpApp({ auth, counters, faults, latencyMs: options.latencyMs ?? 0, logger: options.logger ?? false, wait });
+  // Before the emulated routes: the control API learns their keys to validate fault routes.
+  registerControlApi(app, { counters, resetCounters, injectFault, pendingFaults, clearFaults });
   registerRoutes(app, { auth, store, fields, hooks, counters, pageSize, onCustomerWritten: fire });
 
   const emulator: IpaasEmulator = {
     app,
     url: undefined,
+    controlUrl: undefined,
     counters,
     async start(opts = {}) {
       const address = await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 0 });
@@ -108,6 +136,7 @@ export function createIpaasEmulator(options: IpaasEmulatorOptions = {}): IpaasEm
           ? `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`
           : address;
       emulator.url = url;
+      emulator.controlUrl = controlUrlOf(url);
       return url;
     },
     async close() {
@@ -117,13 +146,18 @@ export function createIpaasEmulator(options: IpaasEmulatorOptions = {}): IpaasEm
       await app.close();
       await dispatcher.flush();
       emulator.url = undefined;
+      emulator.controlUrl = undefined;
     },
-    resetCounters() {
-      Object.assign(counters, emptyCounters());
-    },
-    injectFault(f) {
-      const times = f.times ?? 1;
-      if (times > 0) faults.push({ route: f.route, remaining: times, fault: { ...f } });
+    resetCounters,
+    injectFault,
+    pendingFaults,
+    clearFaults,
+    deleteCustomField(name) {
+      const def = fields.find(name);
+      if (!def) {
+        throw new IpaasHttpError(404, `Custom field '${name}' is not defined for module Customer; define it first or check the name.`);
+      }
+      return store.deleteCustomField(def.id);
     },
     getCustomer: (id) => store.get(id),
     findCustomerByNumber: (n) => store.findByNumber(n),

@@ -123,6 +123,7 @@ export function registerRoutes(app: FastifyInstance, ctx: RouteContext): void {
     return c;
   });
 
+  // [D] Definitions API (list, create, delete): paths by analogy with the customer routes.
   app.get<{ Querystring: Query }>('/customers/v2/CustomFields', async (req) => {
     const module = single(req.query, 'module');
     if (module !== undefined && module.toLowerCase() !== 'customer') return [];
@@ -130,6 +131,11 @@ export function registerRoutes(app: FastifyInstance, ctx: RouteContext): void {
   });
 
   app.post('/customers/v2/CustomField', async (req, reply) => reply.code(201).send(ctx.fields.create(req.body)));
+  // [D] 204 like the webhook delete; 404 for an unknown id. What happens to held values: customer-store.ts.
+  app.delete<{ Params: { id: string } }>('/customers/v2/CustomField/:id', async (req, reply) => {
+    ctx.store.deleteCustomField(parseId(req.params.id, 'Custom field'));
+    return reply.code(204).send();
+  });
 
   app.get('/hookapi/v2/Webhooks', async () => ctx.hooks.list());
   app.post('/hookapi/v2/Webhook', async (req, reply) => reply.code(201).send(ctx.hooks.create(req.body)));

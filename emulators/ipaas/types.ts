@@ -185,6 +185,12 @@ export type IpaasFault =
   | { route?: string; status: 429 | 500 | 502 | 503 | 504; times?: number; retryAfterSeconds?: number }
   | { route?: string; kind: 'timeout'; times?: number };
 
+/** A queued fault and how many more matching requests it will hit. */
+export interface IpaasPendingFault {
+  fault: IpaasFault;
+  remaining: number;
+}
+
 export interface WebhookDeliveryRecord {
   delivery_id: number;
   attempt: number;

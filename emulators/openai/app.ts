@@ -1,15 +1,19 @@
 /**
  * The emulator's HTTP surface (Fastify): auth, OpenAI headers on every response, rate limits, faults,
  * counters and the request log. Endpoints: POST /v1/responses, POST /v1/chat/completions,
- * GET /v1/models, GET /v1/models/:id, the Files API (files.ts) and the Batch API (batches.ts).
+ * GET /v1/models, GET /v1/models/:id, the Files API (files.ts), the Batch API (batches.ts) and the
+ * control API under /__emulator/ (control-api.ts), which gets the auth and nothing else.
  */
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
+import { controlUrlOf, isControlPath } from '../control-path.js';
 import { BATCH_DEFAULTS, BatchManager, registerBatchRoutes } from './batches.js';
+import { registerControlApi } from './control-api.js';
 import { createCompletionEngine, type CompletionApi } from './engine.js';
 import { ApiError, errors } from './errors.js';
 import { FaultQueue } from './faults.js';
 import { DEFAULT_MAX_UPLOAD_BYTES, FileStore, registerFileRoutes } from './files.js';
 import { RateLimiter } from './rate-limits.js';
+import { applySettings, currentSettings, type LiveKnobs } from './settings.js';
 import { modelList, modelObject, newRequestId } from './shapes.js';
 import { estimateInputTokens, PromptCache } from './tokens.js';
 import type { OpenAICounters, OpenAIEmulator, OpenAIEmulatorOptions, RecordedRequest } from './types.js';
@@ -33,6 +37,8 @@ const emptyCounters = (): OpenAICounters => ({
   byStatus: {},
   completions: 0,
   rateLimited: 0,
+  hung: 0,
+  aborted: 0,
   inputTokens: 0,
   cachedTokens: 0,
   outputTokens: 0,
@@ -61,7 +67,6 @@ export function createOpenAIEmulator(options: OpenAIEmulatorOptions = {}): OpenA
   const apiKeys = options.apiKeys ?? [DEFAULT_API_KEY];
   const models = options.models ?? DEFAULT_MODELS;
   const organization = options.organization ?? 'org-emulator';
-  const latencyMs = options.latencyMs ?? 0;
   const limiter = new RateLimiter(options.rpm ?? 10_000, options.tpm ?? 10_000_000, organization);
   const cache = new PromptCache();
   const faults = new FaultQueue();
@@ -70,9 +75,16 @@ export function createOpenAIEmulator(options: OpenAIEmulatorOptions = {}): OpenA
   const states = new WeakMap<FastifyRequest, RequestState>();
   const hanging = new Set<() => void>();
   let url: string | undefined;
+  let controlUrl: string | undefined;
+  /** Set by close(): connections it cuts are not client aborts. */
+  let closing = false;
   const engine = createCompletionEngine({ models, faults, cache, limiter, counters });
   const store = new FileStore();
-  const batches = new BatchManager({ store, engine, counters, options: { ...BATCH_DEFAULTS, ...definedOnly(options.batch ?? {}) } });
+  const knobs: LiveKnobs = { latencyMs: options.latencyMs ?? 0, limiter, batch: { ...BATCH_DEFAULTS, ...definedOnly(options.batch ?? {}) } };
+  const batches = new BatchManager({ store, engine, counters, options: knobs.batch });
+  const resetCounters = (): void => {
+    Object.assign(counters, emptyCounters());
+  };
 
   const app = Fastify({ logger: options.logger ?? false, bodyLimit: 64 * 1024 * 1024, forceCloseConnections: true });
 
@@ -89,7 +101,15 @@ export function createOpenAIEmulator(options: OpenAIEmulatorOptions = {}): OpenA
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, parseJson);
 
-  app.addHook('onRequest', async (req) => {
+  function authenticate(req: FastifyRequest): void {
+    const auth = req.headers.authorization;
+    const key = typeof auth === 'string' ? /^Bearer\s+(.*)$/i.exec(auth.trim())?.[1]?.trim() : undefined;
+    if (!key) throw errors.noApiKey();
+    if (!apiKeys.includes(key)) throw errors.invalidApiKey(key);
+  }
+
+  app.addHook('onRequest', async (req, reply) => {
+    if (isControlPath(req.url)) return authenticate(req);
     const path = req.url.split('?')[0] ?? req.url;
     const entry: RecordedRequest = {
       requestId: newRequestId(),
@@ -104,11 +124,11 @@ export function createOpenAIEmulator(options: OpenAIEmulatorOptions = {}): OpenA
     if (recorded.length > MAX_RECORDED) recorded = recorded.slice(-MAX_RECORDED);
     counters.requests += 1;
     counters.byPath[path] = (counters.byPath[path] ?? 0) + 1;
-
-    const auth = req.headers.authorization;
-    const key = typeof auth === 'string' ? /^Bearer\s+(.*)$/i.exec(auth.trim())?.[1]?.trim() : undefined;
-    if (!key) throw errors.noApiKey();
-    if (!apiKeys.includes(key)) throw errors.invalidApiKey(key);
+    // The socket closed before the answer was written: the client gave up (hang/timeout fault, latency).
+    reply.raw.once('close', () => {
+      if (!reply.raw.writableEnded && !closing) counters.aborted += 1;
+    });
+    authenticate(req);
   });
 
   app.addHook('preHandler', async (req) => {
@@ -117,6 +137,7 @@ export function createOpenAIEmulator(options: OpenAIEmulatorOptions = {}): OpenA
   });
 
   app.addHook('onSend', async (req, reply, payload) => {
+    if (isControlPath(req.url)) return payload;
     const st = states.get(req);
     if (st) {
       reply.header('x-request-id', st.requestId);
@@ -157,7 +178,7 @@ export function createOpenAIEmulator(options: OpenAIEmulatorOptions = {}): OpenA
     return modelObject(req.params.id);
   });
 
-  /** The 'timeout' fault: never answer; resolve when the client disconnects or close() runs. */
+  /** The 'timeout' and 'hang' faults: never answer; resolve when the client disconnects or close() runs. */
   async function hang(req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     reply.hijack();
     await new Promise<void>((resolve) => {
@@ -176,11 +197,15 @@ export function createOpenAIEmulator(options: OpenAIEmulatorOptions = {}): OpenA
     const auth = String(req.headers.authorization ?? '');
     const prepared = engine.prepare(api, req.body, [states.get(req)?.rawBody ?? '', JSON.stringify(req.body)], auth.replace(/^Bearer\s+/i, ''));
     if (prepared.fault?.kind === 'timeout') return hang(req, reply);
+    if (prepared.fault?.kind === 'hang') {
+      counters.hung += 1;
+      return hang(req, reply);
+    }
 
     const { request } = prepared;
     const reservedOutput = request.maxOutputTokens ?? DEFAULT_MAX_OUTPUT_TOKENS;
     limiter.reserve(request.model, estimateInputTokens(request.body) + reservedOutput);
-    if (latencyMs > 0) await sleep(latencyMs);
+    if (knobs.latencyMs > 0) await sleep(knobs.latencyMs);
 
     const out = engine.produce(prepared);
     if (out.kind === 'malformed') {
@@ -206,10 +231,13 @@ export function createOpenAIEmulator(options: OpenAIEmulatorOptions = {}): OpenA
   });
   registerBatchRoutes(app, batches);
 
-  return {
+  const emulator: OpenAIEmulator = {
     app,
     get url() {
       return url;
+    },
+    get controlUrl() {
+      return controlUrl;
     },
     counters,
     async start(opts = {}) {
@@ -219,23 +247,27 @@ export function createOpenAIEmulator(options: OpenAIEmulatorOptions = {}): OpenA
       const port = typeof address === 'object' && address ? address.port : opts.port ?? 0;
       const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
       url = `http://${shown}:${port}/v1`;
+      controlUrl = controlUrlOf(url);
       return url;
     },
     async close() {
+      closing = true;
       for (const release of [...hanging]) release();
       batches.close();
       await app.close();
       url = undefined;
+      controlUrl = undefined;
     },
-    resetCounters() {
-      Object.assign(counters, emptyCounters());
-    },
+    resetCounters,
     injectFault(f) {
       faults.add(f);
     },
     clearFaults() {
       faults.clear();
     },
+    pendingFaults: () => faults.list(),
+    settings: () => currentSettings(knobs),
+    updateSettings: (patch) => applySettings(knobs, patch),
     setLimits(l) {
       limiter.setLimits(l);
     },
@@ -244,4 +276,6 @@ export function createOpenAIEmulator(options: OpenAIEmulatorOptions = {}): OpenA
     },
     batchControl: batches.control,
   };
+  registerControlApi(app, emulator);
+  return emulator;
 }

@@ -339,17 +339,20 @@ describe('Batch API lifecycle', () => {
     expect(parseBatchInput(Buffer.from('x'.repeat(10_001)), '/v1/responses', limits)).toMatchObject({ ok: false, errors: [{ code: 'file_too_large' }] });
   });
 
-  it('a line fault of every kind: timeout -> no response, 429 -> status_code 429, refusal -> 200 refusal', async () => {
-    const [a, b, c] = customers;
-    const file = await upload(client, jsonl([a, b, c].map((x) => line(`k-${x!.Id}`, '/v1/responses', responsesBody(x!)))));
+  it('a line fault of every kind: timeout/hang -> no response, 429 -> status_code 429, refusal -> 200 refusal', async () => {
+    const [a, b, c, d] = customers;
+    const file = await upload(client, jsonl([a, b, c, d].map((x) => line(`k-${x!.Id}`, '/v1/responses', responsesBody(x!)))));
     emu.injectFault({ kind: 'timeout', match: a!.CustomerNumber! });
+    emu.injectFault({ kind: 'hang', match: d!.CustomerNumber! });
     emu.injectFault({ kind: 'status', status: 429, match: b!.CustomerNumber! });
     emu.injectFault({ kind: 'refusal', match: c!.CustomerNumber! });
     const batch = await client.batches.create({ input_file_id: file.id, endpoint: '/v1/responses', completion_window: '24h' });
     const done = await pollUntil(client, batch.id, settled);
-    expect(done.request_counts).toEqual({ total: 3, completed: 1, failed: 2 });
+    expect(done.request_counts).toEqual({ total: 4, completed: 1, failed: 3 });
     const errs = await readLines(client, done.error_file_id);
     expect(errs.find((e) => e.custom_id === `k-${a!.Id}`)).toMatchObject({ response: null, error: { code: 'request_timeout' } });
+    // a batch line cannot hang forever: it ends like a timeout
+    expect(errs.find((e) => e.custom_id === `k-${d!.Id}`)).toMatchObject({ response: null, error: { code: 'request_timeout' } });
     expect(errs.find((e) => e.custom_id === `k-${b!.Id}`)?.response).toMatchObject({ status_code: 429, body: { error: { code: 'rate_limit_exceeded' } } });
     const [refused] = await readLines(client, done.output_file_id);
     expect(refused?.response?.body.output.at(-1).content[0].type).toBe('refusal');

@@ -28,6 +28,9 @@ export const BATCH_DEFAULTS: Required<BatchOptions> = {
   maxFileBytes: 200 * 1024 * 1024,
 };
 
+/** `--batch-speed fast`: batches end in about a second. */
+export const BATCH_FAST = { validatingMs: 200, msPerLine: 0, finalizingMs: 200, cancellingMs: 200 } as const;
+
 /** Endpoints OpenAI accepts for batches (spec CreateBatchRequest.endpoint). */
 export const BATCH_ENDPOINTS = [
   '/v1/responses',

@@ -40,7 +40,7 @@ export interface CompletionEngine {
   produce(p: Prepared): Produced;
   /**
    * (path, body) -> outcome, as the synchronous endpoint would answer it but without rate limits or
-   * latency. A 'timeout' fault becomes a no-response outcome; 'malformed' a 200 whose body is the cut-off text.
+   * latency. A 'timeout' or 'hang' fault becomes a no-response outcome; 'malformed' a 200 whose body is the cut-off text.
    */
   run(path: string, body: unknown, bodyTexts: string[], apiKey: string): EngineOutcome;
 }
@@ -102,7 +102,8 @@ export function createCompletionEngine(deps: EngineDeps): CompletionEngine {
             : new ApiError(500, 'server_error', 'The server had an error while processing your request. Sorry about that!');
         return { kind: 'http', status: e.status, body: e.toBody() };
       }
-      if (prepared.fault?.kind === 'timeout') {
+      // A batch line cannot hang: both become the no-answer error line.
+      if (prepared.fault?.kind === 'timeout' || prepared.fault?.kind === 'hang') {
         return { kind: 'no-response', code: 'request_timeout', message: 'The request timed out before a response was produced.' };
       }
       const out = engine.produce(prepared);

@@ -1,13 +1,8 @@
 /** Injected faults: a FIFO list; each request consumes at most one matching fault. */
-import type { OpenAIFault } from './types.js';
-
-interface Pending {
-  fault: OpenAIFault;
-  remaining: number;
-}
+import type { OpenAIFault, PendingFault } from './types.js';
 
 export class FaultQueue {
-  private pending: Pending[] = [];
+  private pending: PendingFault[] = [];
 
   add(fault: OpenAIFault): void {
     const times = fault.times ?? 1;
@@ -16,6 +11,11 @@ export class FaultQueue {
 
   clear(): void {
     this.pending = [];
+  }
+
+  /** Copies of the queued faults, first to match first. */
+  list(): PendingFault[] {
+    return this.pending.map((p) => ({ fault: { ...p.fault }, remaining: p.remaining }));
   }
 
   /** The first fault whose `match` occurs in one of the body texts (or that has no match), consumed once. */

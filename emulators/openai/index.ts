@@ -10,9 +10,12 @@ export type {
   OpenAIEmulator,
   OpenAIEmulatorOptions,
   OpenAIFault,
+  OpenAISettings,
+  OpenAISettingsPatch,
+  PendingFault,
   RecordedRequest,
 } from './types.js';
-export { BATCH_DEFAULTS, parseBatchInput, type BatchError, type BatchStatus } from './batches.js';
+export { BATCH_DEFAULTS, BATCH_FAST, parseBatchInput, type BatchError, type BatchStatus } from './batches.js';
 export { DEFAULT_MAX_UPLOAD_BYTES } from './files.js';
 export { buildSummary, answersKnownToFilm, generateAnswer, parseCustomerData, isGullible } from './answer.js';
 export { estimateInputTokens, estimatePrefixTokens, countTokens } from './tokens.js';

@@ -66,6 +66,9 @@ export type OpenAIFault =
   | (FaultBase & { kind: 'status'; status: FaultStatus })
   | (FaultBase & { kind: 'insufficient_quota' })
   | (FaultBase & { kind: 'timeout' })
+  /** Like 'timeout' (accepted, never answered until the client aborts or the emulator closes), and
+   * counted in `hung`: for tests that check the client aborts in-flight calls (e.g. on SIGTERM). */
+  | (FaultBase & { kind: 'hang' })
   | (FaultBase & { kind: 'malformed' })
   | (FaultBase & { kind: 'refusal' })
   | (FaultBase & { kind: 'extra-fields' })
@@ -73,7 +76,7 @@ export type OpenAIFault =
   | (FaultBase & { kind: 'incomplete' });
 
 export interface OpenAICounters {
-  /** Every HTTP request received (any path, any outcome). */
+  /** Every HTTP request received (any path, any outcome) except control API calls (/__emulator/...). */
   requests: number;
   /** Keyed by URL path without query, e.g. '/v1/responses', '/v1/models/gpt-5-nano'. */
   byPath: Record<string, number>;
@@ -83,6 +86,11 @@ export interface OpenAICounters {
   completions: number;
   /** Every 429 (rate_limit_exceeded and insufficient_quota). */
   rateLimited: number;
+  /** Requests held by a 'hang' fault. */
+  hung: number;
+  /** Requests whose client disconnected before the answer was sent (hung, timed out, or during latency);
+   * not the ones close() cut off. */
+  aborted: number;
   /** Sums of the usage reported in completion answers. */
   inputTokens: number;
   cachedTokens: number;
@@ -94,6 +102,34 @@ export interface OpenAICounters {
   /** Batch input lines run through the completion engine (success or error; not expired/cancelled ones).
    * Their tokens are included in inputTokens / cachedTokens / outputTokens; they are not in `completions`. */
   batchLinesProcessed: number;
+}
+
+/** A queued fault and how many more matching requests it will hit. */
+export interface PendingFault {
+  fault: OpenAIFault;
+  remaining: number;
+}
+
+/** Batch timings that can change while the emulator runs; they apply to timers started afterwards. */
+export type BatchTimings = Pick<Required<BatchOptions>, 'validatingMs' | 'msPerLine' | 'finalizingMs' | 'cancellingMs'>;
+
+/** The knobs that can change while the emulator runs (PATCH /__emulator/settings). */
+export interface OpenAISettings {
+  latencyMs: number;
+  rpm: number;
+  tpm: number;
+  batch: BatchTimings;
+}
+
+export interface OpenAISettingsPatch {
+  latencyMs?: number;
+  /** Changing rpm or tpm refills both buckets (as setLimits does). */
+  rpm?: number;
+  tpm?: number;
+  /** A preset for the batch timings: 'fast' (as `emulate --batch-speed fast`) or 'real' (the defaults);
+   * fields in `batch` override it. */
+  batchSpeed?: 'fast' | 'real';
+  batch?: Partial<BatchTimings>;
 }
 
 export interface RecordedRequest {
@@ -118,13 +154,21 @@ export interface OpenAIEmulator {
   start(opts?: { host?: string; port?: number }): Promise<string>;
   close(): Promise<void>;
   url: string | undefined;
+  /** The control API (faults, counters, settings over HTTP), e.g. http://127.0.0.1:PORT/__emulator/; set by start(). */
+  controlUrl: string | undefined;
   counters: OpenAICounters;
   resetCounters(): void;
   injectFault(f: OpenAIFault): void;
   clearFaults(): void;
+  /** Queued faults with their remaining counts, oldest (first to match) first. */
+  pendingFaults(): PendingFault[];
+  /** The live knobs now in force. */
+  settings(): OpenAISettings;
+  /** Changes live knobs and returns the settings now in force. */
+  updateSettings(patch: OpenAISettingsPatch): OpenAISettings;
   /** Changes the limits and refills both buckets to the new capacity. */
   setLimits(l: { rpm?: number; tpm?: number }): void;
-  /** The last 1000 requests, oldest first. */
+  /** The last 1000 requests (control API calls excluded), oldest first. */
   requests(): RecordedRequest[];
   /** Batch API test controls. */
   batchControl: BatchControl;

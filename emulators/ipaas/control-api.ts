@@ -1,0 +1,58 @@
+/**
+ * The iPaaS.com emulator's control API under /__emulator/ (a prefix iPaaS.com does not use): counters
+ * and fault injection over HTTP, for tests that run the emulator as a separate process
+ * (`ipaas-openai emulate`). Same bearer auth as the emulated API; http.ts keeps these calls out of
+ * the counters, the latency and the injected faults, so tests can compare counts exactly.
+ */
+import type { FastifyInstance } from 'fastify';
+import { CONTROL_PREFIX, isControlPath } from '../control-path.js';
+import { parseIpaasFault } from './fault-schema.js';
+import type { IpaasCounters, IpaasFault, IpaasPendingFault } from './types.js';
+
+export interface ControlDeps {
+  counters: IpaasCounters;
+  resetCounters(): void;
+  injectFault(f: IpaasFault): void;
+  pendingFaults(): IpaasPendingFault[];
+  clearFaults(): void;
+}
+
+/** What GET /__emulator/ answers: a reminder of the endpoints for someone poking at it with curl. */
+const ENDPOINTS = [
+  'GET /__emulator/counters',
+  'POST /__emulator/counters/reset',
+  'GET /__emulator/faults',
+  'POST /__emulator/faults',
+  'DELETE /__emulator/faults',
+];
+
+/**
+ * Call before the emulated routes are registered: the onRoute hook collects their keys
+ * ('GET /customers/v2/Customer/:id', ...) so a fault naming a route that never matches is refused.
+ */
+export function registerControlApi(app: FastifyInstance, deps: ControlDeps): void {
+  const routes: string[] = [];
+  app.addHook('onRoute', (r) => {
+    if (isControlPath(r.url)) return;
+    for (const method of [r.method].flat()) if (method !== 'HEAD') routes.push(`${method} ${r.url}`);
+  });
+
+  const at = (p: string): string => `${CONTROL_PREFIX}${p}`;
+  app.get(CONTROL_PREFIX, async () => ({ emulator: 'ipaas', endpoints: ENDPOINTS }));
+  app.get(at('counters'), async () => deps.counters);
+  app.post(at('counters/reset'), async () => {
+    deps.resetCounters();
+    return deps.counters;
+  });
+  app.get(at('faults'), async () => ({ faults: deps.pendingFaults() }));
+  app.post(at('faults'), async (req, reply) => {
+    const fault = parseIpaasFault(req.body, routes);
+    deps.injectFault(fault);
+    return reply.code(201).send({ fault, remaining: fault.times ?? 1 });
+  });
+  app.delete(at('faults'), async () => {
+    const cleared = deps.pendingFaults().length;
+    deps.clearFaults();
+    return { cleared };
+  });
+}

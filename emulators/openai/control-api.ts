@@ -1,0 +1,55 @@
+/**
+ * The OpenAI emulator's control API under /__emulator/ (a prefix OpenAI does not use): counters,
+ * fault injection and live settings over HTTP, for tests that run the emulator as a separate process
+ * (`ipaas-openai emulate`). Same bearer auth as /v1; app.ts keeps these calls out of the counters,
+ * the request log and the rate limits, so tests can compare counts exactly.
+ */
+import type { FastifyInstance } from 'fastify';
+import { CONTROL_PREFIX } from '../control-path.js';
+import { parseOpenAIFault } from './fault-schema.js';
+import { parseSettingsPatch } from './settings.js';
+import type { OpenAICounters, OpenAIFault, OpenAISettings, OpenAISettingsPatch, PendingFault } from './types.js';
+
+export interface ControlDeps {
+  counters: OpenAICounters;
+  resetCounters(): void;
+  injectFault(f: OpenAIFault): void;
+  pendingFaults(): PendingFault[];
+  clearFaults(): void;
+  settings(): OpenAISettings;
+  updateSettings(p: OpenAISettingsPatch): OpenAISettings;
+}
+
+/** What GET /__emulator/ answers: a reminder of the endpoints for someone poking at it with curl. */
+const ENDPOINTS = [
+  'GET /__emulator/counters',
+  'POST /__emulator/counters/reset',
+  'GET /__emulator/faults',
+  'POST /__emulator/faults',
+  'DELETE /__emulator/faults',
+  'GET /__emulator/settings',
+  'PATCH /__emulator/settings',
+];
+
+export function registerControlApi(app: FastifyInstance, deps: ControlDeps): void {
+  const at = (p: string): string => `${CONTROL_PREFIX}${p}`;
+  app.get(CONTROL_PREFIX, async () => ({ emulator: 'openai', endpoints: ENDPOINTS }));
+  app.get(at('counters'), async () => deps.counters);
+  app.post(at('counters/reset'), async () => {
+    deps.resetCounters();
+    return deps.counters;
+  });
+  app.get(at('faults'), async () => ({ faults: deps.pendingFaults() }));
+  app.post(at('faults'), async (req, reply) => {
+    const fault = parseOpenAIFault(req.body);
+    deps.injectFault(fault);
+    return reply.code(201).send({ fault, remaining: fault.times ?? 1 });
+  });
+  app.delete(at('faults'), async () => {
+    const cleared = deps.pendingFaults().length;
+    deps.clearFaults();
+    return { cleared };
+  });
+  app.get(at('settings'), async () => deps.settings());
+  app.patch(at('settings'), async (req) => deps.updateSettings(parseSettingsPatch(req.body)));
+}
