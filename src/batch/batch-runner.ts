@@ -188,7 +188,7 @@ export class BatchRunner {
       const usage = usageFrom(body.usage as Parameters<typeof usageFrom>[0]);
       const pkg = answerPackage(this.deps, plan, prepared, { raw: body, responseId: String(body.id), model: String(body.model ?? prepared.request.model), usage }, a, this.cfg.discount);
       await this.deps.store.jobs.commit(() => this.deps.store.jobs.storeAnswer(job, pkg, { owner: `batch-runner:${this.runId}`, ms: this.deps.config.jobs.leaseMs }));
-      await completeWrite(this.deps, plan, job, pkg, prepared.customer, a, started);
+      await completeWrite(this.deps, this.plans, plan, job, pkg, prepared.customer, a, started);
     } catch (err) {
       await endWithError(this.deps, job, a, err, started, undefined);
     }

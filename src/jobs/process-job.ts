@@ -76,7 +76,7 @@ export async function processJob(deps: SyncDeps, plans: PlanCache, job: Job, opt
       await jobs.commit(() => jobs.storeAnswer(job, answer));
       customer = call.customer;
     }
-    await completeWrite(deps, plan, job, stored, customer, a, started);
+    await completeWrite(deps, plans, plan, job, stored, customer, a, started);
     return 'done';
   } catch (err) {
     return await endWithError(deps, job, a, err, started, stored, options);
@@ -90,7 +90,26 @@ export async function skipJob(deps: SyncDeps, job: Job, a: AttemptRecord, reason
 }
 
 /** map TO is done: write back, then log, end the job and store the new fingerprint in one commit. */
-export async function completeWrite(deps: SyncDeps, plan: MappingPlan, job: Job, stored: StoredAnswer, customer: Customer, a: AttemptRecord, started: number): Promise<void> {
+/**
+ * iPaaS.com refuses a PUT that names a custom field it does not (or no longer) define. The cached plan
+ * may be stale (a field deleted while we run): check the definitions again, which recreates the field
+ * where auto-create is on and otherwise fails with "Request field not found." (and so does every
+ * following job, before its OpenAI call); then write once more with the stored answer.
+ */
+async function writeWithFreshPlan(deps: SyncDeps, plans: PlanCache, plan: MappingPlan, stored: StoredAnswer, customer: Customer, prior: ReturnType<SyncDeps['store']['jobs']['customerState']>) {
+  try {
+    return await runWritePhase(deps, plan, stored, customer, prior, deps.config.sync.humanEdits);
+  } catch (err) {
+    const setsCustomFields = stored.writes.some((w) => w.target.kind === 'custom' && w.value !== null);
+    if (!(err instanceof UpstreamError && err.service === 'ipaas' && err.status === 400 && setsCustomFields)) throw err;
+    plans.invalidate();
+    const fresh = await plans.get();
+    deps.logger.warn({ customerId: customer.id }, 'iPaaS.com refused the write-back; custom field definitions checked again, writing once more');
+    return await runWritePhase(deps, fresh, stored, customer, prior, deps.config.sync.humanEdits);
+  }
+}
+
+export async function completeWrite(deps: SyncDeps, plans: PlanCache, plan: MappingPlan, job: Job, stored: StoredAnswer, customer: Customer, a: AttemptRecord, started: number): Promise<void> {
   const jobs = deps.store.jobs;
   if (!stored.usageLogged) {
     a.inputTokens = stored.usage.inputTokens;
@@ -100,7 +119,7 @@ export async function completeWrite(deps: SyncDeps, plan: MappingPlan, job: Job,
     a.costUsd = stored.costUsd;
   }
   const t = performance.now();
-  const w = await runWritePhase(deps, plan, stored, customer, jobs.customerState(customer.id), deps.config.sync.humanEdits);
+  const w = await writeWithFreshPlan(deps, plans, plan, stored, customer, jobs.customerState(customer.id));
   a.writeMs = Math.round((performance.now() - t) * 100) / 100;
   a.writes = w.fields;
   if (w.alreadyWritten) (a.flags ??= []).push('already written before the interruption: nothing sent again');
