@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { cpuMs, peakRssMb, percentile, pool, request, sleep, startCli, stop } from './lib.js';
 import { bareScript } from './bare-script.js';
+import { sqliteDrivers } from './sqlite-drivers.js';
 
 const WEBHOOK_KEY = 'bench-webhook-key-0000';
 const ADMIN = 'bench-admin-token-000000';
@@ -247,16 +248,21 @@ async function memory(records: number) {
 const which = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const want = (name: string) => which.length === 0 || which.includes(name);
 const results: Record<string, unknown> = { startedAt: new Date().toISOString(), node: process.version };
-const { writeFileSync } = await import('node:fs');
+const { existsSync, readFileSync, writeFileSync } = await import('node:fs');
 const { ROOT } = await import('./lib.js');
+const RESULTS = path.join(ROOT, 'bench/results.json');
+// A run of named sections replaces only those in results.json (stamped with this run), keeping the figures of other runs.
+const earlier = which.length && existsSync(RESULTS) ? (JSON.parse(readFileSync(RESULTS, 'utf8')) as Record<string, unknown>) : undefined;
 // Each section is printed and saved as it finishes, so a long run keeps what it measured.
 const record = (name: string, value: unknown) => {
-  results[name] = value;
+  results[name] = earlier && value && typeof value === 'object' ? { startedAt: results.startedAt, node: results.node, ...value } : value;
   console.log(JSON.stringify({ [name]: value }, null, 2));
-  writeFileSync(path.join(ROOT, 'bench/results.json'), `${JSON.stringify(results, null, 2)}\n`);
+  const sections = Object.fromEntries(Object.entries(results).filter(([k]) => k !== 'startedAt' && k !== 'node'));
+  writeFileSync(RESULTS, `${JSON.stringify(earlier ? { ...earlier, ...sections } : results, null, 2)}\n`);
 };
 if (want('overhead')) record('overhead', await overhead(argN('records', 5000)));
 if (want('ratelimit')) record('rateLimit', await rateLimit(argN('rpm', 600), argN('rl-records', 900)));
 if (want('intake')) record('intake', await intake(argN('webhooks', 5000)));
 if (which.includes('memory')) record('memory', await memory(argN('memory-records', 20_000)));
+if (want('sqlite')) record('sqlite', await sqliteDrivers(argN('sqlite-records', 5000), argN('sqlite-repeats', 3)));
 if (want('bulk')) record('bulk', await bulk(argN('bulk-records', 100_000), argN('bulk-direct-records', 10_000), argN('bulk-rpm', 3000)));

@@ -4,8 +4,11 @@ import { Worker } from 'node:worker_threads';
 // Plain CommonJS run in a worker thread: no build step or loader is needed to start it.
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
-const Database = require(workerData.driver);
-const db = new Database(workerData.file);
+const db = workerData.driver === 'node:sqlite' ? nodeSqlite(workerData.file) : new (require(workerData.driver))(workerData.file);
+function nodeSqlite(file) {
+  const raw = new (require('node:sqlite').DatabaseSync)(file);
+  return { pragma: (p) => raw.exec('PRAGMA ' + p), close: () => raw.close() };
+}
 db.pragma('busy_timeout = 1000');
 const tick = () => { try { db.pragma('wal_checkpoint(PASSIVE)'); } catch (e) { /* a busy database is retried next tick */ } };
 const timer = setInterval(tick, workerData.everyMs);
@@ -20,8 +23,9 @@ parentPort.on('message', (m) => { if (m === 'stop') { clearInterval(timer); tick
 export class BackgroundCheckpoint {
   private readonly worker: Worker;
 
-  constructor(file: string, everyMs = 1000) {
-    const driver = createRequire(import.meta.url).resolve('better-sqlite3');
+  /** `driverModule`: the main connection's, since two copies of SQLite in one process break each other's POSIX locks. */
+  constructor(file: string, everyMs = 1000, driverModule?: 'node:sqlite') {
+    const driver = driverModule ?? createRequire(import.meta.url).resolve('better-sqlite3');
     this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { file, driver, everyMs } });
     this.worker.unref();
   }

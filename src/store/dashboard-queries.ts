@@ -1,4 +1,4 @@
-import type Database from 'better-sqlite3';
+import type { SqliteDatabase } from './sqlite-database.js';
 import type { Outcome } from './sync-store.js';
 
 /**
@@ -90,7 +90,7 @@ const LIST_COLUMNS = `id, started_at, finished_at, customer_number, customer_id,
 export class DashboardQueries {
   private readonly s;
 
-  constructor(private readonly db: Database.Database) {
+  constructor(private readonly db: SqliteDatabase) {
     this.s = {
       idAtOrAfter: db.prepare('SELECT id, finished_at FROM sync_attempts WHERE id >= ? ORDER BY id LIMIT 1'),
       idRange: db.prepare('SELECT min(id) AS lo, max(id) AS hi FROM sync_attempts'),

@@ -1,4 +1,4 @@
-import type Database from 'better-sqlite3';
+import type { SqliteDatabase } from './sqlite-database.js';
 import type { NewJob } from './sqlite-job-store.js';
 
 export type BulkMode = 'direct' | 'batch';
@@ -57,7 +57,7 @@ const toBatch = (r: Row): StoredBatch => ({
 
 /** Bulk runs (their enumeration cursor) and OpenAI batches: what lets `sync --all` resume instead of paying again. */
 export class SqliteBulkStore {
-  constructor(private readonly db: Database.Database) {}
+  constructor(private readonly db: SqliteDatabase) {}
 
   run(id: string): BulkRun | undefined {
     const r = this.db.prepare('SELECT * FROM bulk_runs WHERE id = ?').get(id) as Row | undefined;

@@ -1,4 +1,4 @@
-import type Database from 'better-sqlite3';
+import type { SqliteDatabase } from './sqlite-database.js';
 import { assertTransition, type JobState } from '../jobs/job-states.js';
 import { GroupCommit } from './group-commit.js';
 
@@ -119,7 +119,7 @@ export class SqliteJobStore {
    */
   private namespace = '';
 
-  constructor(private readonly db: Database.Database) {
+  constructor(private readonly db: SqliteDatabase) {
     this.group = new GroupCommit(db);
     this.s = {
       insert: db.prepare(`INSERT INTO jobs (customer_id, ref, ref_kind, trigger, priority, state, attempts, max_attempts, run_after, run_id, event_key, created_at, updated_at)

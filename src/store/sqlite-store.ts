@@ -6,6 +6,7 @@ import { MIGRATIONS } from './migrations.js';
 import { expandTemplates, TemplateCompactor } from './request-templates.js';
 import { SqliteBulkStore } from './sqlite-bulk-store.js';
 import { SqliteJobStore } from './sqlite-job-store.js';
+import type { SqliteDatabase } from './sqlite-database.js';
 import type { AttemptQuery, AttemptRecord, Outcome, RecordState, StoredAttempt, SyncStore } from './sync-store.js';
 
 type Row = Record<string, unknown>;
@@ -55,7 +56,7 @@ export function recordKey(a: Pick<AttemptRecord, 'customerNumber' | 'customerId'
 }
 
 export class SqliteStore implements SyncStore {
-  readonly db: Database.Database;
+  readonly db: SqliteDatabase;
   readonly jobs: SqliteJobStore;
   readonly bulk: SqliteBulkStore;
   private readonly stmts;
@@ -67,16 +68,24 @@ export class SqliteStore implements SyncStore {
   private readonly compactor = new TemplateCompactor();
   private readonly templateCache = new Map<string, string>();
 
-  constructor(readonly file: string, options: { redact?: (text: string) => string; backgroundCheckpoints?: boolean } = {}) {
+  constructor(
+    readonly file: string,
+    options: {
+      redact?: (text: string) => string;
+      backgroundCheckpoints?: boolean;
+      /** Opens the connection; better-sqlite3 unless given (node-sqlite-driver.ts's openNodeSqlite, to measure node:sqlite). */
+      open?: (file: string) => SqliteDatabase;
+    } = {},
+  ) {
     this.redact = options.redact ?? ((t) => t);
     if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
-    this.db = new Database(file);
+    this.db = options.open ? options.open(file) : new Database(file);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
     if (options.backgroundCheckpoints && file !== ':memory:') {
       this.db.pragma('wal_autocheckpoint = 0');
-      this.checkpoints = new BackgroundCheckpoint(file);
+      this.checkpoints = new BackgroundCheckpoint(file, 1000, this.db.driverModule);
     }
     this.migrate();
     this.jobs = new SqliteJobStore(this.db);

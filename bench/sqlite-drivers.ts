@@ -1,0 +1,255 @@
+/**
+ * better-sqlite3 against node:sqlite (through src/store/node-sqlite-driver.ts)
+ * on the queue's and the sync log's hot path, in this process: the same store
+ * calls per record as the service makes (webhook intake -> claim -> answer
+ * stored -> log row + job end + sync state in one commit), 64 records in
+ * flight through group commits, on a WAL file with the product's pragmas.
+ * HTTP is left out (each network wait is a few event-loop turns), so the
+ * figures are the store's own cost.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { startEmulators } from '../emulators/start-emulators.js';
+import { loadConfig } from '../src/config/load-config.js';
+import type { ConnectorConfig } from '../src/config/schema.js';
+import { PlanCache } from '../src/jobs/plan-cache.js';
+import { processJob, type StoredAnswer } from '../src/jobs/process-job.js';
+import { takeInWebhook } from '../src/server/webhook-intake.js';
+import { createRedactor } from '../src/shared/redact.js';
+import { silentLogger } from '../src/shared/logger.js';
+import { openNodeSqlite } from '../src/store/node-sqlite-driver.js';
+import type { SqliteDatabase } from '../src/store/sqlite-database.js';
+import type { CustomerSyncState, Job } from '../src/store/sqlite-job-store.js';
+import { SqliteStore } from '../src/store/sqlite-store.js';
+import type { AttemptRecord } from '../src/store/sync-store.js';
+import { openConnector } from '../src/sync/connector.js';
+
+type Driver = 'better-sqlite3' | 'node:sqlite';
+const OPEN: Record<Driver, ((file: string) => SqliteDatabase) | undefined> = { 'better-sqlite3': undefined, 'node:sqlite': openNodeSqlite };
+
+/** One real record's documents, from a real run of the job against the emulators: the shapes the log really stores. */
+interface Fixture {
+  config: ConnectorConfig;
+  redact: (s: string) => string;
+  attempt: AttemptRecord;
+  answer: StoredAnswer;
+  state: CustomerSyncState;
+}
+
+async function captureFixture(): Promise<Fixture> {
+  const emu = await startEmulators({ ipaas: true, openai: true });
+  const dir = mkdtempSync(path.join(tmpdir(), 'bench-sqlite-capture-'));
+  try {
+    const env = {
+      IPAAS_BASE_URL: emu.ipaas!.url, IPAAS_API_KEY: emu.ipaas!.apiKey, OPENAI_BASE_URL: emu.openai!.url, OPENAI_API_KEY: emu.openai!.apiKey,
+      IPAAS_OPENAI_DB: path.join(dir, 'capture.db'),
+    };
+    const loaded = loadConfig({ env, cwd: dir });
+    const deps = openConnector(loaded, { logger: silentLogger() });
+    try {
+      const { job } = deps.store.jobs.enqueue({ ref: '1', refKind: 'id', customerId: '1', trigger: 'webhook:updated', maxAttempts: 6 });
+      const [claimed] = deps.store.jobs.claim('capture', 1, 60_000);
+      await processJob(deps, new PlanCache(deps), claimed!);
+      const stored = deps.store.listAttempts({ limit: 1 })[0]!;
+      const done = deps.store.jobs.get(job.id)!;
+      if (stored.outcome !== 'synced' || done.state !== 'written') throw new Error(`capture run did not sync: ${stored.outcome} ${stored.errorMessage}`);
+      const { id: _id, ...attempt } = stored;
+      return { config: loaded.config, redact: createRedactor(loaded.secrets), attempt, answer: done.answer as StoredAnswer, state: deps.store.jobs.customerState('1')! };
+    } finally {
+      await deps.close();
+    }
+  } finally {
+    await emu.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Per record: its own ids in otherwise real documents (what differs between real records). */
+function recordsFrom(f: Fixture, n: number) {
+  const cn = f.attempt.customerNumber!;
+  const attemptJson = JSON.stringify(f.attempt);
+  const answerJson = JSON.stringify(f.answer);
+  return Array.from({ length: n }, (_, i) => {
+    const customerId = String(100_000 + i);
+    const number = `BENCH-${String(i).padStart(6, '0')}`;
+    const swap = (json: string) => json.replaceAll(cn, number).replaceAll(f.attempt.responseId!, `resp_bench_${i}`);
+    const attempt = JSON.parse(swap(attemptJson)) as AttemptRecord;
+    Object.assign(attempt, { customerId, requestedRef: customerId });
+    // As storeAnswer gets it: before the write, the usage is not yet logged.
+    const { usageLogged: _logged, ...stored } = JSON.parse(swap(answerJson)) as StoredAnswer;
+    const answer: StoredAnswer = { ...stored, customerId };
+    const state: CustomerSyncState = { ...f.state, customerId, customerNumber: number, inputFingerprint: `fp-${i}-${f.state.inputFingerprint.slice(8)}`, lastResponseId: `resp_bench_${i}` };
+    return { customerId, attempt, answer, state };
+  });
+}
+
+// Network waits as event-loop turns, the same pseudo-random pattern for both drivers (so group commits vary alike).
+function turnsFor(seed: number) {
+  let s = Math.imul(seed, 2654435761) & 0x7fffffff;
+  return () => {
+    s = (Math.imul(s, 1103515245) + 12345) & 0x7fffffff;
+    return 1 + (s % 3);
+  };
+}
+const turn = () => new Promise<void>((r) => setImmediate(r));
+const turns = async (k: number) => {
+  for (let i = 0; i < k; i++) await turn();
+};
+
+async function runOnce(driver: Driver, f: Fixture, records: ReturnType<typeof recordsFrom>, opts: { concurrency: number; senders: number; timeoutMs: number }) {
+  const n = records.length;
+  const dir = mkdtempSync(path.join(tmpdir(), 'bench-sqlite-'));
+  const file = path.join(dir, 'bench.db');
+  // As openConnector opens it: WAL, synchronous NORMAL, checkpoints in a worker thread (on the same driver).
+  const open = OPEN[driver];
+  const store = new SqliteStore(file, { redact: f.redact, backgroundCheckpoints: true, ...(open ? { open } : {}) });
+  store.jobs.setAccount(f.config.ipaas.baseUrl);
+  const jobs = store.jobs;
+  const byCustomer = new Map(records.map((r, i) => [r.customerId, i]));
+  const owner = `worker@bench:${process.pid}:sqlite`;
+  const leaseMs = f.config.jobs.leaseMs;
+  let wake: (() => void) | undefined;
+  const notify = () => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  let failure: unknown;
+  const deadline = Date.now() + opts.timeoutMs;
+
+  // processJob's store calls for a webhook:updated record that gets answered and written (src/jobs/process-job.ts).
+  async function work(job: Job) {
+    const i = byCustomer.get(job.customerId!)!;
+    const r = records[i]!;
+    const next = turnsFor(i + 1);
+    const started = performance.now();
+    const a: AttemptRecord = { ...r.attempt, jobId: job.id, startedAt: new Date().toISOString() };
+    await turns(next()); // plans.get()
+    jobs.customerState(job.customerId!); // the echo check's prior state
+    await turns(next()); // GET customer, then the OpenAI call
+    await jobs.commit(() => jobs.storeAnswer(job, r.answer));
+    jobs.customerState(r.customerId); // completeWrite reads it again
+    await turns(next()); // PUT write-back
+    a.finishedAt = new Date().toISOString();
+    a.totalMs = Math.round((performance.now() - started) * 100) / 100;
+    const answer = { ...r.answer, usageLogged: true };
+    await jobs.commit(() => jobs.finish(job, 'written', { attemptId: store.recordAttempt(a).id, answer }, () => jobs.putCustomerState(r.state)));
+  }
+
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  try {
+    // Webhook intake: each delivery committed (group commit) before it counts as received, as POST /webhooks/ipaas does.
+    let sent = 0;
+    const intake = Promise.all(Array.from({ length: opts.senders }, async () => {
+      while (sent < n && failure === undefined) {
+        const i = sent++;
+        await turn(); // the request arrives
+        const body = { id: `bench-${i}`, attempt: 1, notifications: [{ action: 'updated', id: records[i]!.customerId, scope: 'customer/updated', type: 'Customer', tracking_guid: `bench-${i}` }] };
+        const res = await takeInWebhook(store, f.config, body, () => new Date(), f.redact);
+        if (res.enqueued.length !== 1 || res.enqueued[0]!.coalesced) throw new Error(`webhook ${i} was not enqueued: ${JSON.stringify(res)}`);
+        notify();
+      }
+    })).catch((err) => {
+      failure ??= err;
+      notify();
+    });
+
+    // The worker pool's loop (src/jobs/worker-pool.ts): claim what is free, run it, wait for a wake-up.
+    let inFlight = 0;
+    let done = 0;
+    while (done < n && failure === undefined) {
+      if (Date.now() > deadline) throw new Error(`${driver}: only ${done}/${n} records in ${opts.timeoutMs} ms`);
+      const free = opts.concurrency - inFlight;
+      let claimed = 0;
+      if (free > 0) {
+        const list = jobs.claim(owner, free, leaseMs);
+        claimed = list.length;
+        for (const job of list) {
+          inFlight++;
+          work(job).then(
+            () => {
+              inFlight--;
+              done++;
+              notify();
+            },
+            (err) => {
+              failure ??= err;
+              notify();
+            },
+          );
+        }
+      }
+      if (claimed > 0 && inFlight < opts.concurrency) continue;
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        setTimeout(resolve, 250).unref();
+      });
+    }
+    await intake;
+    if (failure !== undefined) throw failure;
+    const seconds = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    const counts = jobs.counts();
+    const logged = (store.db.prepare('SELECT count(*) AS n FROM sync_attempts').get() as { n: number }).n;
+    if (counts.written !== n || logged !== n) throw new Error(`${driver}: ${counts.written} written, ${logged} logged, of ${n}`);
+    return { driver, records: n, seconds, perSecond: n / seconds, cpuMsPerRecord: (cpu.user + cpu.system) / 1000 / n };
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+/** What each driver links: its SQLite version and the defaults the store does not set itself. */
+function driverFacts(driver: Driver) {
+  const db = OPEN[driver]?.(':memory:') ?? new Database(':memory:');
+  try {
+    return {
+      sqliteVersion: (db.prepare('SELECT sqlite_version() AS v').get() as { v: string }).v,
+      cacheSize: db.pragma('cache_size', { simple: true }),
+      threadsafe: (db.pragma('compile_options') as Array<{ compile_options: string }>).map((r) => r.compile_options).find((o) => o.startsWith('THREADSAFE=')),
+    };
+  } finally {
+    db.close();
+  }
+}
+
+export async function sqliteDrivers(n: number, repeats: number, concurrency = 64, senders = 32) {
+  const startedAt = new Date().toISOString();
+  const fixture = await captureFixture();
+  const records = recordsFrom(fixture, n);
+  const opts = { concurrency, senders, timeoutMs: Math.max(60_000, n * 20) };
+  const drivers: Driver[] = ['better-sqlite3', 'node:sqlite'];
+  // One untimed run per driver first: the first timed run would otherwise pay the JIT for the shared JavaScript.
+  for (const d of drivers) await runOnce(d, fixture, records, opts);
+  const runs: Array<{ repeat: number } & Awaited<ReturnType<typeof runOnce>>> = [];
+  // Interleaved, and the order flips each repeat (better, node, node, better, ...), so drift hits both alike.
+  for (let r = 0; r < repeats; r++) {
+    for (const d of r % 2 ? [...drivers].reverse() : drivers) runs.push({ repeat: r + 1, ...(await runOnce(d, fixture, records, opts)) });
+  }
+  const of = (d: Driver) => {
+    const mine = runs.filter((x) => x.driver === d);
+    return { medianPerSecond: median(mine.map((x) => x.perSecond)), medianCpuMsPerRecord: median(mine.map((x) => x.cpuMsPerRecord)), ...driverFacts(d) };
+  };
+  const summary = { 'better-sqlite3': of('better-sqlite3'), 'node:sqlite': of('node:sqlite') };
+  const docBytes = JSON.stringify(records[0]!.attempt.request).length + JSON.stringify(records[0]!.attempt.response).length;
+  return {
+    startedAt,
+    node: process.version,
+    records: n, repeats, concurrency, senders, requestPlusResponseBytes: docBytes,
+    summary,
+    ratioNodeToBetter: {
+      perSecond: summary['node:sqlite'].medianPerSecond / summary['better-sqlite3'].medianPerSecond,
+      cpuMsPerRecord: summary['node:sqlite'].medianCpuMsPerRecord / summary['better-sqlite3'].medianCpuMsPerRecord,
+    },
+    runs,
+  };
+}
