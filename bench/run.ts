@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { cpuMs, peakRssMb, percentile, pool, request, sleep, startCli, stop } from './lib.js';
 import { bareScript } from './bare-script.js';
-import { sqliteDrivers } from './sqlite-drivers.js';
+import { storeHotPath } from './store-hot-path.js';
 
 const WEBHOOK_KEY = 'bench-webhook-key-0000';
 const ADMIN = 'bench-admin-token-000000';
@@ -41,8 +41,8 @@ async function openaiCalls(url: string) {
 
 /** Where a record's time goes, from the sync log (averages, ms). */
 async function timings(db: string) {
-  const { default: Database } = await import('better-sqlite3');
-  const d = new Database(db, { readonly: true });
+  const { DatabaseSync } = await import('node:sqlite');
+  const d = new DatabaseSync(db, { readOnly: true });
   const r = d.prepare(`SELECT avg(load_ms) AS load, avg(openai_ms) AS openai, avg(write_ms) AS write, avg(total_ms) AS total FROM sync_attempts WHERE outcome = 'synced'`).get();
   d.close();
   return r;
@@ -264,5 +264,5 @@ if (want('overhead')) record('overhead', await overhead(argN('records', 5000)));
 if (want('ratelimit')) record('rateLimit', await rateLimit(argN('rpm', 600), argN('rl-records', 900)));
 if (want('intake')) record('intake', await intake(argN('webhooks', 5000)));
 if (which.includes('memory')) record('memory', await memory(argN('memory-records', 20_000)));
-if (want('sqlite')) record('sqlite', await sqliteDrivers(argN('sqlite-records', 5000), argN('sqlite-repeats', 3)));
+if (want('store')) record('store', await storeHotPath(argN('store-records', 5000), argN('store-repeats', 3)));
 if (want('bulk')) record('bulk', await bulk(argN('bulk-records', 100_000), argN('bulk-direct-records', 10_000), argN('bulk-rpm', 3000)));

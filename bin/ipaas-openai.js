@@ -35,6 +35,12 @@ if (major < MIN_MAJOR) {
     else process.exit(code ?? 1);
   });
 } else {
+  // node:sqlite is the store's driver; Node 22 still calls it experimental on first use. Only that warning is dropped.
+  const emitWarning = process.emitWarning;
+  process.emitWarning = function (warning, ...rest) {
+    if (String(warning && warning.message ? warning.message : warning).includes('SQLite is an experimental feature')) return;
+    return emitWarning.call(process, warning, ...rest);
+  };
   import('../dist/bin/main.js').catch((err) => {
     if (err && err.code === 'ERR_MODULE_NOT_FOUND' && String(err.message).includes('dist/bin/main.js')) {
       console.error('error: ipaas-openai is not built yet.\nFix: run `npm run build` (npm ci does it for you).');

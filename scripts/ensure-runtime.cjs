@@ -29,7 +29,16 @@ function removeOurLink() {
   }
 }
 
-const major = Number(process.versions.node.split('.')[0]);
+// The Node.js that runs npm decides, not the one running this script: once linked, `node` in npm's
+// scripts is our own Node.js 24, and judging by it would remove the link on the next `npm install`.
+function systemNodeVersion() {
+  const npmNode = process.env.npm_node_execpath;
+  if (!npmNode || fs.realpathSync(npmNode) === fs.realpathSync(process.execPath)) return process.version;
+  const r = spawnSync(npmNode, ['--version'], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : process.version;
+}
+const systemVersion = systemNodeVersion();
+const major = Number(systemVersion.replace(/^v/, '').split('.')[0]);
 if (major >= MIN_MAJOR) {
   // A maintained Node.js runs npm: use it, and drop a link left by an earlier install on an older Node.
   removeOurLink();
@@ -41,7 +50,7 @@ const pkgName = `node-${platform}-${process.arch}`;
 const wanted = require(path.join(runtimeDir, 'package.json')).optionalDependencies[pkgName];
 if (!wanted) {
   fail(
-    `Node.js ${process.version} is past end of life and the npm registry has no Node.js 24 package for ${process.platform}-${process.arch}. ` +
+    `Node.js ${systemVersion} is past end of life and the npm registry has no Node.js 24 package for ${process.platform}-${process.arch}. ` +
       'Install Node.js 24 LTS (or 22) from https://nodejs.org, then run `npm ci` again.',
   );
 }
@@ -82,5 +91,5 @@ if (isWindows) fs.writeFileSync(link, `@"${binary}" %*\r\n`);
 else fs.symlinkSync(path.relative(binDir, binary), link);
 
 console.log(
-  `ipaas-openai: Node.js ${process.version} is past end of life, so npm start, npm test and npx ipaas-openai run on Node.js ${probe.stdout.trim()} from the npm registry (runtime/node_modules/${pkgName}).`,
+  `ipaas-openai: Node.js ${systemVersion} is past end of life, so npm start, npm test and npx ipaas-openai run on Node.js ${probe.stdout.trim()} from the npm registry (runtime/node_modules/${pkgName}).`,
 );

@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import Database from 'better-sqlite3';
+import { DatabaseSync } from 'node:sqlite';
 import { afterAll, describe, expect, it } from 'vitest';
 import { syntheticCustomers } from '../emulators/emulate-command.js';
 import { spawnCli } from './helpers/cli.js';
@@ -62,7 +62,7 @@ describe('crash safety', () => {
     await new Promise((r) => first.child.once('close', r));
 
     // What the store holds at the moment of the crash.
-    const db = new Database(h.loaded.config.store.path, { readonly: true });
+    const db = new DatabaseSync(h.loaded.config.store.path, { readOnly: true });
     const answeredBeforeCrash = (db.prepare(`SELECT ref FROM jobs WHERE run_id = ? AND state IN ('answered','written')`).all(runId) as Array<{ ref: string }>).map((r) => r.ref);
     const inFlightAtCrash = (db.prepare(`SELECT count(*) AS n FROM jobs WHERE run_id = ? AND state = 'calling'`).get(runId) as { n: number }).n;
     db.close();
@@ -87,7 +87,7 @@ describe('crash safety', () => {
 
     // Every customer ends written, each once (one Last Response ID, one PUT that set it).
     expect(countWrites()).toBe(N);
-    const final = new Database(h.loaded.config.store.path, { readonly: true });
+    const final = new DatabaseSync(h.loaded.config.store.path, { readOnly: true });
     const states = final.prepare(`SELECT state, count(*) AS n FROM jobs WHERE run_id = ? GROUP BY state`).all(runId);
     final.close();
     expect(states).toEqual([{ state: 'written', n: N }]);

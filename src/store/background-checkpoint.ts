@@ -1,16 +1,11 @@
-import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 
 // Plain CommonJS run in a worker thread: no build step or loader is needed to start it.
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
-const db = workerData.driver === 'node:sqlite' ? nodeSqlite(workerData.file) : new (require(workerData.driver))(workerData.file);
-function nodeSqlite(file) {
-  const raw = new (require('node:sqlite').DatabaseSync)(file);
-  return { pragma: (p) => raw.exec('PRAGMA ' + p), close: () => raw.close() };
-}
-db.pragma('busy_timeout = 1000');
-const tick = () => { try { db.pragma('wal_checkpoint(PASSIVE)'); } catch (e) { /* a busy database is retried next tick */ } };
+const db = new (require('node:sqlite').DatabaseSync)(workerData.file);
+db.exec('PRAGMA busy_timeout = 1000');
+const tick = () => { try { db.exec('PRAGMA wal_checkpoint(PASSIVE)'); } catch (e) { /* a busy database is retried next tick */ } };
 const timer = setInterval(tick, workerData.everyMs);
 parentPort.on('message', (m) => { if (m === 'stop') { clearInterval(timer); tick(); db.close(); parentPort.postMessage('stopped'); } });
 `;
@@ -23,10 +18,8 @@ parentPort.on('message', (m) => { if (m === 'stop') { clearInterval(timer); tick
 export class BackgroundCheckpoint {
   private readonly worker: Worker;
 
-  /** `driverModule`: the main connection's, since two copies of SQLite in one process break each other's POSIX locks. */
-  constructor(file: string, everyMs = 1000, driverModule?: 'node:sqlite') {
-    const driver = driverModule ?? createRequire(import.meta.url).resolve('better-sqlite3');
-    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { file, driver, everyMs } });
+  constructor(file: string, everyMs = 1000) {
+    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { file, everyMs } });
     this.worker.unref();
   }
 

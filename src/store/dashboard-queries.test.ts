@@ -1,19 +1,15 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { newAttempt } from '../sync/attempt.js';
 import { DashboardQueries } from './dashboard-queries.js';
-import { openNodeSqlite } from './node-sqlite-driver.js';
-import type { SqliteDatabase } from './sqlite-database.js';
 import { SqliteStore } from './sqlite-store.js';
 import type { Outcome } from './sync-store.js';
 
 const T0 = Date.parse('2026-03-01T10:00:00.000Z');
 let store: SqliteStore;
 afterEach(() => store?.close());
-// The default driver, and node:sqlite through its adapter (cheap: in memory), so a switch would be covered.
-let open: ((file: string) => SqliteDatabase) | undefined;
 
 function seed(rows: Array<{ minute: number; outcome: Outcome; cn?: string; reason?: string; tokens?: number }>) {
-  store = new SqliteStore(':memory:', { open });
+  store = new SqliteStore(':memory:');
   for (const r of rows) {
     const at = new Date(T0 + r.minute * 60_000).toISOString();
     const a = newAttempt({ customerNumber: r.cn ?? 'CUST-1' }, 'manual', at);
@@ -23,14 +19,7 @@ function seed(rows: Array<{ minute: number; outcome: Outcome; cn?: string; reaso
   return new DashboardQueries(store.db);
 }
 
-describe.each([
-  ['better-sqlite3', undefined],
-  ['node:sqlite', openNodeSqlite],
-] as const)('DashboardQueries on %s', (_name, driver) => {
-  beforeEach(() => {
-    open = driver;
-  });
-
+describe('DashboardQueries', () => {
   it('finds the first attempt at or after a time by binary search, across id gaps', () => {
     const q = seed(Array.from({ length: 40 }, (_, i) => ({ minute: i * 2, outcome: 'synced' as const })));
     store.db.exec('DELETE FROM sync_attempts WHERE id IN (5, 6, 7, 20, 40)');
@@ -43,7 +32,7 @@ describe.each([
       const selected = rows.filter((r) => r.id >= got).map((r) => r.id);
       expect(selected, since).toEqual(expected === undefined ? [] : rows.filter((r) => r.id >= expected).map((r) => r.id));
     }
-    const empty = new SqliteStore(':memory:', { open });
+    const empty = new SqliteStore(':memory:');
     expect(new DashboardQueries(empty.db).firstIdSince('2026-01-01T00:00:00Z')).toBe(0);
     empty.close();
   });

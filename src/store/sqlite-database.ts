@@ -1,7 +1,6 @@
 /**
- * The part of better-sqlite3's API the store uses, as a structural type, so a
- * better-sqlite3 Database and the node:sqlite adapter (node-sqlite-driver.ts)
- * both fit wherever the store takes a database.
+ * The database API the store's SQL code is written against (the shape better-sqlite3 made common),
+ * implemented over node:sqlite by node-sqlite-driver.ts.
  */
 export interface SqliteRunResult {
   changes: number;
@@ -14,7 +13,6 @@ export interface SqliteStatement {
   all(...params: unknown[]): unknown[];
 }
 
-// Spelled as in @types/better-sqlite3, so its Database is assignable to SqliteDatabase.
 export type AnyFunction = (...params: any[]) => unknown;
 export type ArgumentTypes<F extends AnyFunction> = F extends (...args: infer A) => unknown ? A : never;
 
@@ -32,9 +30,4 @@ export interface SqliteDatabase {
   transaction<F extends AnyFunction>(fn: F): SqliteTransaction<F>;
   readonly inTransaction: boolean;
   close(): unknown;
-  /**
-   * The module a second connection to the same file must use ('node:sqlite'; absent: better-sqlite3).
-   * Each driver links its own copy of SQLite, and two copies in one process break each other's POSIX locks.
-   */
-  readonly driverModule?: 'node:sqlite';
 }

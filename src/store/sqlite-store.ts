@@ -1,8 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
 import { BackgroundCheckpoint } from './background-checkpoint.js';
 import { MIGRATIONS } from './migrations.js';
+import { openNodeSqlite } from './node-sqlite-driver.js';
 import { expandTemplates, TemplateCompactor } from './request-templates.js';
 import { SqliteBulkStore } from './sqlite-bulk-store.js';
 import { SqliteJobStore } from './sqlite-job-store.js';
@@ -70,22 +70,17 @@ export class SqliteStore implements SyncStore {
 
   constructor(
     readonly file: string,
-    options: {
-      redact?: (text: string) => string;
-      backgroundCheckpoints?: boolean;
-      /** Opens the connection; better-sqlite3 unless given (node-sqlite-driver.ts's openNodeSqlite, to measure node:sqlite). */
-      open?: (file: string) => SqliteDatabase;
-    } = {},
+    options: { redact?: (text: string) => string; backgroundCheckpoints?: boolean } = {},
   ) {
     this.redact = options.redact ?? ((t) => t);
     if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
-    this.db = options.open ? options.open(file) : new Database(file);
+    this.db = openNodeSqlite(file);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
     if (options.backgroundCheckpoints && file !== ':memory:') {
       this.db.pragma('wal_autocheckpoint = 0');
-      this.checkpoints = new BackgroundCheckpoint(file, 1000, this.db.driverModule);
+      this.checkpoints = new BackgroundCheckpoint(file);
     }
     this.migrate();
     this.jobs = new SqliteJobStore(this.db);

@@ -1,6 +1,6 @@
 /**
- * better-sqlite3 against node:sqlite (through src/store/node-sqlite-driver.ts)
- * on the queue's and the sync log's hot path, in this process: the same store
+ * The store's own cost on the queue's and the sync log's hot path (node:sqlite
+ * through src/store/node-sqlite-driver.ts), in this process: the same store
  * calls per record as the service makes (webhook intake -> claim -> answer
  * stored -> log row + job end + sync state in one commit), 64 records in
  * flight through group commits, on a WAL file with the product's pragmas.
@@ -10,7 +10,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import Database from 'better-sqlite3';
 import { startEmulators } from '../emulators/start-emulators.js';
 import { loadConfig } from '../src/config/load-config.js';
 import type { ConnectorConfig } from '../src/config/schema.js';
@@ -20,14 +19,11 @@ import { takeInWebhook } from '../src/server/webhook-intake.js';
 import { createRedactor } from '../src/shared/redact.js';
 import { silentLogger } from '../src/shared/logger.js';
 import { openNodeSqlite } from '../src/store/node-sqlite-driver.js';
-import type { SqliteDatabase } from '../src/store/sqlite-database.js';
 import type { CustomerSyncState, Job } from '../src/store/sqlite-job-store.js';
 import { SqliteStore } from '../src/store/sqlite-store.js';
 import type { AttemptRecord } from '../src/store/sync-store.js';
 import { openConnector } from '../src/sync/connector.js';
 
-type Driver = 'better-sqlite3' | 'node:sqlite';
-const OPEN: Record<Driver, ((file: string) => SqliteDatabase) | undefined> = { 'better-sqlite3': undefined, 'node:sqlite': openNodeSqlite };
 
 /** One real record's documents, from a real run of the job against the emulators: the shapes the log really stores. */
 interface Fixture {
@@ -85,7 +81,7 @@ function recordsFrom(f: Fixture, n: number) {
   });
 }
 
-// Network waits as event-loop turns, the same pseudo-random pattern for both drivers (so group commits vary alike).
+// Network waits as event-loop turns, the same pseudo-random pattern every run (so group commits vary alike).
 function turnsFor(seed: number) {
   let s = Math.imul(seed, 2654435761) & 0x7fffffff;
   return () => {
@@ -98,13 +94,12 @@ const turns = async (k: number) => {
   for (let i = 0; i < k; i++) await turn();
 };
 
-async function runOnce(driver: Driver, f: Fixture, records: ReturnType<typeof recordsFrom>, opts: { concurrency: number; senders: number; timeoutMs: number }) {
+async function runOnce(f: Fixture, records: ReturnType<typeof recordsFrom>, opts: { concurrency: number; senders: number; timeoutMs: number }) {
   const n = records.length;
   const dir = mkdtempSync(path.join(tmpdir(), 'bench-sqlite-'));
   const file = path.join(dir, 'bench.db');
-  // As openConnector opens it: WAL, synchronous NORMAL, checkpoints in a worker thread (on the same driver).
-  const open = OPEN[driver];
-  const store = new SqliteStore(file, { redact: f.redact, backgroundCheckpoints: true, ...(open ? { open } : {}) });
+  // As openConnector opens it: WAL, synchronous NORMAL, checkpoints in a worker thread.
+  const store = new SqliteStore(file, { redact: f.redact, backgroundCheckpoints: true });
   store.jobs.setAccount(f.config.ipaas.baseUrl);
   const jobs = store.jobs;
   const byCustomer = new Map(records.map((r, i) => [r.customerId, i]));
@@ -161,7 +156,7 @@ async function runOnce(driver: Driver, f: Fixture, records: ReturnType<typeof re
     let inFlight = 0;
     let done = 0;
     while (done < n && failure === undefined) {
-      if (Date.now() > deadline) throw new Error(`${driver}: only ${done}/${n} records in ${opts.timeoutMs} ms`);
+      if (Date.now() > deadline) throw new Error(`only ${done}/${n} records in ${opts.timeoutMs} ms`);
       const free = opts.concurrency - inFlight;
       let claimed = 0;
       if (free > 0) {
@@ -194,8 +189,8 @@ async function runOnce(driver: Driver, f: Fixture, records: ReturnType<typeof re
     const cpu = process.cpuUsage(cpu0);
     const counts = jobs.counts();
     const logged = (store.db.prepare('SELECT count(*) AS n FROM sync_attempts').get() as { n: number }).n;
-    if (counts.written !== n || logged !== n) throw new Error(`${driver}: ${counts.written} written, ${logged} logged, of ${n}`);
-    return { driver, records: n, seconds, perSecond: n / seconds, cpuMsPerRecord: (cpu.user + cpu.system) / 1000 / n };
+    if (counts.written !== n || logged !== n) throw new Error(`${counts.written} written, ${logged} logged, of ${n}`);
+    return { records: n, seconds, perSecond: n / seconds, cpuMsPerRecord: (cpu.user + cpu.system) / 1000 / n };
   } finally {
     await store.close();
     rmSync(dir, { recursive: true, force: true });
@@ -208,48 +203,36 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 
-/** What each driver links: its SQLite version and the defaults the store does not set itself. */
-function driverFacts(driver: Driver) {
-  const db = OPEN[driver]?.(':memory:') ?? new Database(':memory:');
+/** What the driver links: its SQLite version and the defaults the store does not set itself. */
+function driverFacts() {
+  const db = openNodeSqlite(':memory:');
   try {
     return {
       sqliteVersion: (db.prepare('SELECT sqlite_version() AS v').get() as { v: string }).v,
       cacheSize: db.pragma('cache_size', { simple: true }),
-      threadsafe: (db.pragma('compile_options') as Array<{ compile_options: string }>).map((r) => r.compile_options).find((o) => o.startsWith('THREADSAFE=')),
     };
   } finally {
     db.close();
   }
 }
 
-export async function sqliteDrivers(n: number, repeats: number, concurrency = 64, senders = 32) {
+export async function storeHotPath(n: number, repeats: number, concurrency = 64, senders = 32) {
   const startedAt = new Date().toISOString();
   const fixture = await captureFixture();
   const records = recordsFrom(fixture, n);
   const opts = { concurrency, senders, timeoutMs: Math.max(60_000, n * 20) };
-  const drivers: Driver[] = ['better-sqlite3', 'node:sqlite'];
-  // One untimed run per driver first: the first timed run would otherwise pay the JIT for the shared JavaScript.
-  for (const d of drivers) await runOnce(d, fixture, records, opts);
+  // One untimed run first: the first timed run would otherwise pay the JIT.
+  await runOnce(fixture, records, opts);
   const runs: Array<{ repeat: number } & Awaited<ReturnType<typeof runOnce>>> = [];
-  // Interleaved, and the order flips each repeat (better, node, node, better, ...), so drift hits both alike.
-  for (let r = 0; r < repeats; r++) {
-    for (const d of r % 2 ? [...drivers].reverse() : drivers) runs.push({ repeat: r + 1, ...(await runOnce(d, fixture, records, opts)) });
-  }
-  const of = (d: Driver) => {
-    const mine = runs.filter((x) => x.driver === d);
-    return { medianPerSecond: median(mine.map((x) => x.perSecond)), medianCpuMsPerRecord: median(mine.map((x) => x.cpuMsPerRecord)), ...driverFacts(d) };
-  };
-  const summary = { 'better-sqlite3': of('better-sqlite3'), 'node:sqlite': of('node:sqlite') };
+  for (let r = 0; r < repeats; r++) runs.push({ repeat: r + 1, ...(await runOnce(fixture, records, opts)) });
   const docBytes = JSON.stringify(records[0]!.attempt.request).length + JSON.stringify(records[0]!.attempt.response).length;
   return {
     startedAt,
     node: process.version,
+    driver: { module: 'node:sqlite', ...driverFacts() },
     records: n, repeats, concurrency, senders, requestPlusResponseBytes: docBytes,
-    summary,
-    ratioNodeToBetter: {
-      perSecond: summary['node:sqlite'].medianPerSecond / summary['better-sqlite3'].medianPerSecond,
-      cpuMsPerRecord: summary['node:sqlite'].medianCpuMsPerRecord / summary['better-sqlite3'].medianCpuMsPerRecord,
-    },
+    medianPerSecond: median(runs.map((x) => x.perSecond)),
+    medianCpuMsPerRecord: median(runs.map((x) => x.cpuMsPerRecord)),
     runs,
   };
 }
