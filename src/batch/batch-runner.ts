@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import type OpenAI from 'openai';
+import { leaseOwner } from '../jobs/lease-owner.js';
 import type { PlanCache } from '../jobs/plan-cache.js';
 import { completeWrite, endWithError, jobRef, skipJob } from '../jobs/process-job.js';
 import { usageFrom, toUpstreamError } from '../openai/call-openai.js';
@@ -37,6 +38,8 @@ async function eachLimited<T>(items: AsyncIterable<T> | T[], n: number, fn: (ite
  */
 export class BatchRunner {
   private readonly openai: OpenAI;
+  /** Holds the leases of the jobs it applies; named like a worker's, so a restart recovers them if this process dies. */
+  private readonly owner: string;
 
   constructor(
     private readonly deps: SyncDeps,
@@ -46,6 +49,7 @@ export class BatchRunner {
     private readonly force = false,
   ) {
     this.openai = deps.openai;
+    this.owner = leaseOwner('batch', runId.slice(0, 12));
   }
 
   private get cfg() {
@@ -187,7 +191,7 @@ export class BatchRunner {
       }
       const usage = usageFrom(body.usage as Parameters<typeof usageFrom>[0]);
       const pkg = answerPackage(this.deps, plan, prepared, { raw: body, responseId: String(body.id), model: String(body.model ?? prepared.request.model), usage }, a, this.cfg.discount);
-      await this.deps.store.jobs.commit(() => this.deps.store.jobs.storeAnswer(job, pkg, { owner: `batch-runner:${this.runId}`, ms: this.deps.config.jobs.leaseMs }));
+      await this.deps.store.jobs.commit(() => this.deps.store.jobs.storeAnswer(job, pkg, { owner: this.owner, ms: this.deps.config.jobs.leaseMs }));
       await completeWrite(this.deps, this.plans, plan, job, pkg, prepared.customer, a, started);
     } catch (err) {
       await endWithError(this.deps, job, a, err, started, undefined);

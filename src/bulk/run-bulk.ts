@@ -157,7 +157,8 @@ export async function runBulk(baseDeps: SyncDeps, options: BulkRunOptions): Prom
       await sleep(batches ? Math.min(250, deps.config.batch.pollMinMs) : 100);
     }
   } finally {
-    await pool.stop(5_000);
+    // An interrupted backfill lets the calls in flight answer (stored, never paid again), then aborts.
+    await pool.stop(5_000, 'drain');
     await enumeration;
   }
   if (enumerationError) throw enumerationError;

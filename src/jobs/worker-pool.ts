@@ -1,7 +1,6 @@
-import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { SyncDeps } from '../sync/sync-deps.js';
+import { isDeadLocalOwner, leaseOwner } from './lease-owner.js';
 import type { PlanCache } from './plan-cache.js';
 import { processJob, type ProcessOptions } from './process-job.js';
 
@@ -29,7 +28,7 @@ export class WorkerPool {
   private paused: string | undefined;
   private lastHeldCheck = 0;
   /** Aborted by stop(): OpenAI calls in flight end at once instead of being paid for and discarded. */
-  private readonly stopping = new AbortController();
+  private stopping = new AbortController();
   private interrupted = 0;
   /** Called once when OpenAI says the quota is exhausted (the pool has paused itself). */
   onQuotaExhausted: ((message: string) => void) | undefined;
@@ -39,13 +38,14 @@ export class WorkerPool {
     private readonly plans: PlanCache,
     private readonly opts: WorkerPoolOptions,
   ) {
-    this.owner = opts.owner ?? `worker@${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+    this.owner = opts.owner ?? leaseOwner('worker');
     this.pollMs = opts.pollMs ?? 250;
   }
 
   start(): void {
     if (this.running) return;
     this.running = true;
+    if (this.stopping.signal.aborted) this.stopping = new AbortController(); // started again after a stop
     this.recoverDeadWorkers();
     this.heartbeat = setInterval(() => {
       if (this.inFlight.size) this.deps.store.jobs.extendLeases(this.owner, [...this.inFlight.keys()], this.opts.leaseMs);
@@ -56,16 +56,14 @@ export class WorkerPool {
 
   /**
    * After a kill -9 the dead process's leases would block its jobs until they
-   * expire. A worker of this host whose process no longer exists is certainly
-   * dead: hand its jobs back now. Leases of other hosts simply expire.
+   * expire. A holder of this host (a worker or a batch applier) whose process no
+   * longer exists is certainly dead: hand its jobs back now. Leases of other hosts simply expire.
    */
   private recoverDeadWorkers(): void {
     for (const owner of this.deps.store.jobs.leaseOwners()) {
-      const m = /^worker@(.+):(\d+):[\w-]+$/.exec(owner);
-      if (!m || m[1] !== hostname() || owner === this.owner) continue;
-      if (pidAlive(Number(m[2]))) continue;
+      if (owner === this.owner || !isDeadLocalOwner(owner)) continue;
       const n = this.deps.store.jobs.releaseDeadOwner(owner);
-      this.deps.logger.warn({ owner, jobs: n }, 'recovered the jobs of a worker that died');
+      this.deps.logger.warn({ owner, jobs: n }, 'recovered the jobs of a lease holder that died');
     }
   }
 
@@ -156,13 +154,15 @@ export class WorkerPool {
   }
 
   /**
-   * Graceful stop: claim nothing more, abort the OpenAI calls in flight (their
-   * jobs go back to the queue untouched; nothing is paid for twice), give
-   * write-backs of stored answers `graceMs` to finish, then hand back the rest.
+   * Graceful stop: claim nothing more and hand back what is unfinished. `calls: 'abort'` (serve's
+   * SIGTERM) aborts the OpenAI calls in flight at once: their jobs go back to the queue untouched and
+   * the SDK sends nothing after them; write-backs of stored answers get `graceMs`. `calls: 'drain'`
+   * (an interrupted backfill) first gives the calls `graceMs` to answer, so their answers are stored
+   * and not paid for again, then aborts what still hangs.
    */
-  async stop(graceMs = 10_000): Promise<{ finished: number; released: number }> {
+  async stop(graceMs = 10_000, calls: 'abort' | 'drain' = 'abort'): Promise<{ finished: number; released: number }> {
     this.running = false;
-    this.stopping.abort();
+    if (calls === 'abort') this.stopping.abort();
     this.wake?.();
     clearInterval(this.heartbeat);
     await this.loop;
@@ -170,16 +170,12 @@ export class WorkerPool {
     const before = pending.length;
     const interruptedBefore = this.interrupted;
     await Promise.race([Promise.all(pending), sleep(graceMs, undefined, { ref: false })]);
+    if (!this.stopping.signal.aborted) {
+      this.stopping.abort();
+      // Aborted calls settle within a few turns of the event loop; wait for them (bounded) before handing back.
+      await Promise.race([Promise.all([...this.inFlight.values()]), sleep(1_000, undefined, { ref: false })]);
+    }
     const released = this.deps.store.jobs.releaseAll(this.owner);
     return { finished: before - this.inFlight.size - (this.interrupted - interruptedBefore), released };
-  }
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

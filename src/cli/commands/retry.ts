@@ -53,7 +53,7 @@ export async function retryCommand(options: RetryOptions, io: CommandIO): Promis
       const readySoon = jobs.list({ state: 'pending', limit: 200 }).some((j) => j.runAfter <= Date.now() + 1000);
       if (pool.busy === 0 && c.calling === 0 && !readySoon && jobs.list({ state: 'answered', limit: 1 }).length === 0) break;
     }
-    await pool.stop(1000);
+    await pool.stop(1000, 'drain');
     const c = jobs.counts();
     io.out(`Queue now: ${c.written} written, ${c.skipped} skipped, ${c.failed} failed, ${c.pending} waiting.`);
     return c.failed > 0 ? 1 : 0;
