@@ -4,6 +4,16 @@ import { isDeadLocalOwner, leaseOwner } from './lease-owner.js';
 import type { PlanCache } from './plan-cache.js';
 import { processJob, type ProcessOptions } from './process-job.js';
 
+const QUOTA_PAUSE = 'OpenAI answered insufficient_quota: sending stopped. Add credit or raise the quota, then run `ipaas-openai retry` (or POST /api/retry).';
+
+/** Lifts the quota pause for every process and hands the records it held back to the queue. */
+export function resumeAfterQuota(store: SyncDeps['store'], notify?: () => void): number {
+  store.pauses.clear('quota');
+  const n = store.jobs.releaseHeld('quota', { onlyDue: false });
+  notify?.();
+  return n;
+}
+
 export interface WorkerPoolOptions extends ProcessOptions {
   concurrency: number;
   leaseMs: number;
@@ -25,7 +35,6 @@ export class WorkerPool {
   private wake: (() => void) | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   private readonly pollMs: number;
-  private paused: string | undefined;
   private lastHeldCheck = 0;
   /** Aborted by stop(): OpenAI calls in flight end at once instead of being paid for and discarded. */
   private stopping = new AbortController();
@@ -80,17 +89,14 @@ export class WorkerPool {
     return this.running;
   }
 
-  /** Why the pool claims nothing, if it is paused (insufficient_quota). */
+  /** Why the pool claims nothing, if it is paused (insufficient_quota). Read from the store: any process may lift it. */
   pausedReason(): string | undefined {
-    return this.paused;
+    return this.deps.store.pauses.get('quota')?.reason;
   }
 
-  /** After the quota was raised: hand the held records back and claim again. */
+  /** After the quota was raised: lift the pause, hand the held records back and claim again. */
   resume(): number {
-    this.paused = undefined;
-    const n = this.deps.store.jobs.releaseHeld('quota', { onlyDue: false });
-    this.notify();
-    return n;
+    return resumeAfterQuota(this.deps.store, () => this.notify());
   }
 
   /**
@@ -117,8 +123,9 @@ export class WorkerPool {
     while (this.running) {
       const free = this.opts.concurrency - this.inFlight.size;
       let claimed = 0;
-      if (!this.paused) this.releaseHeldJobs();
-      if (free > 0 && !this.paused) {
+      const paused = this.pausedReason() !== undefined;
+      if (!paused) this.releaseHeldJobs();
+      if (free > 0 && !paused) {
         try {
           const jobs = this.deps.store.jobs.claim(this.owner, free, this.opts.leaseMs);
           claimed = jobs.length;
@@ -126,10 +133,9 @@ export class WorkerPool {
             const p = processJob(this.deps, this.plans, job, { ...this.opts, signal: this.stopping.signal })
               .then((outcome) => {
                 if (outcome === 'interrupted') this.interrupted++;
-                if (outcome === 'quota-exhausted' && !this.paused) {
-                  this.paused = 'OpenAI answered insufficient_quota: sending stopped. Add credit or raise the quota, then run `ipaas-openai retry` (or POST /api/retry).';
-                  this.deps.logger.error({ jobId: job.id }, this.paused);
-                  this.onQuotaExhausted?.(this.paused);
+                if (outcome === 'quota-exhausted' && this.deps.store.pauses.set('quota', QUOTA_PAUSE)) {
+                  this.deps.logger.error({ jobId: job.id }, QUOTA_PAUSE);
+                  this.onQuotaExhausted?.(QUOTA_PAUSE);
                 }
               })
               .catch((err) => this.deps.logger.error({ err, jobId: job.id }, 'job processing crashed'))

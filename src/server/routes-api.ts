@@ -82,10 +82,10 @@ export async function apiRoutes(app: FastifyInstance, ctx: ServiceContext): Prom
 
   app.post('/api/retry', async (req) => {
     const body = parse(retryBody, req.body, 'retry request');
-    const requeued = store.jobs.retryFailed(body.jobIds ?? 'all');
+    // Each failed record once (D2), or the named jobs; as the CLI's retry does.
+    let requeued = body.jobIds ? store.jobs.retryFailed(body.jobIds) : store.jobs.retryRecords(store.recordStates('failed'), ctx.deps.config.jobs.maxAttempts);
     // A quota stop ends when a person asks to retry (after adding credit).
-    if (ctx.pool.pausedReason()) ctx.pool.resume();
-    ctx.pool.notify();
+    requeued += ctx.pool.resume();
     return { requeued };
   });
 

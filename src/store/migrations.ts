@@ -64,4 +64,6 @@ export const MIGRATIONS = [
    CREATE INDEX sync_attempts_started ON sync_attempts(started_at);`,
   // The static parts of requests (instructions, answer schema), stored once instead of in every attempt.
   `CREATE TABLE request_templates (key TEXT PRIMARY KEY, json TEXT NOT NULL);`,
+  // A pause every process sees (the quota ran out); lifted by `retry` from any process.
+  `CREATE TABLE pauses (kind TEXT PRIMARY KEY, reason TEXT NOT NULL, since INTEGER NOT NULL);`,
 ];

@@ -170,6 +170,8 @@ export class SqliteJobStore {
           lease_owner = NULL, lease_until = NULL, trigger = CASE WHEN trigger LIKE 'retry%' THEN trigger ELSE 'retry' END, updated_at = @now
           WHERE id = @id AND (state = 'failed' OR (state = 'held' AND hold_reason LIKE 'quota%'))`),
       getState: db.prepare('SELECT * FROM customer_state WHERE customer_id = ?'),
+      openJobKeys: db.prepare(`SELECT customer_id, ref, ref_kind FROM jobs WHERE state IN ('pending','calling','answered','batched') OR (state = 'held' AND hold_reason NOT LIKE 'quota%')`),
+      failedJobKeys: db.prepare(`SELECT id, customer_id, ref, ref_kind FROM jobs WHERE state = 'failed' OR (state = 'held' AND hold_reason LIKE 'quota%') ORDER BY id DESC`),
       putState: db.prepare(`INSERT INTO customer_state (customer_id, customer_number, input_fingerprint, written_json, last_response_id, last_written_at)
           VALUES (@customerId, @customerNumber, @inputFingerprint, @written, @lastResponseId, @lastWrittenAt)
           ON CONFLICT(customer_id) DO UPDATE SET customer_number = excluded.customer_number, input_fingerprint = excluded.input_fingerprint,
@@ -348,6 +350,36 @@ export class SqliteJobStore {
       const list = ids === 'all' ? (this.db.prepare(`SELECT id FROM jobs WHERE state = 'failed' OR (state = 'held' AND hold_reason LIKE 'quota%')`).all() as Row[]).map((r) => r.id as number) : ids;
       let n = 0;
       for (const id of list) n += this.s.retryFailed.run({ id, now }).changes;
+      return n;
+    })();
+  }
+
+  /**
+   * Queues each of these records (the ones whose latest outcome is failed) once: its newest failed job
+   * goes back (a stored answer is reused, not paid again), or a new job when it has none (a direct CLI
+   * sync). A record with a job already open is left to that job, so two failed runs of the same
+   * customer never become two calls.
+   */
+  retryRecords(records: Array<{ customerId: string | null; customerNumber: string | null }>, maxAttempts: number, now = Date.now()): number {
+    return this.db.transaction(() => {
+      const keysOf = (r: { customer_id: unknown; ref: unknown; ref_kind: unknown }) =>
+        [r.customer_id ? `id:${String(r.customer_id)}` : undefined, `${String(r.ref_kind)}:${String(r.ref)}`].filter((k): k is string => !!k);
+      const open = new Set<string>();
+      for (const r of this.s.openJobKeys.all() as Row[]) for (const k of keysOf(r as never)) open.add(k);
+      const newestFailed = new Map<string, number>();
+      for (const r of this.s.failedJobKeys.all() as Row[]) for (const k of keysOf(r as never)) if (!newestFailed.has(k)) newestFailed.set(k, r.id as number);
+      let n = 0;
+      for (const rec of records) {
+        const keys = [rec.customerId ? `id:${rec.customerId}` : undefined, rec.customerNumber ? `number:${rec.customerNumber}` : undefined].filter((k): k is string => !!k);
+        if (keys.length === 0 || keys.some((k) => open.has(k))) continue;
+        const jobId = keys.map((k) => newestFailed.get(k)).find((id) => id !== undefined);
+        if (jobId !== undefined) n += this.s.retryFailed.run({ id: jobId, now }).changes;
+        else {
+          this.s.insert.run({ customerId: rec.customerId, ref: rec.customerNumber ?? rec.customerId, refKind: rec.customerNumber ? 'number' : 'id', trigger: 'retry', priority: 5, maxAttempts, runId: null, eventKey: null, now });
+          n++;
+        }
+        for (const k of keys) open.add(k);
+      }
       return n;
     })();
   }

@@ -6,6 +6,7 @@ import { openNodeSqlite } from './node-sqlite-driver.js';
 import { expandTemplates, TemplateCompactor } from './request-templates.js';
 import { SqliteBulkStore } from './sqlite-bulk-store.js';
 import { SqliteJobStore } from './sqlite-job-store.js';
+import { SqlitePauseStore } from './sqlite-pause-store.js';
 import type { SqliteDatabase } from './sqlite-database.js';
 import type { AttemptQuery, AttemptRecord, Outcome, RecordState, StoredAttempt, SyncStore } from './sync-store.js';
 
@@ -59,6 +60,7 @@ export class SqliteStore implements SyncStore {
   readonly db: SqliteDatabase;
   readonly jobs: SqliteJobStore;
   readonly bulk: SqliteBulkStore;
+  readonly pauses: SqlitePauseStore;
   private readonly stmts;
 
   /** Secrets never reach the database: every text column and JSON document passes this redactor. */
@@ -85,6 +87,7 @@ export class SqliteStore implements SyncStore {
     this.migrate();
     this.jobs = new SqliteJobStore(this.db);
     this.bulk = new SqliteBulkStore(this.db);
+    this.pauses = new SqlitePauseStore(this.db);
     this.stmts = this.prepareStatements();
   }
 

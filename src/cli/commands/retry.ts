@@ -1,5 +1,6 @@
 import { PlanCache } from '../../jobs/plan-cache.js';
-import { WorkerPool } from '../../jobs/worker-pool.js';
+import { resumeAfterQuota, WorkerPool } from '../../jobs/worker-pool.js';
+import { ConnectorError } from '../../shared/errors.js';
 import { openConnector, rateLimiterFor } from '../../sync/connector.js';
 import { resolveConfig, type CommandIO, type CommonOptions } from '../io.js';
 
@@ -19,28 +20,27 @@ export async function retryCommand(options: RetryOptions, io: CommandIO): Promis
   const limiter = rateLimiterFor(loaded.config, loaded.config.jobs.concurrency);
   const connector = openConnector(loaded, { limiter });
   try {
-    const jobs = connector.store.jobs;
-    let requeued = jobs.retryFailed(options.jobIds?.length ? options.jobIds : 'all');
-    if (!options.jobIds?.length) {
-      // Direct CLI syncs leave no job: their failed records are queued afresh.
-      // A record never loaded has neither number nor id: there is nothing to name it by.
-      const failed = connector.store.recordStates('failed').filter((r) => r.customerNumber || r.customerId);
-      // enqueue() folds a record that is already waiting into its job.
-      const queued = jobs.enqueueMany(
-        failed.map((r) => ({
-          ref: (r.customerNumber ?? r.customerId)!,
-          refKind: r.customerNumber ? ('number' as const) : ('id' as const),
-          customerId: r.customerId,
-          trigger: 'retry',
-          priority: 5,
-          maxAttempts: loaded.config.jobs.maxAttempts,
-        })),
-      );
-      requeued += queued.filter((q) => !q.coalesced).length;
+    const { jobs } = connector.store;
+    let requeued: number;
+    if (options.jobIds?.length) {
+      for (const id of options.jobIds) {
+        const job = jobs.get(id);
+        if (!job) throw new ConnectorError('INVALID_INPUT', `There is no job ${id}.`, { fix: 'List failed jobs with `ipaas-openai logs --outcome failed` (or GET /api/jobs?state=failed) and retry one of those ids.' });
+        if (job.state !== 'failed' && !(job.state === 'held' && job.holdReason?.startsWith('quota'))) {
+          throw new ConnectorError('INVALID_INPUT', `Job ${id} is ${job.state}, not failed: there is nothing to retry.`, { fix: 'Only failed (dead-lettered) jobs can be retried; `ipaas-openai sync <CustomerNumber>` syncs a record again.' });
+        }
+      }
+      requeued = jobs.retryFailed(options.jobIds);
+    } else {
+      // Each record whose latest outcome is failed, once: its newest failed job, or a new job after a direct sync.
+      requeued = jobs.retryRecords(connector.store.recordStates('failed'), loaded.config.jobs.maxAttempts);
     }
+    // The quota pause lives in the store: lifting it here resumes a running serve in any process.
+    const lifted = resumeAfterQuota(connector.store);
+    requeued += lifted;
     io.out(`${requeued} record${requeued === 1 ? '' : 's'} queued again.`);
     if (!options.run || requeued === 0) {
-      if (requeued) io.out('A running `ipaas-openai serve` picks them up; or run them now with `ipaas-openai retry --run`.');
+      if (requeued) io.out('A running `ipaas-openai serve` picks them up within a second; or run them now with `ipaas-openai retry --run`.');
       return 0;
     }
     const deps = { ...connector, limiter };
