@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
@@ -8,7 +9,7 @@ import { completeWrite, endWithError, jobRef, skipJob } from '../jobs/process-jo
 import { usageFrom, toUpstreamError } from '../openai/call-openai.js';
 import { upstreamError } from '../shared/errors.js';
 import type { Job } from '../store/sqlite-job-store.js';
-import type { StoredBatch } from '../store/sqlite-bulk-store.js';
+import { SqliteBulkStore, type StoredBatch } from '../store/sqlite-bulk-store.js';
 import { newAttempt } from '../sync/attempt.js';
 import { answerPackage, checkBudget, prepareRequest } from '../sync/call-phase.js';
 import type { SyncDeps } from '../sync/sync-deps.js';
@@ -60,9 +61,41 @@ export class BatchRunner {
     return this.deps.config.openai.api === 'responses' ? '/v1/responses' : '/v1/chat/completions';
   }
 
+  /**
+   * A batch is recorded as an intent (its jobs marked, a local id) before it is created, and created
+   * with that id in its metadata. An intent left behind (the connector died, or a create's answer was
+   * lost, between OpenAI creating the batch and the store confirming it) is looked up at OpenAI by
+   * that id: found, the batch is adopted and its results applied; not found, its jobs wait for the
+   * next file. Either way nothing is paid for twice. Returns how many batches were adopted.
+   */
+  async resolveSubmissions(): Promise<number> {
+    const { bulk } = this.deps.store;
+    const open = new Map(bulk.batches(this.runId).filter((b) => b.status === SqliteBulkStore.SUBMITTING).map((b) => [b.id, b]));
+    if (open.size === 0) return 0;
+    const since = Math.floor((bulk.run(this.runId)?.createdAt ?? 0) / 1000) - 300;
+    let adopted = 0;
+    try {
+      for await (const batch of this.openai.batches.list({ limit: 100 })) {
+        if (batch.created_at < since || open.size === 0) break;
+        const local = batch.metadata?.submission;
+        if (batch.metadata?.run_id !== this.runId || !local || !open.has(local)) continue;
+        bulk.confirmSubmission(local, { id: batch.id, inputFileId: batch.input_file_id, status: batch.status, nextPollAt: Date.now() });
+        open.delete(local);
+        adopted++;
+        this.deps.logger.warn({ batchId: batch.id }, 'adopted a batch created at OpenAI but not confirmed in the store; its results are applied, nothing is sent again');
+      }
+    } catch (err) {
+      throw toUpstreamError(err, this.deps.redact, this.deps.config.openai.timeoutMs);
+    }
+    for (const local of open.keys()) bulk.dropSubmission(local);
+    return adopted;
+  }
+
   /** Writes the run's waiting jobs into batch files and submits them. Returns how many jobs went out. */
   async submit(limit = this.cfg.maxLinesPerFile): Promise<number> {
     const { jobs } = this.deps.store;
+    // Intents left by a crash or a lost answer are settled before anything new is sent.
+    await this.resolveSubmissions();
     if (jobs.countForBatch(this.runId, 1) === 0) return 0;
     const plan = await this.plans.get();
     const writer = new BatchFileWriter(this.cfg);
@@ -82,15 +115,28 @@ export class BatchRunner {
         const uploaded = await this.openai.files.create({ file: createReadStream(file.path), purpose: 'batch' }).catch((e) => {
           throw toUpstreamError(e, this.deps.redact, this.deps.config.openai.timeoutMs);
         });
-        const batch = await this.openai.batches
-          .create({ input_file_id: uploaded.id, endpoint: this.endpoint, completion_window: '24h', metadata: { run_id: this.runId } })
-          .catch((e) => {
-            throw toUpstreamError(e, this.deps.redact, this.deps.config.openai.timeoutMs);
-          });
+        // The intent first: if the process dies after OpenAI created the batch, the restart finds it by this id.
+        const local = `submitting-${randomUUID()}`;
         jobs.transaction(() => {
-          this.deps.store.bulk.putBatch({ id: batch.id, runId: this.runId, inputFileId: uploaded.id, status: batch.status, lines: file.lines, nextPollAt: Date.now() + this.cfg.pollMinMs });
-          jobs.markBatched(file.jobIds, batch.id);
+          this.deps.store.bulk.putBatch({ id: local, runId: this.runId, inputFileId: uploaded.id, status: SqliteBulkStore.SUBMITTING, lines: file.lines, nextPollAt: Number.MAX_SAFE_INTEGER });
+          jobs.markBatched(file.jobIds, local);
         });
+        let batch;
+        try {
+          // No SDK retry: a create whose answer was lost may exist at OpenAI, and a blind retry would pay twice.
+          batch = await this.openai.batches.create(
+            { input_file_id: uploaded.id, endpoint: this.endpoint, completion_window: '24h', metadata: { run_id: this.runId, submission: local } },
+            { maxRetries: 0 },
+          );
+        } catch (e) {
+          // Adopted if OpenAI did create it; else its jobs wait again for the next file.
+          if (await this.resolveSubmissions()) {
+            sent += file.lines;
+            continue;
+          }
+          throw toUpstreamError(e, this.deps.redact, this.deps.config.openai.timeoutMs);
+        }
+        this.deps.store.bulk.confirmSubmission(local, { id: batch.id, inputFileId: uploaded.id, status: batch.status, nextPollAt: Date.now() + this.cfg.pollMinMs });
         this.deps.logger.info({ batchId: batch.id, lines: file.lines, bytes: file.bytes }, 'batch submitted');
         sent += file.lines;
       }

@@ -120,9 +120,28 @@ export class SqliteBulkStore {
 
   openBatches(runId?: string): StoredBatch[] {
     const rows = (runId
-      ? this.db.prepare('SELECT * FROM batches WHERE applied = 0 AND run_id = ? ORDER BY created_at').all(runId)
-      : this.db.prepare('SELECT * FROM batches WHERE applied = 0 ORDER BY created_at').all()) as Row[];
+      ? this.db.prepare(`SELECT * FROM batches WHERE applied = 0 AND run_id = ? AND status <> 'submitting' ORDER BY created_at`).all(runId)
+      : this.db.prepare(`SELECT * FROM batches WHERE applied = 0 AND status <> 'submitting' ORDER BY created_at`).all()) as Row[];
     return rows.map(toBatch);
+  }
+
+  /** A batch about to be created: its jobs are marked as in it under a local id, before anything is sent. */
+  static readonly SUBMITTING = 'submitting';
+
+  /** The created batch takes the place of its recorded intent (same jobs, OpenAI's id). */
+  confirmSubmission(localId: string, b: { id: string; inputFileId: string; status: string; nextPollAt: number }, now = Date.now()): void {
+    this.db.transaction(() => {
+      this.db.prepare('UPDATE batches SET id = ?, input_file_id = ?, status = ?, next_poll_at = ?, updated_at = ? WHERE id = ?').run(b.id, b.inputFileId, b.status, b.nextPollAt, now, localId);
+      this.db.prepare('UPDATE jobs SET batch_id = ?, updated_at = ? WHERE batch_id = ?').run(b.id, now, localId);
+    })();
+  }
+
+  /** No batch came of the intent: its jobs wait again for the next file. */
+  dropSubmission(localId: string, now = Date.now()): void {
+    this.db.transaction(() => {
+      this.db.prepare(`UPDATE jobs SET state = 'pending', batch_id = NULL, updated_at = ? WHERE batch_id = ? AND state = 'batched'`).run(now, localId);
+      this.db.prepare('DELETE FROM batches WHERE id = ?').run(localId);
+    })();
   }
 
   batches(runId: string): StoredBatch[] {
