@@ -1,4 +1,5 @@
 import type { SqliteDatabase } from './sqlite-database.js';
+import { movesTo } from './sqlite-transitions.js';
 import type { NewJob } from './sqlite-job-store.js';
 
 export type BulkMode = 'direct' | 'batch';
@@ -139,7 +140,7 @@ export class SqliteBulkStore {
   /** No batch came of the intent: its jobs wait again for the next file. */
   dropSubmission(localId: string, now = Date.now()): void {
     this.db.transaction(() => {
-      this.db.prepare(`UPDATE jobs SET state = 'pending', batch_id = NULL, updated_at = ? WHERE batch_id = ? AND state = 'batched'`).run(now, localId);
+      this.db.prepare(`UPDATE jobs SET state = 'pending', batch_id = NULL, updated_at = ? WHERE batch_id = ? AND state = 'batched' AND ${movesTo("'pending'")}`).run(now, localId);
       this.db.prepare('DELETE FROM batches WHERE id = ?').run(localId);
     })();
   }

@@ -1,6 +1,7 @@
 import type { SqliteDatabase } from './sqlite-database.js';
 import { assertTransition, type JobState } from '../jobs/job-states.js';
 import { GroupCommit } from './group-commit.js';
+import { installTransitions, movesTo, staysOrMovesTo } from './sqlite-transitions.js';
 
 export type RefKind = 'number' | 'id';
 
@@ -121,6 +122,11 @@ export class SqliteJobStore {
 
   constructor(private readonly db: SqliteDatabase) {
     this.group = new GroupCommit(db);
+    installTransitions(db);
+    // Every statement that changes a job's state checks the move against the state machine in SQL.
+    const calling = `CASE WHEN state = 'pending' THEN 'calling' ELSE state END`;
+    const handBack = `CASE WHEN state = 'calling' THEN 'pending' ELSE state END`;
+    const retried = `CASE WHEN answer_json IS NOT NULL THEN 'answered' ELSE 'pending' END`;
     this.s = {
       insert: db.prepare(`INSERT INTO jobs (customer_id, ref, ref_kind, trigger, priority, state, attempts, max_attempts, run_after, run_id, event_key, created_at, updated_at)
         VALUES (@customerId, @ref, @refKind, @trigger, @priority, 'pending', 0, @maxAttempts, @now, @runId, @eventKey, @now, @now)`),
@@ -140,35 +146,35 @@ export class SqliteJobStore {
         ORDER BY priority DESC, run_after, id LIMIT @limit`),
       // Claiming a pending job starts its call in the same statement (one commit fewer per record).
       lease: db.prepare(`UPDATE jobs SET lease_owner = @owner, lease_until = @until, updated_at = @now,
-          state = CASE WHEN state = 'pending' THEN 'calling' ELSE state END WHERE id = @id AND (lease_until IS NULL OR lease_until < @now)`),
+          state = ${calling} WHERE id = @id AND (lease_until IS NULL OR lease_until < @now) AND ${staysOrMovesTo(calling)}`),
       extend: db.prepare(`UPDATE jobs SET lease_until = @until WHERE lease_owner = @owner AND id = @id`),
       setCustomer: db.prepare(`UPDATE jobs SET customer_id = @customerId WHERE id = @id`),
       answered: db.prepare(`UPDATE jobs SET state = 'answered', answer_json = @answer, updated_at = @now,
-          lease_owner = coalesce(@owner, lease_owner), lease_until = coalesce(@until, lease_until) WHERE id = @id AND state = @from`),
+          lease_owner = coalesce(@owner, lease_owner), lease_until = coalesce(@until, lease_until) WHERE id = @id AND state = @from AND ${movesTo("'answered'")}`),
       finish: db.prepare(`UPDATE jobs SET state = @state, lease_owner = NULL, lease_until = NULL, last_attempt_id = @attemptId, answer_json = coalesce(@answer, answer_json),
-          last_error_code = @code, last_error = @error, last_error_fix = @fix, updated_at = @now WHERE id = @id AND state = @from`),
+          last_error_code = @code, last_error = @error, last_error_fix = @fix, updated_at = @now WHERE id = @id AND state = @from AND ${movesTo('@state')}`),
       retryLater: db.prepare(`UPDATE jobs SET state = @state, attempts = attempts + 1, run_after = @runAfter, lease_owner = NULL, lease_until = NULL, answer_json = coalesce(@answer, answer_json),
-          last_attempt_id = @attemptId, last_error_code = @code, last_error = @error, last_error_fix = @fix, updated_at = @now WHERE id = @id AND state = @from`),
-      release: db.prepare(`UPDATE jobs SET lease_owner = NULL, lease_until = NULL, state = CASE WHEN state = 'calling' THEN 'pending' ELSE state END, updated_at = @now WHERE lease_owner = @owner AND state IN ('calling','answered','pending')`),
+          last_attempt_id = @attemptId, last_error_code = @code, last_error = @error, last_error_fix = @fix, updated_at = @now WHERE id = @id AND state = @from AND ${movesTo('@state')}`),
+      release: db.prepare(`UPDATE jobs SET lease_owner = NULL, lease_until = NULL, state = ${handBack}, updated_at = @now WHERE lease_owner = @owner AND state IN ('calling','answered','pending') AND ${staysOrMovesTo(handBack)}`),
       expiredCalling: db.prepare(`UPDATE jobs SET state = 'pending', attempts = attempts + 1, last_error = 'The worker stopped while the OpenAI call was in flight (lease expired); the call is repeated.', updated_at = @now
-          WHERE state = 'calling' AND lease_until < @now`),
-      hold: db.prepare(`UPDATE jobs SET state = 'held', hold_reason = @reason, run_after = @until, lease_owner = NULL, lease_until = NULL, updated_at = @now WHERE id = @id AND state = @from`),
-      releaseHeld: db.prepare(`UPDATE jobs SET state = 'pending', hold_reason = NULL, run_after = @now, updated_at = @now WHERE state = 'held' AND hold_reason LIKE @kind || '%' AND (@due = 0 OR run_after <= @now)`),
+          WHERE state = 'calling' AND lease_until < @now AND ${movesTo("'pending'")}`),
+      hold: db.prepare(`UPDATE jobs SET state = 'held', hold_reason = @reason, run_after = @until, lease_owner = NULL, lease_until = NULL, updated_at = @now WHERE id = @id AND state = @from AND ${movesTo("'held'")}`),
+      releaseHeld: db.prepare(`UPDATE jobs SET state = 'pending', hold_reason = NULL, run_after = @now, updated_at = @now WHERE state = 'held' AND hold_reason LIKE @kind || '%' AND (@due = 0 OR run_after <= @now) AND ${movesTo("'pending'")}`),
       pendingForBatch: db.prepare(`SELECT * FROM jobs WHERE run_id = ? AND trigger = 'batch' AND state = 'pending' AND run_after <= ? AND id > ? ORDER BY id LIMIT ?`),
       countForBatch: db.prepare(`SELECT count(*) AS n FROM (SELECT 1 FROM jobs WHERE run_id = ? AND trigger = 'batch' AND state = 'pending' AND run_after <= ? LIMIT ?)`),
-      markBatched: db.prepare(`UPDATE jobs SET state = 'batched', batch_id = @batchId, updated_at = @now WHERE id = @id AND state = 'pending'`),
+      markBatched: db.prepare(`UPDATE jobs SET state = 'batched', batch_id = @batchId, updated_at = @now WHERE id = @id AND state = 'pending' AND ${movesTo("'batched'")}`),
       inBatch: db.prepare(`SELECT * FROM jobs WHERE batch_id = ? AND state = 'batched'`),
       unbatch: db.prepare(`UPDATE jobs SET state = 'pending', trigger = @trigger, batch_id = NULL, attempts = attempts + 1, run_after = @now,
-          last_error = @error, updated_at = @now WHERE id = @id AND state = 'batched'`),
+          last_error = @error, updated_at = @now WHERE id = @id AND state = 'batched' AND ${movesTo("'pending'")}`),
       owners: db.prepare(`SELECT DISTINCT lease_owner AS owner FROM jobs WHERE lease_owner IS NOT NULL`),
       releaseDead: db.prepare(`UPDATE jobs SET lease_owner = NULL, lease_until = NULL,
           attempts = attempts + CASE WHEN state = 'calling' THEN 1 ELSE 0 END,
-          state = CASE WHEN state = 'calling' THEN 'pending' ELSE state END,
+          state = ${handBack},
           last_error = CASE WHEN state = 'calling' THEN 'The worker died while the OpenAI call was in flight; the call is repeated.' ELSE last_error END,
-          updated_at = @now WHERE lease_owner = @owner`),
-      retryFailed: db.prepare(`UPDATE jobs SET state = CASE WHEN answer_json IS NOT NULL THEN 'answered' ELSE 'pending' END, attempts = 0, run_after = @now, hold_reason = NULL,
+          updated_at = @now WHERE lease_owner = @owner AND ${staysOrMovesTo(handBack)}`),
+      retryFailed: db.prepare(`UPDATE jobs SET state = ${retried}, attempts = 0, run_after = @now, hold_reason = NULL,
           lease_owner = NULL, lease_until = NULL, trigger = CASE WHEN trigger LIKE 'retry%' THEN trigger ELSE 'retry' END, updated_at = @now
-          WHERE id = @id AND (state = 'failed' OR (state = 'held' AND hold_reason LIKE 'quota%'))`),
+          WHERE id = @id AND (state = 'failed' OR (state = 'held' AND hold_reason LIKE 'quota%')) AND ${movesTo(retried)}`),
       getState: db.prepare('SELECT * FROM customer_state WHERE customer_id = ?'),
       openJobKeys: db.prepare(`SELECT customer_id, ref, ref_kind FROM jobs WHERE state IN ('pending','calling','answered','batched') OR (state = 'held' AND hold_reason NOT LIKE 'quota%')`),
       failedJobKeys: db.prepare(`SELECT id, customer_id, ref, ref_kind FROM jobs WHERE state = 'failed' OR (state = 'held' AND hold_reason LIKE 'quota%') ORDER BY id DESC`),

@@ -1,0 +1,158 @@
+/**
+ * The queue's contract, written once against the job store's interface and run on every adapter
+ * (SQLite now; PostgreSQL next): claim exclusivity, one OpenAI call per customer at a time,
+ * coalescing, webhook dedupe, lease expiry and recovery, and every allowed and forbidden state move.
+ * Calls are awaited, so an adapter whose methods return promises runs the same suite.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { canTransition, JOB_STATES, type JobState } from '../jobs/job-states.js';
+import type { Job, NewJob, SqliteJobStore } from './sqlite-job-store.js';
+
+export type QueuePort = Pick<
+  SqliteJobStore,
+  | 'enqueue' | 'enqueueMany' | 'insertRunJobs' | 'get' | 'claim' | 'storeAnswer' | 'finish' | 'retryLater' | 'hold' | 'releaseHeld'
+  | 'markBatched' | 'unbatch' | 'releaseAll' | 'releaseDeadOwner' | 'retryFailed' | 'seenEvent' | 'recordEvent' | 'counts'
+>;
+
+export interface QueueFixture {
+  /** A second connection to the same database (another process, as far as the queue knows). */
+  jobs: QueuePort;
+  other: QueuePort;
+  /** Test set-up only: puts a job straight into a state (what earlier steps would have done). */
+  forceState(id: number, state: JobState, fields?: { holdReason?: string; answer?: unknown }): Promise<void> | void;
+  close(): Promise<void>;
+}
+
+/**
+ * The state machine the queue promises, spelled out here on its own so that the suite checks the
+ * implementation against the spec and not against itself (jobs/job-states.ts must agree with it).
+ */
+const SPEC: Record<JobState, readonly JobState[]> = {
+  pending: ['calling', 'batched', 'skipped', 'failed', 'held', 'pending'],
+  calling: ['answered', 'skipped', 'failed', 'pending', 'held', 'batched'],
+  batched: ['answered', 'pending', 'failed', 'skipped'],
+  answered: ['written', 'failed', 'answered'],
+  written: [],
+  skipped: [],
+  failed: ['pending', 'answered'],
+  held: ['pending'],
+};
+const allowed = (from: JobState, to: JobState) => SPEC[from].includes(to);
+
+const job = (ref: string, extra: Partial<NewJob> = {}): NewJob => ({ ref, refKind: 'number', customerId: null, trigger: 'manual', maxAttempts: 6, ...extra });
+const T = 1_800_000_000_000;
+
+export function queueContract(adapter: string, open: () => Promise<QueueFixture>): void {
+  describe(`queue contract on ${adapter}`, () => {
+    let f: QueueFixture;
+    beforeEach(async () => {
+      f = await open();
+    });
+    afterEach(async () => f.close());
+
+    it('the state machine in code is the one this contract specifies', () => {
+      for (const from of JOB_STATES) for (const to of JOB_STATES) expect(canTransition(from, to), `${from} -> ${to}`).toBe(allowed(from, to));
+    });
+
+    it('a job is claimed by one owner only, across connections', async () => {
+      for (let i = 0; i < 20; i++) await f.jobs.enqueue(job(`C-${i}`, { customerId: String(i) }), T);
+      const seen = new Map<number, string>();
+      for (let round = 0; round < 8; round++) {
+        for (const [owner, q] of [['a', f.jobs], ['b', f.other]] as const) {
+          for (const j of await q.claim(owner, 3, 60_000, T)) {
+            expect(seen.has(j.id), `job ${j.id} claimed by ${seen.get(j.id)} and ${owner}`).toBe(false);
+            seen.set(j.id, owner);
+          }
+        }
+      }
+      expect(seen.size).toBe(20);
+      expect(new Set(seen.values())).toEqual(new Set(['a', 'b']));
+    });
+
+    it('one OpenAI call per customer at a time: a second job of a customer waits while the first is in flight', async () => {
+      const first = (await f.jobs.enqueue(job('CUST-1', { customerId: '1' }), T)).job;
+      // A bulk run's job is not folded into a waiting one: two jobs of the same customer.
+      expect(await f.jobs.insertRunJobs([job('CUST-1', { customerId: '1', runId: 'run-1', trigger: 'bulk' })], T)).toBe(1);
+      const claimed = await f.jobs.claim('a', 10, 60_000, T);
+      expect(claimed.map((j) => j.id)).toEqual([first.id]);
+      expect(await f.other.claim('b', 10, 60_000, T + 1)).toEqual([]);
+      await f.jobs.storeAnswer(claimed[0]!, { answer: {} }, undefined, T + 2);
+      expect(await f.other.claim('b', 10, 60_000, T + 3)).toEqual([]); // answered, its write still to do
+      await f.jobs.finish(claimed[0]!, 'written', {}, undefined, T + 4);
+      const next = await f.other.claim('b', 10, 60_000, T + 5);
+      expect(next).toHaveLength(1);
+      expect(next[0]!.runId).toBe('run-1');
+    });
+
+    it('events for a waiting customer coalesce into its job; a job already in flight is not joined', async () => {
+      const a = await f.jobs.enqueue(job('CUST-2', { customerId: '2', trigger: 'webhook:updated' }), T);
+      const b = await f.other.enqueue(job('CUST-2', { customerId: '2', trigger: 'webhook:updated', priority: 5 }), T + 1);
+      expect(a.coalesced).toBe(false);
+      expect(b).toMatchObject({ coalesced: true, job: { id: a.job.id, coalesced: 1, priority: 5 } });
+      await f.jobs.claim('a', 1, 60_000, T + 2);
+      const c = await f.jobs.enqueue(job('CUST-2', { customerId: '2', trigger: 'webhook:updated' }), T + 3);
+      expect(c.coalesced).toBe(false);
+      expect(c.job.id).not.toBe(a.job.id);
+    });
+
+    it('a webhook event is recorded once: the second delivery of the same event is recognised', async () => {
+      const e = { eventKey: 'tg:abc', deliveryId: '9', attempt: 1, scope: 'customer/updated', customerId: '7', jobId: null, outcome: 'queued' };
+      expect(await f.jobs.recordEvent(e, T)).toBe(true);
+      expect(await f.other.recordEvent({ ...e, attempt: 2 }, T + 1)).toBe(false);
+      expect(await f.other.seenEvent('tg:abc')).toEqual({ jobId: null, outcome: 'queued' });
+    });
+
+    it('an expired lease makes the job claimable again, and the lost call counts as a try', async () => {
+      const { job: j } = await f.jobs.enqueue(job('CUST-3', { customerId: '3' }), T);
+      expect(await f.jobs.claim('a', 1, 1_000, T)).toHaveLength(1);
+      expect(await f.other.claim('b', 1, 1_000, T + 999)).toEqual([]);
+      const again = await f.other.claim('b', 1, 1_000, T + 1_001);
+      expect(again).toMatchObject([{ id: j.id, state: 'calling', leaseOwner: 'b', attempts: 1 }]);
+    });
+
+    it('a dead owner\'s jobs are recovered at once; handing back keeps a stored answer', async () => {
+      const one = (await f.jobs.enqueue(job('CUST-4', { customerId: '4' }), T)).job;
+      const two = (await f.jobs.enqueue(job('CUST-5', { customerId: '5' }), T)).job;
+      const [c1, c2] = await f.jobs.claim('dead', 2, 600_000, T);
+      await f.jobs.storeAnswer(c2!.id === two.id ? c2! : c1!, { answer: { Comment: 'x' } }, undefined, T);
+      expect(await f.other.releaseDeadOwner('dead', T + 1)).toBe(2);
+      expect((await f.other.get(one.id))!.state).toBe('pending');
+      expect((await f.other.get(two.id))!.state).toBe('answered');
+      expect((await f.other.claim('b', 5, 60_000, T + 2)).map((j) => j.id).sort()).toEqual([one.id, two.id].sort());
+      expect(await f.other.releaseAll('b', T + 3)).toBe(2);
+    });
+
+    describe('every move the state machine allows succeeds, every other one changes nothing', () => {
+      type Move = { to: JobState; name: string; precondition?: (from: JobState) => boolean; run: (j: Job) => Promise<unknown> | unknown };
+      const moves: Move[] = [
+        { to: 'answered', name: 'storeAnswer', run: (j) => f.jobs.storeAnswer(j, { answer: {} }, undefined, T + 10) },
+        { to: 'written', name: 'finish(written)', run: (j) => f.jobs.finish(j, 'written', {}, undefined, T + 10) },
+        { to: 'skipped', name: 'finish(skipped)', run: (j) => f.jobs.finish(j, 'skipped', { error: 'x' }, undefined, T + 10) },
+        { to: 'failed', name: 'finish(failed)', run: (j) => f.jobs.finish(j, 'failed', { error: 'x' }, undefined, T + 10) },
+        { to: 'held', name: 'hold', run: (j) => f.jobs.hold(j, 'budget: cap', T + 60_000, T + 10) },
+        { to: 'pending', name: 'retryLater', precondition: (from) => from !== 'answered', run: (j) => f.jobs.retryLater(j, 10, { error: 'x' }, T + 10) },
+        { to: 'batched', name: 'markBatched', precondition: (from) => from === 'pending', run: (j) => f.jobs.markBatched([j.id], 'batch_1', T + 10) },
+        { to: 'pending', name: 'unbatch', precondition: (from) => from === 'batched', run: (j) => f.jobs.unbatch(j, 'batch', 'x', T + 10) },
+        { to: 'pending', name: 'releaseHeld', precondition: (from) => from === 'held', run: () => f.jobs.releaseHeld('budget', { onlyDue: false }, T + 10) },
+        { to: 'pending', name: 'retryFailed', precondition: (from) => from === 'failed', run: (j) => f.jobs.retryFailed([j.id], T + 10) },
+      ];
+      for (const m of moves) {
+        for (const from of JOB_STATES) {
+          const expected = allowed(from, m.to) && (m.precondition?.(from) ?? true);
+          it(`${m.name}: ${from} -> ${m.to} ${expected ? 'moves' : 'is refused'}`, async () => {
+            const { job: created } = await f.jobs.enqueue(job(`M-${from}`, { customerId: `m-${from}` }), T);
+            await f.forceState(created.id, from, { holdReason: 'budget: cap' });
+            const j = (await f.jobs.get(created.id))!;
+            expect(j.state).toBe(from);
+            try {
+              await m.run(j);
+            } catch {
+              // A refused move may throw or change nothing; either way the state must stay.
+            }
+            expect((await f.other.get(created.id))!.state).toBe(expected ? m.to : from);
+          });
+        }
+      }
+    });
+  });
+}
