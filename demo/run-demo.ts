@@ -5,7 +5,7 @@ import type { CommandIO } from '../src/cli/io.js';
 import { ENV, loadConfig, type LoadedConfig } from '../src/config/load-config.js';
 import { startService, type RunningService } from '../src/server/service.js';
 import type { Logger } from '../src/shared/logger.js';
-import { openConnector } from '../src/sync/connector.js';
+import { openConnector, rateLimiterFor } from '../src/sync/connector.js';
 import type { CustomerRef } from '../src/sync/load-customer.js';
 import { runSync } from '../src/sync/run-sync.js';
 
@@ -49,7 +49,7 @@ export async function demoCommand(options: DemoOptions, io: CommandIO): Promise<
     io.out(`  OpenAI:    ${emulators.openai ? `built-in emulator at ${emulators.openai.url} (no OPENAI_API_KEY set)` : loaded.config.openai.baseUrl}, model ${loaded.config.openai.model}, ${loaded.config.openai.api} API`);
     io.out('');
 
-    const connector = openConnector(loaded);
+    const connector = openConnector(loaded, { limiter: rateLimiterFor(loaded.config, loaded.config.sync.concurrency) });
     try {
       let refs: CustomerRef[];
       if (emulators.ipaas) {

@@ -63,12 +63,15 @@ describe('OpenAI errors', () => {
     expect(a.errorFix).toMatch(/openai\.model/);
   });
 
-  it('a timeout fails the record as retryable after the SDK retries', async () => {
-    h = await startHarness({ config: { openai: { timeoutMs: 300, maxRetries: 1 } } });
+  it('a timeout fails the attempt as retryable after the SDK retries; the queue retries the record later', async () => {
+    h = await startHarness({ config: { openai: { timeoutMs: 300, maxRetries: 1 }, jobs: { retryBaseMs: 50, retryMaxMs: 100 } } });
     h.emulators.openai.emulator.injectFault({ kind: 'timeout', times: 2 });
-    const a = (await sync(h, 'CUST-10046')).results[0]!.attempt;
-    expect(a.errorMessage).toBe('API request failed. OpenAI answered no response: no answer within 300 ms (timeout)');
-    expect(a.retryable).toBe(true);
+    const summary = await sync(h, 'CUST-10046');
+    const [last, first] = h.connector.store.listAttempts({ customerNumber: 'CUST-10046', limit: 2 });
+    expect(first!.errorMessage).toBe('API request failed. OpenAI answered no response: no answer within 300 ms (timeout)');
+    expect(first!.retryable).toBe(true);
+    expect(last!.outcome).toBe('synced');
+    expect(summary.synced).toBe(1);
   });
 
   it('refusals, malformed bodies and schema violations are errors, not data', async () => {

@@ -3,21 +3,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { spawnCli } from './helpers/cli.js';
+import { startCliProcess as start } from './helpers/processes.js';
 import { waitFor } from './helpers/service-harness.js';
 
 const ADMIN = 'admin-sigterm-token-0123456789';
 const N = 24;
-
-/** Starts a CLI process and resolves once its output matches `ready`. */
-async function start(args: string[], env: Record<string, string>, cwd: string, ready: RegExp): Promise<{ child: ChildProcess; out: () => string }> {
-  const child = spawnCli(args, { cwd, env });
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  await waitFor(() => ready.test(out), 20_000, `ipaas-openai ${args[0]} to start; output so far:\n${out}`);
-  return { child, out: () => out };
-}
 
 describe('serve stopped by SIGTERM while OpenAI calls hang (D4, standalone processes)', () => {
   const children: ChildProcess[] = [];

@@ -145,8 +145,8 @@ export async function endWithError(deps: SyncDeps, job: Job, a: AttemptRecord, e
   if (isQuotaExhausted(err)) {
     // Waiting will not help: hold the record (nothing lost) and tell the pool to stop sending.
     await jobs.commit(() => {
-      saveAttempt(deps, a, started);
-      jobs.hold(job, `quota: ${a.errorMessage}`, Number.MAX_SAFE_INTEGER);
+      const attempt = saveAttempt(deps, a, started);
+      jobs.hold(job, `quota: ${a.errorMessage}`, Number.MAX_SAFE_INTEGER, Date.now(), attempt.id);
     });
     return 'quota-exhausted';
   }

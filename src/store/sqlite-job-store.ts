@@ -137,6 +137,8 @@ export class SqliteJobStore {
       get: db.prepare('SELECT * FROM jobs WHERE id = ?'),
       insertRun: db.prepare(`INSERT OR IGNORE INTO jobs (customer_id, ref, ref_kind, trigger, priority, state, attempts, max_attempts, run_after, run_id, event_key, created_at, updated_at)
         VALUES (@customerId, @ref, @refKind, @trigger, @priority, 'pending', 0, @maxAttempts, @now, @runId, @eventKey, @now, @now)`),
+      latestRun: db.prepare('SELECT run_id FROM jobs WHERE run_id = ? OR run_id LIKE ? ORDER BY id DESC LIMIT 1'),
+      runStates: db.prepare('SELECT id, state, last_attempt_id, run_after FROM jobs WHERE run_id = ? ORDER BY id'),
       openInRun: db.prepare(`SELECT count(*) AS n FROM jobs WHERE run_id = ? AND state IN ('pending','calling','answered')`),
       // Ready jobs, skipping customers that have a job in flight (one call per customer at a time).
       // Jobs waiting for a batch file are the batch runner's, not the direct workers'.
@@ -158,7 +160,8 @@ export class SqliteJobStore {
       release: db.prepare(`UPDATE jobs SET lease_owner = NULL, lease_until = NULL, state = ${handBack}, updated_at = @now WHERE lease_owner = @owner AND state IN ('calling','answered','pending') AND ${staysOrMovesTo(handBack)}`),
       expiredCalling: db.prepare(`UPDATE jobs SET state = 'pending', attempts = attempts + 1, last_error = 'The worker stopped while the OpenAI call was in flight (lease expired); the call is repeated.', updated_at = @now
           WHERE state = 'calling' AND lease_until < @now AND ${movesTo("'pending'")}`),
-      hold: db.prepare(`UPDATE jobs SET state = 'held', hold_reason = @reason, run_after = @until, lease_owner = NULL, lease_until = NULL, updated_at = @now WHERE id = @id AND state = @from AND ${movesTo("'held'")}`),
+      hold: db.prepare(`UPDATE jobs SET state = 'held', hold_reason = @reason, run_after = @until, lease_owner = NULL, lease_until = NULL,
+          last_attempt_id = coalesce(@attemptId, last_attempt_id), updated_at = @now WHERE id = @id AND state = @from AND ${movesTo("'held'")}`),
       releaseHeld: db.prepare(`UPDATE jobs SET state = 'pending', hold_reason = NULL, run_after = @now, updated_at = @now WHERE state = 'held' AND hold_reason LIKE @kind || '%' AND (@due = 0 OR run_after <= @now) AND ${movesTo("'pending'")}`),
       pendingForBatch: db.prepare(`SELECT * FROM jobs WHERE run_id = ? AND trigger = 'batch' AND state = 'pending' AND run_after <= ? AND id > ? ORDER BY id LIMIT ?`),
       countForBatch: db.prepare(`SELECT count(*) AS n FROM (SELECT 1 FROM jobs WHERE run_id = ? AND trigger = 'batch' AND state = 'pending' AND run_after <= ? LIMIT ?)`),
@@ -216,6 +219,16 @@ export class SqliteJobStore {
       }).changes;
     }
     return added;
+  }
+
+  /** The newest run whose id is `key` or `key.<n>` (a manual sync of the same customers), if any. */
+  latestRunId(key: string): string | undefined {
+    return (this.s.latestRun.get(key, `${key}.%`) as { run_id: string } | undefined)?.run_id;
+  }
+
+  /** Where each job of a run stands, in a few columns (polled while a run is followed). */
+  runStates(runId: string): Array<{ id: number; state: JobState; lastAttemptId: number | null; runAfter: number }> {
+    return (this.s.runStates.all(runId) as Row[]).map((r) => ({ id: r.id as number, state: r.state as JobState, lastAttemptId: (r.last_attempt_id as number | null) ?? null, runAfter: r.run_after as number }));
   }
 
   /** Jobs of a run still to finish now (pending or in flight), for back-pressure. */
@@ -301,9 +314,9 @@ export class SqliteJobStore {
   }
 
   /** The job waits, visibly, until `until` (a spend cap's next period) or until released. */
-  hold(job: Job, reason: string, until: number, now = Date.now()): void {
+  hold(job: Job, reason: string, until: number, now = Date.now(), attemptId: number | null = null): void {
     assertTransition(job.id, job.state, 'held');
-    if (this.s.hold.run({ id: job.id, from: job.state, reason, until, now }).changes !== 1) throw new Error(`Job ${job.id} is no longer ${job.state}.`);
+    if (this.s.hold.run({ id: job.id, from: job.state, reason, until, now, attemptId }).changes !== 1) throw new Error(`Job ${job.id} is no longer ${job.state}.`);
     job.state = 'held';
   }
 

@@ -1,14 +1,24 @@
+import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { TriggerEvent } from '../config/schema.js';
+import { PlanCache } from '../jobs/plan-cache.js';
+import { WorkerPool } from '../jobs/worker-pool.js';
 import { ConnectorError } from '../shared/errors.js';
+import type { RefKind } from '../store/sqlite-job-store.js';
 import { markFailed, newAttempt, saveAttempt } from './attempt.js';
 import { refText, type CustomerRef } from './load-customer.js';
 import { prepareMappings } from './prepare-mappings.js';
-import { syncCustomer, type SyncDeps, type SyncResult } from './sync-customer.js';
+import type { SyncDeps, SyncResult } from './sync-customer.js';
 
 export interface RunSummary {
+  runId: string | null;
+  /** True when this run continued one that was interrupted (same customers): what was written is not sent again. */
+  resumed: boolean;
   synced: number;
   failed: number;
   skipped: number;
+  /** Records still waiting for a later retry (or held by a spend cap) when the run returned. */
+  waiting: number;
   createdCustomFields: string[];
   results: SyncResult[];
   inputTokens: number;
@@ -22,6 +32,8 @@ export interface RunOptions {
   event?: TriggerEvent;
   concurrency?: number;
   onResult?: (r: SyncResult, done: number, total: number) => void;
+  /** Stop waiting for records whose next retry is further away than this (they stay queued). Default 60 s. */
+  maxRetryWaitMs?: number;
 }
 
 /** Removes duplicates while keeping the order the person gave. */
@@ -35,9 +47,21 @@ export function uniqueRefs(refs: CustomerRef[]): CustomerRef[] {
   });
 }
 
+/** The same customers asked for again continue the same run while it is unfinished. */
+function runKey(trigger: string, refs: CustomerRef[]): string {
+  const canonical = JSON.stringify({ trigger, refs: refs.map(refText).sort() });
+  return `manual-${createHash('sha256').update(canonical).digest('hex').slice(0, 12)}`;
+}
+
+const jobOf = (ref: CustomerRef): { ref: string; refKind: RefKind; customerId: string | null } =>
+  'id' in ref ? { ref: ref.id, refKind: 'id', customerId: ref.id } : { ref: ref.customerNumber, refKind: 'number', customerId: null };
+
 /**
- * A manual sync, as on iPaaS.com's Manual Sync page: up to 3,000 customers,
- * each ending synced, skipped or failed (with its reason) in the sync log.
+ * A manual sync, as on iPaaS.com's Manual Sync page: up to 3,000 customers, each ending synced,
+ * skipped or failed (with its reason) in the sync log. The customers are queued as one run and the
+ * queue's runner does the work in this process, exactly as `serve` would: paced by the rate limiter,
+ * one OpenAI call per customer, the answer stored before the write-back. Killed and run again with
+ * the same customers, it resumes: written records are not sent again, stored answers are only written.
  */
 export async function runSync(deps: SyncDeps, refs: CustomerRef[], options: RunOptions): Promise<RunSummary> {
   const list = uniqueRefs(refs);
@@ -48,8 +72,18 @@ export async function runSync(deps: SyncDeps, refs: CustomerRef[], options: RunO
       fix: `Split the list into runs of ${max} or fewer (iPaaS.com's Manual Sync has the same limit).`,
     });
   }
-  const summary: RunSummary = { synced: 0, failed: 0, skipped: 0, createdCustomFields: [], results: [], inputTokens: 0, cachedTokens: 0, outputTokens: 0, costUsd: 0 };
+  const summary: RunSummary = { runId: null, resumed: false, synced: 0, failed: 0, skipped: 0, waiting: 0, createdCustomFields: [], results: [], inputTokens: 0, cachedTokens: 0, outputTokens: 0, costUsd: 0 };
+  const report = (r: SyncResult) => {
+    summary[r.attempt.outcome]++;
+    summary.inputTokens += r.attempt.inputTokens;
+    summary.cachedTokens += r.attempt.cachedTokens;
+    summary.outputTokens += r.attempt.outputTokens;
+    summary.costUsd += r.attempt.costUsd ?? 0;
+    summary.results.push(r);
+    options.onResult?.(r, summary.results.length, list.length);
+  };
 
+  // The check step: "Request field not found." (and any custom field to create) before anything is queued or sent.
   let prepared;
   try {
     prepared = await prepareMappings(deps.config, deps.ipaas, options.event ? { trigger: options.event } : {});
@@ -58,10 +92,7 @@ export async function runSync(deps: SyncDeps, refs: CustomerRef[], options: RunO
     for (const ref of list) {
       const a = newAttempt(ref, options.trigger, deps.now().toISOString());
       markFailed(deps, a, err);
-      const attempt = saveAttempt(deps, a, performance.now());
-      summary.failed++;
-      summary.results.push({ attempt });
-      options.onResult?.({ attempt }, summary.results.length, list.length);
+      report({ attempt: saveAttempt(deps, a, performance.now()) });
     }
     return summary;
   }
@@ -70,21 +101,50 @@ export async function runSync(deps: SyncDeps, refs: CustomerRef[], options: RunO
   }
   summary.createdCustomFields = prepared.created;
 
-  let next = 0;
-  const worker = async () => {
-    while (next < list.length) {
-      const ref = list[next++]!;
-      const r = await syncCustomer(deps, prepared.plan, ref, options.trigger);
-      summary[r.attempt.outcome]++;
-      summary.inputTokens += r.attempt.inputTokens;
-      summary.cachedTokens += r.attempt.cachedTokens;
-      summary.outputTokens += r.attempt.outputTokens;
-      summary.costUsd += r.attempt.costUsd ?? 0;
-      summary.results.push(r);
-      options.onResult?.(r, summary.results.length, list.length);
+  const { jobs } = deps.store;
+  const key = runKey(options.trigger, list);
+  const latest = jobs.latestRunId(key);
+  summary.resumed = latest !== undefined && jobs.openInRun(latest) > 0;
+  const runId = summary.resumed ? latest! : latest ? `${key}.${Date.now().toString(36)}` : key;
+  summary.runId = runId;
+  jobs.insertRunJobs(list.map((ref) => ({ ...jobOf(ref), trigger: options.trigger, priority: 10, maxAttempts: deps.config.jobs.maxAttempts, runId })));
+
+  const concurrency = Math.min(options.concurrency ?? deps.config.sync.concurrency, list.length);
+  const pool = new WorkerPool(deps, new PlanCache(deps), {
+    concurrency,
+    leaseMs: deps.config.jobs.leaseMs,
+    pollMs: 20,
+    backoff: { baseMs: deps.config.jobs.retryBaseMs, maxMs: deps.config.jobs.retryMaxMs },
+  });
+  const reported = new Set<number>();
+  const maxWait = options.maxRetryWaitMs ?? 60_000;
+  pool.start();
+  try {
+    for (;;) {
+      let open = 0;
+      let soon = 0;
+      for (const j of jobs.runStates(runId)) {
+        // Ended, or held by the quota after a failed attempt (it waits for `retry`): reported once, with that attempt.
+        const held = j.state === 'held';
+        if (j.state === 'written' || j.state === 'skipped' || j.state === 'failed' || (held && j.lastAttemptId)) {
+          if (reported.has(j.id)) continue;
+          reported.add(j.id);
+          const attempt = j.lastAttemptId ? deps.store.getAttempt(j.lastAttemptId) : undefined;
+          if (attempt) report({ attempt });
+        } else if (!held) {
+          open++;
+          if (j.state !== 'pending' || j.runAfter <= Date.now() + maxWait) soon++;
+        }
+      }
+      if (soon === 0) {
+        summary.waiting = list.length - reported.size;
+        break;
+      }
+      await sleep(25);
     }
-  };
-  const n = Math.min(options.concurrency ?? deps.config.sync.concurrency, list.length);
-  await Promise.all(Array.from({ length: n }, worker));
+  } finally {
+    // Calls in flight may answer (stored, never paid again) before the rest is handed back.
+    await pool.stop(5_000, 'drain');
+  }
   return summary;
 }

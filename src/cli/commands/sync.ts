@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { openConnector } from '../../sync/connector.js';
+import { openConnector, rateLimiterFor } from '../../sync/connector.js';
 import type { CustomerRef } from '../../sync/load-customer.js';
 import { runSync, type RunSummary } from '../../sync/run-sync.js';
 import type { SyncResult } from '../../sync/sync-customer.js';
@@ -35,6 +35,8 @@ export function describeSummary(s: RunSummary, dbPath: string): string[] {
   const lines = [
     `${s.synced} synced, ${s.failed} failed, ${s.skipped} skipped · tokens ${s.inputTokens} in (${s.cachedTokens} cached) / ${s.outputTokens} out · cost ${usd(s.costUsd)}`,
   ];
+  if (s.resumed) lines.push('Continued the interrupted run of these customers: what it had written was not sent again.');
+  if (s.waiting) lines.push(`${s.waiting} record${s.waiting === 1 ? '' : 's'} still queued for a later retry: a running \`ipaas-openai serve\` or \`ipaas-openai retry --run\` finishes them.`);
   if (s.createdCustomFields.length) lines.push(`Created custom fields in iPaaS.com: ${s.createdCustomFields.join(', ')}`);
   lines.push(`Sync log: ${dbPath} (see \`ipaas-openai logs\`)`);
   if (s.failed) lines.push('Failed records keep their reason in the log; re-run them with `ipaas-openai sync <CustomerNumber...>` once fixed.');
@@ -47,7 +49,9 @@ export async function syncCommand(options: SyncOptions, io: CommandIO): Promise<
   if (ids.length === 0) throw new ConnectorError('INVALID_INPUT', 'No customers named.', { fix: 'Give CustomerNumbers (e.g. `ipaas-openai sync CUST-10045`), --id <iPaaS id...>, or --file <list>.' });
   const refs: CustomerRef[] = ids.map((id) => (options.byId ? { id } : { customerNumber: id }));
   const loaded = resolveConfig(io, options);
-  const connector = openConnector(loaded);
+  // Paced like serve: the limiter reads OpenAI's rate-limit headers through the SDK's fetch.
+  const limiter = rateLimiterFor(loaded.config, options.concurrency ?? loaded.config.sync.concurrency);
+  const connector = openConnector(loaded, { limiter });
   try {
     const summary = await runSync(connector, refs, {
       trigger: options.debug ? 'manual-debug' : 'manual',
