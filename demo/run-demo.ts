@@ -64,7 +64,7 @@ export async function demoCommand(options: DemoOptions, io: CommandIO): Promise<
       io.out('');
       for (const l of describeSummary(summary, loaded.config.store.path)) io.out(l);
 
-      const showcase = summary.results.find((r) => r.attempt.customerNumber === 'CUST-10045') ?? summary.results.find((r) => r.customer);
+      const showcase = summary.results.find((r) => r.attempt.customerNumber === 'CUST-10045') ?? summary.results.find((r) => r.attempt.outcome === 'synced');
       if (showcase?.attempt.customerNumber) {
         const c = await connector.ipaas.findCustomerByNumber(showcase.attempt.customerNumber);
         if (c) {

@@ -8,7 +8,13 @@ import type { RefKind } from '../store/sqlite-job-store.js';
 import { markFailed, newAttempt, saveAttempt } from './attempt.js';
 import { refText, type CustomerRef } from './load-customer.js';
 import { prepareMappings } from './prepare-mappings.js';
-import type { SyncDeps, SyncResult } from './sync-customer.js';
+import type { StoredAttempt } from '../store/sync-store.js';
+import type { SyncDeps } from './sync-deps.js';
+
+/** One record's outcome in a run: its last attempt, as the sync log holds it. */
+export interface SyncResult {
+  attempt: StoredAttempt;
+}
 
 export interface RunSummary {
   runId: string | null;
