@@ -1,6 +1,7 @@
 import type { ConnectorConfig } from '../config/schema.js';
 import type { IpaasClient } from '../ipaas/ipaas-client.js';
 import { mapFrom } from '../mapping/map-from.js';
+import { filterReason } from '../sync/call-phase.js';
 import { buildRequest } from '../openai/build-request.js';
 import { countRequestTokens, loadTokenizer } from '../openai/estimate-tokens.js';
 import { costUsd, priceFor } from '../openai/prices.js';
@@ -14,6 +15,8 @@ export interface BulkEstimate {
   records: number;
   sampled: number;
   withoutCustomerNumber: number;
+  /** Records the FROM collection's filter skips (no call, no cost). */
+  excludedByFilter: number;
   model: string;
   inputTokensPerRecord: number;
   outputTokensPerRecord: number;
@@ -51,8 +54,14 @@ export async function estimateBulk(config: ConnectorConfig, ipaas: IpaasClient, 
   let inputSum = 0;
   let sampled = 0;
   let withoutNumber = 0;
+  let filtered = 0;
   let prefix = 0;
   for (const c of first.customers) {
+    // The sync's own steps: the collection's filter skips a record before anything is sent.
+    if (filterReason(plan, c, () => new Date())) {
+      filtered++;
+      continue;
+    }
     if (!c.customerNumber) {
       withoutNumber++;
       continue;
@@ -70,13 +79,15 @@ export async function estimateBulk(config: ConnectorConfig, ipaas: IpaasClient, 
   const textFields = plan.answerFields.filter((f) => f.dataType === 'string').length;
   const outputPer = fromLog ?? 30 + 60 * textFields + 4 * (plan.answerFields.length - textFields);
   const cachedPer = Math.min(inputPer, cachedTokensFor(prefix));
-  const sendable = Math.round(records * (sampled / Math.max(1, sampled + withoutNumber)));
+  const sendable = Math.round(records * (sampled / Math.max(1, sampled + withoutNumber + filtered)));
+  const excludedByFilter = Math.round(records * (filtered / Math.max(1, sampled + withoutNumber + filtered)));
   const price = priceFor(config.openai.model, config.openai.prices);
   const direct = costUsd({ inputTokens: inputPer * sendable, cachedTokens: cachedPer * Math.max(0, sendable - 1), outputTokens: outputPer * sendable, reasoningTokens: 0 }, price);
   return {
     records,
     sampled,
-    withoutCustomerNumber: Math.round(records - sendable),
+    withoutCustomerNumber: Math.round(records - sendable - excludedByFilter),
+    excludedByFilter,
     model: config.openai.model,
     inputTokensPerRecord: inputPer,
     outputTokensPerRecord: outputPer,

@@ -34,7 +34,8 @@ export type CallResult =
 
 const round = (ms: number) => Math.round(ms * 100) / 100;
 
-function filterReason(plan: MappingPlan, customer: Customer, now: () => Date): string | undefined {
+/** The FROM collection's filter step: why the collection excludes this record, or undefined when it takes it. */
+export function filterReason(plan: MappingPlan, customer: Customer, now: () => Date): string | undefined {
   const expr = plan.collections.from.filter.expression;
   if (!expr) return undefined;
   const ok = evaluateFormula(compileFormula(expr), customerScope(customer, now));

@@ -5,6 +5,7 @@ import { buildRequest } from '../openai/build-request.js';
 import { estimateRequest, type TokenEstimate } from '../openai/estimate-tokens.js';
 import { ConnectorError } from '../shared/errors.js';
 import { loadCustomer, requireCustomerNumber, type CustomerRef } from './load-customer.js';
+import { filterReason } from './call-phase.js';
 import { prepareMappings } from './prepare-mappings.js';
 
 export interface Preview {
@@ -17,6 +18,8 @@ export interface Preview {
   estimate: TokenEstimate;
   targets: string[];
   wouldCreateCustomFields: string[];
+  /** Why a sync would skip this record (the collection's filter) without calling OpenAI; null when it would be sent. */
+  skippedBecause: string | null;
 }
 
 /** A dry run: the exact request that would be sent, with its token and cost estimate. No OpenAI call, no write. */
@@ -24,6 +27,8 @@ export async function previewCustomer(config: ConnectorConfig, ipaas: IpaasClien
   const prepared = await prepareMappings(config, ipaas, { dryRun: true });
   if ('disabled' in prepared) throw new ConnectorError('CONFIG_INVALID', prepared.disabled, { fix: 'Set status: Enabled on the mapping collections.' });
   const customer = await loadCustomer(ipaas, ref);
+  // The same steps as a sync, in the same order: a record the filter excludes would not be sent.
+  const skippedBecause = filterReason(prepared.plan, customer, now) ?? null;
   const customerNumber = requireCustomerNumber(customer);
   const mapped = mapFrom(prepared.plan, customer, now);
   const request = buildRequest(config.openai, prepared.plan.answerFields, mapped);
@@ -37,5 +42,6 @@ export async function previewCustomer(config: ConnectorConfig, ipaas: IpaasClien
     estimate: await estimateRequest(request, config.openai.prices),
     targets: prepared.plan.targets.map((t) => t.destination),
     wouldCreateCustomFields: prepared.wouldCreate,
+    skippedBecause,
   };
 }

@@ -17,6 +17,7 @@ export async function previewCommand(options: PreviewOptions, io: CommandIO): Pr
     return 0;
   }
   io.out(`Preview for ${p.customerNumber} (iPaaS.com id ${p.customerId}): nothing is sent to OpenAI, nothing is written.`);
+  if (p.skippedBecause) io.out(`A sync would skip this record without calling OpenAI: ${p.skippedBecause} The request below is what it would send otherwise.`);
   io.out(`POST ${p.endpoint}  (model ${p.model}, ${p.api} API)`);
   io.out(JSON.stringify(p.request, null, 2));
   io.out(`Estimated tokens: ${p.estimate.inputTokens} input (o200k_base) + ~${p.estimate.outputTokens} output · estimated cost ${usd(p.estimate.costUsd)}`);

@@ -27,7 +27,7 @@ const pct = (x: number) => `${Math.round(x * 100)}%`;
 
 export function describeEstimate(e: BulkEstimate, mode: 'direct' | 'batch'): string[] {
   return [
-    `Estimate for ${n(e.records)} customers (${e.withoutCustomerNumber ? `${n(e.withoutCustomerNumber)} without CustomerNumber will fail unsent; ` : ''}tokens counted with o200k_base on ${e.sampled} real requests):`,
+    `Estimate for ${n(e.records)} customers (${e.excludedByFilter ? `${n(e.excludedByFilter)} skipped by the collection's filter; ` : ''}${e.withoutCustomerNumber ? `${n(e.withoutCustomerNumber)} without CustomerNumber will fail unsent; ` : ''}tokens counted with o200k_base on ${e.sampled} real requests):`,
     `  input  ~${n(e.inputTokensPerRecord)} tokens/record, ${n(e.totalInputTokens)} in all; cached share ~${pct(e.cachedShare)}${e.cachedShare === 0 ? ' (the static prompt part is under 1,024 tokens)' : ''}`,
     `  output ~${n(e.outputTokensPerRecord)} tokens/record (from the ${e.outputSource}), ${n(e.totalOutputTokens)} in all`,
     `  cost with ${e.model}: direct ${usd(e.directUsd)} · batch ${usd(e.batchUsd)} (within 24 h)${mode === 'batch' ? '  <- this run' : '  <- this run (add --batch to halve it)'}`,
