@@ -45,7 +45,7 @@ async function captureFixture(): Promise<Fixture> {
     const loaded = loadConfig({ env, cwd: dir });
     const deps = openConnector(loaded, { logger: silentLogger() });
     try {
-      const { job } = deps.store.jobs.enqueue({ ref: '1', refKind: 'id', customerId: '1', trigger: 'webhook:updated', maxAttempts: 6 });
+      const { job } = deps.store.jobs.enqueue({ ref: '1', refKind: 'id', customerId: '1', trigger: { source: 'webhook', event: 'updated' }, maxAttempts: 6 });
       const [claimed] = deps.store.jobs.claim('capture', 1, 60_000);
       await processJob(deps, new PlanCache(deps), claimed!);
       const stored = deps.store.listAttempts({ limit: 1 })[0]!;

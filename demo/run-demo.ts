@@ -60,7 +60,7 @@ export async function demoCommand(options: DemoOptions, io: CommandIO): Promise<
         refs = first.customers.map((c) => (c.customerNumber ? { customerNumber: c.customerNumber } : { id: c.id }));
         io.out(`Manual sync of the first ${refs.length} customers of the iPaaS.com account:`);
       }
-      const summary = await runSync(connector, refs, { trigger: 'demo', event: 'Manual', onResult: (r) => io.out(`  ${describeResult(r).replace(/\n/g, '\n  ')}`) });
+      const summary = await runSync(connector, refs, { trigger: { source: 'demo' }, event: 'Manual', onResult: (r) => io.out(`  ${describeResult(r).replace(/\n/g, '\n  ')}`) });
       io.out('');
       for (const l of describeSummary(summary, loaded.config.store.path)) io.out(l);
 

@@ -60,7 +60,7 @@ describe('sync --all --batch (OpenAI Batch API)', () => {
     expect(writtenCount(h)).toBe(N);
     expect(em.counters.completions).toBe(N);
     const job = h.connector.store.jobs.list({ limit: 1 })[0]!;
-    expect(job.trigger).toBe('batch-fallback');
+    expect(job.trigger).toEqual({ source: 'batch', fallback: true });
   });
 
   it('a restart while polling resumes the stored batches instead of paying again', async () => {

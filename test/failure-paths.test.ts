@@ -9,7 +9,7 @@ afterEach(async () => {
   await h?.close();
   h = undefined;
 });
-const sync = (hh: Harness, ...numbers: string[]) => runSync(hh.connector, numbers.map((customerNumber) => ({ customerNumber })), { trigger: 'manual', event: 'Manual' });
+const sync = (hh: Harness, ...numbers: string[]) => runSync(hh.connector, numbers.map((customerNumber) => ({ customerNumber })), { trigger: { source: 'manual' }, event: 'Manual' });
 const customFields = (hh: Harness, n: string) =>
   Object.fromEntries(hh.emulators.ipaas.emulator.findCustomerByNumber(n)!.custom_fields.map((f) => [f.custom_field_name, f.value]));
 
@@ -81,7 +81,7 @@ describe('OpenAI errors', () => {
     em.injectFault({ kind: 'extra-fields', match: 'CUST-10046' });
     em.injectFault({ kind: 'wrong-type', match: 'CUST-10047' });
     em.injectFault({ kind: 'malformed', match: 'CUST-10048' });
-    const summary = await runSync(h.connector, ['CUST-10045', 'CUST-10046', 'CUST-10047', 'CUST-10048'].map((customerNumber) => ({ customerNumber })), { trigger: 'manual', concurrency: 1 });
+    const summary = await runSync(h.connector, ['CUST-10045', 'CUST-10046', 'CUST-10047', 'CUST-10048'].map((customerNumber) => ({ customerNumber })), { trigger: { source: 'manual' }, concurrency: 1 });
     const by = Object.fromEntries(summary.results.map((r) => [r.attempt.customerNumber, r.attempt]));
     expect(by['CUST-10045']!.errorMessage).toMatch(/^Customer CUST-10045: OpenAI refused to answer/);
     expect(by['CUST-10046']!.errorMessage).toBe('Customer CUST-10046: the answer does not fit the TO mapping (fields outside the mapping: "EmailAddress", "FirstName").');

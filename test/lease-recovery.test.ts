@@ -19,7 +19,7 @@ describe('restart recovery of a dead lease holder (D5)', () => {
   it.each(['batch', 'worker'])('jobs leased by a killed %s of this host are taken back at once, not after the lease', async (role) => {
     h ??= await startHarness();
     const jobs = h.connector.store.jobs;
-    const { job } = jobs.enqueue({ ref: 'CUST-10045', refKind: 'number', customerId: null, trigger: 'manual', maxAttempts: 6 });
+    const { job } = jobs.enqueue({ ref: 'CUST-10045', refKind: 'number', customerId: null, trigger: { source: 'manual' }, maxAttempts: 6 });
     const owner = `${role}@${hostname()}:${deadPid()}:run-1`;
     const [claimed] = jobs.claim(owner, 1, 10 * 60_000);
     expect(claimed).toMatchObject({ id: job.id, leaseOwner: owner });

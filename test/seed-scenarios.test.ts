@@ -21,7 +21,7 @@ const KEANU_SUMMARY = [
 
 describe('Scenario 1: Valid Customer Sync', () => {
   it('processes a complete customer through OpenAI and populates the response fields', async () => {
-    const summary = await runSync(h.connector, [{ customerNumber: 'CUST-10045' }, { customerNumber: 'CUST-10046' }], { trigger: 'manual', event: 'Manual' });
+    const summary = await runSync(h.connector, [{ customerNumber: 'CUST-10045' }, { customerNumber: 'CUST-10046' }], { trigger: { source: 'manual' }, event: 'Manual' });
     expect(summary).toMatchObject({ synced: 2, failed: 0, skipped: 0 });
     expect(summary.createdCustomFields.sort()).toEqual(['Known To Film', 'Last Prompt Text', 'Last Response Date', 'Last Response ID']);
 
@@ -38,7 +38,7 @@ describe('Scenario 1: Valid Customer Sync', () => {
 describe('Scenario 2: Missing CustomerNumber (Failure Case)', () => {
   it('fails with a clear error and never calls OpenAI', async () => {
     const nora = h.emulators.ipaas.emulator.listCustomers().find((c) => c.customer_number === null)!;
-    const summary = await runSync(h.connector, [{ id: String(nora.id) }], { trigger: 'manual', event: 'Manual' });
+    const summary = await runSync(h.connector, [{ id: String(nora.id) }], { trigger: { source: 'manual' }, event: 'Manual' });
     expect(summary).toMatchObject({ synced: 0, failed: 1 });
     const a = summary.results[0]!.attempt;
     expect(a.errorCode).toBe('MISSING_CUSTOMER_NUMBER');
@@ -52,7 +52,7 @@ describe('Scenario 2: Missing CustomerNumber (Failure Case)', () => {
 
 describe('Scenario 3: Prompt Request Verification', () => {
   it('returns the OpenAI response to the TO flow and the customer in iPaaS.com', async () => {
-    const summary = await runSync(h.connector, [{ customerNumber: 'CUST-10045' }], { trigger: 'manual', event: 'Manual' });
+    const summary = await runSync(h.connector, [{ customerNumber: 'CUST-10045' }], { trigger: { source: 'manual' }, event: 'Manual' });
     const a = summary.results[0]!.attempt;
     // What was sent: PromptText as instructions, the customer as JSON data with Id = CustomerNumber.
     const req = a.request as { instructions: string; input: Array<{ content: string }> };

@@ -270,6 +270,6 @@ export class BatchRunner {
       await endWithError(this.deps, job, a, upstreamError({ service: 'openai', status: undefined, upstreamMessage: reason }), performance.now(), undefined);
       return;
     }
-    jobs.unbatch(job, this.cfg.onLineFailure === 'direct' ? 'batch-fallback' : 'batch', reason);
+    jobs.unbatch(job, { fallback: this.cfg.onLineFailure === 'direct' }, reason);
   }
 }

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { JobTrigger } from '../jobs/trigger.js';
 import { BatchRunner } from '../batch/batch-runner.js';
 import { TERMINAL_STATES, type JobState } from '../jobs/job-states.js';
 import { PlanCache } from '../jobs/plan-cache.js';
@@ -79,7 +80,7 @@ export async function runBulk(baseDeps: SyncDeps, options: BulkRunOptions): Prom
   let stoppedReason: string | undefined;
   pool.onQuotaExhausted = (m) => (stoppedReason = m);
   const batches = params.mode === 'batch' ? new BatchRunner(deps, plans, runId, !!params.force) : undefined;
-  const trigger = params.mode === 'batch' ? 'batch' : params.force ? 'bulk-force' : 'bulk';
+  const trigger: JobTrigger = params.mode === 'batch' ? { source: 'batch' } : { source: 'bulk', force: !!params.force };
 
   let total = run.total;
   let enumerated = run.enumerated;

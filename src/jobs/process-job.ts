@@ -9,6 +9,7 @@ import { loadCustomer, type CustomerRef } from '../sync/load-customer.js';
 import type { SyncDeps } from '../sync/sync-deps.js';
 import { runWritePhase } from '../sync/write-phase.js';
 import { queueBackoffMs } from '../http/retry-policy.js';
+import { skipsUnchanged } from './trigger.js';
 import type { PlanCache } from './plan-cache.js';
 
 /** The stored answer plus whether its cost is already in the sync log (so it is never counted twice). */
@@ -25,8 +26,6 @@ export interface ProcessOptions {
 /** What the pool needs to know about a job's end. `interrupted`: untouched, still leased; the pool hands it back. */
 export type ProcessOutcome = 'done' | 'held-budget' | 'quota-exhausted' | 'interrupted';
 
-/** Webhooks and bulk runs skip records whose mapped inputs did not change; a person who asks for a sync gets one. */
-export const skipsUnchanged = (trigger: string) => trigger.startsWith('webhook:') || trigger === 'bulk' || trigger === 'batch' || trigger === 'batch-fallback';
 
 export const jobRef = (job: Job): CustomerRef => (job.refKind === 'id' ? { id: job.ref } : { customerNumber: job.ref });
 
@@ -65,7 +64,7 @@ export async function processJob(deps: SyncDeps, plans: PlanCache, job: Job, opt
           job.customerId = c.id;
         },
       });
-      if (job.trigger.endsWith('-debug')) deps.logger.debug({ jobId: job.id, request: a.request }, 'debug: request sent to OpenAI');
+      if (job.trigger.debug) deps.logger.debug({ jobId: job.id, request: a.request }, 'debug: request sent to OpenAI');
       if (call.kind === 'skipped') {
         await skipJob(deps, job, a, call.reason, started);
         return 'done';
@@ -137,7 +136,7 @@ export async function endWithError(deps: SyncDeps, job: Job, a: AttemptRecord, e
   if (err instanceof InterruptedError) return 'interrupted';
   if (err instanceof BudgetHeldError) {
     // Nothing was sent: the job waits for the next period, visibly, without a log row per record.
-    await jobs.commit(() => jobs.hold(job, `budget: ${err.message.replace(/^held: budget\. /, '')}`, err.until.getTime()));
+    await jobs.commit(() => jobs.hold(job, { kind: 'budget', reason: `budget: ${err.message.replace(/^held: budget\. /, '')}` }, err.until.getTime()));
     return 'held-budget';
   }
   markFailed(deps, a, err);
@@ -146,7 +145,7 @@ export async function endWithError(deps: SyncDeps, job: Job, a: AttemptRecord, e
     // Waiting will not help: hold the record (nothing lost) and tell the pool to stop sending.
     await jobs.commit(() => {
       const attempt = saveAttempt(deps, a, started);
-      jobs.hold(job, `quota: ${a.errorMessage}`, Number.MAX_SAFE_INTEGER, Date.now(), attempt.id);
+      jobs.hold(job, { kind: 'quota', reason: `quota: ${a.errorMessage}` }, Number.MAX_SAFE_INTEGER, Date.now(), attempt.id);
     });
     return 'quota-exhausted';
   }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { JOB_STATES } from '../jobs/job-states.js';
+import { triggerLabel, type JobTrigger } from '../jobs/trigger.js';
 import type { Job } from '../store/sqlite-job-store.js';
 import { checkAdmin } from './auth.js';
 import { HttpError } from './http-errors.js';
@@ -27,7 +28,7 @@ function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
 export function jobView(j: Job) {
   const answer = j.answer as { responseId?: string; answer?: unknown } | null;
   return {
-    id: j.id, state: j.state, ref: j.ref, refKind: j.refKind, customerId: j.customerId, trigger: j.trigger, priority: j.priority,
+    id: j.id, state: j.state, ref: j.ref, refKind: j.refKind, customerId: j.customerId, trigger: triggerLabel(j.trigger), priority: j.priority,
     attempts: j.attempts, maxAttempts: j.maxAttempts, runAfter: new Date(j.runAfter).toISOString(), coalesced: j.coalesced, runId: j.runId,
     lastError: j.lastError, lastErrorCode: j.lastErrorCode, lastErrorFix: j.lastErrorFix, lastAttemptId: j.lastAttemptId,
     responseId: answer?.responseId ?? null, answer: answer?.answer ?? null,
@@ -52,7 +53,7 @@ export async function apiRoutes(app: FastifyInstance, ctx: ServiceContext): Prom
       throw new HttpError(400, `${unique.length} customers were given; a manual sync takes at most ${config.sync.maxIdsPerRun}.`, 'Split the list, as on iPaaS.com\'s Manual Sync page.');
     }
     const runId = randomUUID();
-    const trigger = body.debug ? 'manual-debug' : 'manual';
+    const trigger: JobTrigger = { source: 'manual', debug: !!body.debug };
     // Debug jumps the queue, as on iPaaS.com.
     store.jobs.enqueueMany(unique.map((r) => ({ ...r, customerId: r.refKind === 'id' ? r.ref : null, trigger, priority: body.debug ? 10 : 5, maxAttempts: config.jobs.maxAttempts, runId })));
     ctx.pool.notify();

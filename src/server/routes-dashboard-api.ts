@@ -103,7 +103,7 @@ export async function dashboardApiRoutes(app: FastifyInstance, ctx: ServiceConte
         : undefined;
     if (!ref) throw new HttpError(409, `Attempt ${attempt.id} names no customer that could be synced again.`, 'Start a manual sync with the right CustomerNumber.');
     const runId = randomUUID();
-    const [r] = store.jobs.enqueueMany([{ ...ref, trigger: 'retry', priority: 5, maxAttempts: config.jobs.maxAttempts, runId }]);
+    const [r] = store.jobs.enqueueMany([{ ...ref, trigger: { source: 'retry' }, priority: 5, maxAttempts: config.jobs.maxAttempts, runId }]);
     ctx.pool.notify();
     return reply.code(202).send({ mode: 'enqueued', jobIds: [r!.job.id], runId, statusUrl: `/api/runs/${runId}` });
   });

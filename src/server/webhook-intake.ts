@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { JobTrigger, WebhookEvent } from '../jobs/trigger.js';
 import type { ConnectorConfig, TriggerEvent } from '../config/schema.js';
 import { selectCollections } from '../mapping/collections.js';
 import type { AttemptRecord } from '../store/sync-store.js';
@@ -50,7 +51,7 @@ export interface IntakeResult {
 export async function takeInWebhook(store: SqliteStore, config: ConnectorConfig, body: WebhookBody, now: () => Date, redact: (s: string) => string): Promise<IntakeResult> {
   const jobs = store.jobs;
   const result: IntakeResult = { received: body.notifications.length, enqueued: [], skipped: [] };
-  const skip = (customerId: string, trigger: string, reason: string) => {
+  const skip = (customerId: string, trigger: JobTrigger, reason: string) => {
     result.skipped.push({ customerId, reason });
     const a: AttemptRecord = newAttempt({ id: customerId }, trigger, now().toISOString());
     a.outcome = 'skipped';
@@ -62,7 +63,7 @@ export async function takeInWebhook(store: SqliteStore, config: ConnectorConfig,
     for (const n of body.notifications) {
       const [, action, debug] = SCOPE.exec(n.scope)!;
       const customerId = String(n.id);
-      const trigger = `webhook:${action!.toLowerCase()}${debug ? '-debug' : ''}`;
+      const trigger: JobTrigger = { source: 'webhook', event: action!.toLowerCase() as WebhookEvent, debug: !!debug };
       const eventKey = n.tracking_guid ? `tg:${n.tracking_guid}` : `d:${body.id}:${customerId}:${n.scope.toLowerCase()}`;
       const seen = jobs.seenEvent(eventKey);
       const record = (jobId: number | null, outcome: string) =>

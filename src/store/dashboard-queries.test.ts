@@ -12,7 +12,7 @@ function seed(rows: Array<{ minute: number; outcome: Outcome; cn?: string; reaso
   store = new SqliteStore(':memory:');
   for (const r of rows) {
     const at = new Date(T0 + r.minute * 60_000).toISOString();
-    const a = newAttempt({ customerNumber: r.cn ?? 'CUST-1' }, 'manual', at);
+    const a = newAttempt({ customerNumber: r.cn ?? 'CUST-1' }, { source: 'manual' }, at);
     Object.assign(a, { finishedAt: at, outcome: r.outcome, errorMessage: r.reason ?? null, inputTokens: r.tokens ?? 0, outputTokens: r.tokens ? 10 : 0, costUsd: r.tokens ? 0.001 : null, request: r.tokens ? { model: 'm' } : null });
     store.recordAttempt(a);
   }

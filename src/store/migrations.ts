@@ -66,4 +66,7 @@ export const MIGRATIONS = [
   `CREATE TABLE request_templates (key TEXT PRIMARY KEY, json TEXT NOT NULL);`,
   // A pause every process sees (the quota ran out); lifted by `retry` from any process.
   `CREATE TABLE pauses (kind TEXT PRIMARY KEY, reason TEXT NOT NULL, since INTEGER NOT NULL);`,
+  // Why a job is held, as a field the queue branches on (the reason stays text for people).
+  `ALTER TABLE jobs ADD COLUMN hold_kind TEXT CHECK (hold_kind IN ('budget','quota'));
+   UPDATE jobs SET hold_kind = CASE WHEN hold_reason LIKE 'quota%' THEN 'quota' ELSE 'budget' END WHERE state = 'held';`,
 ];

@@ -133,8 +133,8 @@ describe('SqliteStore on node:sqlite', () => {
     try {
       const jobs = store.jobs;
       const [first, again] = await jobs.commit(() => jobs.enqueueMany([
-        { ref: '7', refKind: 'id', customerId: '7', trigger: 'webhook:updated', maxAttempts: 6, eventKey: 'tg:1' },
-        { ref: '7', refKind: 'id', customerId: '7', trigger: 'webhook:updated', maxAttempts: 6, eventKey: 'tg:2' },
+        { ref: '7', refKind: 'id', customerId: '7', trigger: { source: 'webhook', event: 'updated' }, maxAttempts: 6, eventKey: 'tg:1' },
+        { ref: '7', refKind: 'id', customerId: '7', trigger: { source: 'webhook', event: 'updated' }, maxAttempts: 6, eventKey: 'tg:2' },
       ]));
       expect(first!.coalesced).toBe(false);
       expect(again).toMatchObject({ coalesced: true, job: { id: first!.job.id, coalesced: 1 } });

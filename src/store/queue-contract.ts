@@ -39,7 +39,7 @@ const SPEC: Record<JobState, readonly JobState[]> = {
 };
 const allowed = (from: JobState, to: JobState) => SPEC[from].includes(to);
 
-const job = (ref: string, extra: Partial<NewJob> = {}): NewJob => ({ ref, refKind: 'number', customerId: null, trigger: 'manual', maxAttempts: 6, ...extra });
+const job = (ref: string, extra: Partial<NewJob> = {}): NewJob => ({ ref, refKind: 'number', customerId: null, trigger: { source: 'manual' }, maxAttempts: 6, ...extra });
 const T = 1_800_000_000_000;
 
 export function queueContract(adapter: string, open: () => Promise<QueueFixture>): void {
@@ -72,7 +72,7 @@ export function queueContract(adapter: string, open: () => Promise<QueueFixture>
     it('one OpenAI call per customer at a time: a second job of a customer waits while the first is in flight', async () => {
       const first = (await f.jobs.enqueue(job('CUST-1', { customerId: '1' }), T)).job;
       // A bulk run's job is not folded into a waiting one: two jobs of the same customer.
-      expect(await f.jobs.insertRunJobs([job('CUST-1', { customerId: '1', runId: 'run-1', trigger: 'bulk' })], T)).toBe(1);
+      expect(await f.jobs.insertRunJobs([job('CUST-1', { customerId: '1', runId: 'run-1', trigger: { source: 'bulk' } })], T)).toBe(1);
       const claimed = await f.jobs.claim('a', 10, 60_000, T);
       expect(claimed.map((j) => j.id)).toEqual([first.id]);
       expect(await f.other.claim('b', 10, 60_000, T + 1)).toEqual([]);
@@ -85,12 +85,12 @@ export function queueContract(adapter: string, open: () => Promise<QueueFixture>
     });
 
     it('events for a waiting customer coalesce into its job; a job already in flight is not joined', async () => {
-      const a = await f.jobs.enqueue(job('CUST-2', { customerId: '2', trigger: 'webhook:updated' }), T);
-      const b = await f.other.enqueue(job('CUST-2', { customerId: '2', trigger: 'webhook:updated', priority: 5 }), T + 1);
+      const a = await f.jobs.enqueue(job('CUST-2', { customerId: '2', trigger: { source: 'webhook', event: 'updated' } }), T);
+      const b = await f.other.enqueue(job('CUST-2', { customerId: '2', trigger: { source: 'webhook', event: 'updated' }, priority: 5 }), T + 1);
       expect(a.coalesced).toBe(false);
       expect(b).toMatchObject({ coalesced: true, job: { id: a.job.id, coalesced: 1, priority: 5 } });
       await f.jobs.claim('a', 1, 60_000, T + 2);
-      const c = await f.jobs.enqueue(job('CUST-2', { customerId: '2', trigger: 'webhook:updated' }), T + 3);
+      const c = await f.jobs.enqueue(job('CUST-2', { customerId: '2', trigger: { source: 'webhook', event: 'updated' } }), T + 3);
       expect(c.coalesced).toBe(false);
       expect(c.job.id).not.toBe(a.job.id);
     });
@@ -129,10 +129,10 @@ export function queueContract(adapter: string, open: () => Promise<QueueFixture>
         { to: 'written', name: 'finish(written)', run: (j) => f.jobs.finish(j, 'written', {}, undefined, T + 10) },
         { to: 'skipped', name: 'finish(skipped)', run: (j) => f.jobs.finish(j, 'skipped', { error: 'x' }, undefined, T + 10) },
         { to: 'failed', name: 'finish(failed)', run: (j) => f.jobs.finish(j, 'failed', { error: 'x' }, undefined, T + 10) },
-        { to: 'held', name: 'hold', run: (j) => f.jobs.hold(j, 'budget: cap', T + 60_000, T + 10) },
+        { to: 'held', name: 'hold', run: (j) => f.jobs.hold(j, { kind: 'budget', reason: 'budget: cap' }, T + 60_000, T + 10) },
         { to: 'pending', name: 'retryLater', precondition: (from) => from !== 'answered', run: (j) => f.jobs.retryLater(j, 10, { error: 'x' }, T + 10) },
         { to: 'batched', name: 'markBatched', precondition: (from) => from === 'pending', run: (j) => f.jobs.markBatched([j.id], 'batch_1', T + 10) },
-        { to: 'pending', name: 'unbatch', precondition: (from) => from === 'batched', run: (j) => f.jobs.unbatch(j, 'batch', 'x', T + 10) },
+        { to: 'pending', name: 'unbatch', precondition: (from) => from === 'batched', run: (j) => f.jobs.unbatch(j, { fallback: false }, 'x', T + 10) },
         { to: 'pending', name: 'releaseHeld', precondition: (from) => from === 'held', run: () => f.jobs.releaseHeld('budget', { onlyDue: false }, T + 10) },
         { to: 'pending', name: 'retryFailed', precondition: (from) => from === 'failed', run: (j) => f.jobs.retryFailed([j.id], T + 10) },
       ];

@@ -1,15 +1,18 @@
 import type { SqliteDatabase } from './sqlite-database.js';
 import { assertTransition, type JobState } from '../jobs/job-states.js';
+import { parseTrigger, triggerLabel, type JobTrigger } from '../jobs/trigger.js';
 import { GroupCommit } from './group-commit.js';
 import { installTransitions, movesTo, staysOrMovesTo } from './sqlite-transitions.js';
 
 export type RefKind = 'number' | 'id';
 
+export type HoldKind = 'budget' | 'quota';
+
 export interface NewJob {
   ref: string;
   refKind: RefKind;
   customerId?: string | null | undefined;
-  trigger: string;
+  trigger: JobTrigger;
   priority?: number;
   maxAttempts: number;
   runId?: string | null;
@@ -21,7 +24,7 @@ export interface Job {
   customerId: string | null;
   ref: string;
   refKind: RefKind;
-  trigger: string;
+  trigger: JobTrigger;
   priority: number;
   state: JobState;
   attempts: number;
@@ -37,6 +40,8 @@ export interface Job {
   coalesced: number;
   runId: string | null;
   batchId: string | null;
+  /** Why it is held: a spend cap (`budget`) or OpenAI's exhausted quota (`quota`); null unless held. */
+  holdKind: HoldKind | null;
   holdReason: string | null;
   createdAt: number;
   updatedAt: number;
@@ -82,7 +87,7 @@ function toJob(r: Row): Job {
     customerId: r.customer_id as string | null,
     ref: r.ref as string,
     refKind: r.ref_kind as RefKind,
-    trigger: r.trigger as string,
+    trigger: parseTrigger(r.trigger as string),
     priority: r.priority as number,
     state: r.state as JobState,
     attempts: r.attempts as number,
@@ -98,6 +103,7 @@ function toJob(r: Row): Job {
     coalesced: r.coalesced as number,
     runId: r.run_id as string | null,
     batchId: (r.batch_id as string | null) ?? null,
+    holdKind: (r.hold_kind as HoldKind | null) ?? null,
     holdReason: (r.hold_reason as string | null) ?? null,
     createdAt: r.created_at as number,
     updatedAt: r.updated_at as number,
@@ -160,9 +166,9 @@ export class SqliteJobStore {
       release: db.prepare(`UPDATE jobs SET lease_owner = NULL, lease_until = NULL, state = ${handBack}, updated_at = @now WHERE lease_owner = @owner AND state IN ('calling','answered','pending') AND ${staysOrMovesTo(handBack)}`),
       expiredCalling: db.prepare(`UPDATE jobs SET state = 'pending', attempts = attempts + 1, last_error = 'The worker stopped while the OpenAI call was in flight (lease expired); the call is repeated.', updated_at = @now
           WHERE state = 'calling' AND lease_until < @now AND ${movesTo("'pending'")}`),
-      hold: db.prepare(`UPDATE jobs SET state = 'held', hold_reason = @reason, run_after = @until, lease_owner = NULL, lease_until = NULL,
+      hold: db.prepare(`UPDATE jobs SET state = 'held', hold_kind = @kind, hold_reason = @reason, run_after = @until, lease_owner = NULL, lease_until = NULL,
           last_attempt_id = coalesce(@attemptId, last_attempt_id), updated_at = @now WHERE id = @id AND state = @from AND ${movesTo("'held'")}`),
-      releaseHeld: db.prepare(`UPDATE jobs SET state = 'pending', hold_reason = NULL, run_after = @now, updated_at = @now WHERE state = 'held' AND hold_reason LIKE @kind || '%' AND (@due = 0 OR run_after <= @now) AND ${movesTo("'pending'")}`),
+      releaseHeld: db.prepare(`UPDATE jobs SET state = 'pending', hold_kind = NULL, hold_reason = NULL, run_after = @now, updated_at = @now WHERE state = 'held' AND hold_kind = @kind AND (@due = 0 OR run_after <= @now) AND ${movesTo("'pending'")}`),
       pendingForBatch: db.prepare(`SELECT * FROM jobs WHERE run_id = ? AND trigger = 'batch' AND state = 'pending' AND run_after <= ? AND id > ? ORDER BY id LIMIT ?`),
       countForBatch: db.prepare(`SELECT count(*) AS n FROM (SELECT 1 FROM jobs WHERE run_id = ? AND trigger = 'batch' AND state = 'pending' AND run_after <= ? LIMIT ?)`),
       markBatched: db.prepare(`UPDATE jobs SET state = 'batched', batch_id = @batchId, updated_at = @now WHERE id = @id AND state = 'pending' AND ${movesTo("'batched'")}`),
@@ -175,12 +181,12 @@ export class SqliteJobStore {
           state = ${handBack},
           last_error = CASE WHEN state = 'calling' THEN 'The worker died while the OpenAI call was in flight; the call is repeated.' ELSE last_error END,
           updated_at = @now WHERE lease_owner = @owner AND ${staysOrMovesTo(handBack)}`),
-      retryFailed: db.prepare(`UPDATE jobs SET state = ${retried}, attempts = 0, run_after = @now, hold_reason = NULL,
+      retryFailed: db.prepare(`UPDATE jobs SET state = ${retried}, attempts = 0, run_after = @now, hold_kind = NULL, hold_reason = NULL,
           lease_owner = NULL, lease_until = NULL, trigger = CASE WHEN trigger LIKE 'retry%' THEN trigger ELSE 'retry' END, updated_at = @now
-          WHERE id = @id AND (state = 'failed' OR (state = 'held' AND hold_reason LIKE 'quota%')) AND ${movesTo(retried)}`),
+          WHERE id = @id AND (state = 'failed' OR (state = 'held' AND hold_kind = 'quota')) AND ${movesTo(retried)}`),
       getState: db.prepare('SELECT * FROM customer_state WHERE customer_id = ?'),
-      openJobKeys: db.prepare(`SELECT customer_id, ref, ref_kind FROM jobs WHERE state IN ('pending','calling','answered','batched') OR (state = 'held' AND hold_reason NOT LIKE 'quota%')`),
-      failedJobKeys: db.prepare(`SELECT id, customer_id, ref, ref_kind FROM jobs WHERE state = 'failed' OR (state = 'held' AND hold_reason LIKE 'quota%') ORDER BY id DESC`),
+      openJobKeys: db.prepare(`SELECT customer_id, ref, ref_kind FROM jobs WHERE state IN ('pending','calling','answered','batched') OR (state = 'held' AND hold_kind IS NOT 'quota')`),
+      failedJobKeys: db.prepare(`SELECT id, customer_id, ref, ref_kind FROM jobs WHERE state = 'failed' OR (state = 'held' AND hold_kind = 'quota') ORDER BY id DESC`),
       putState: db.prepare(`INSERT INTO customer_state (customer_id, customer_number, input_fingerprint, written_json, last_response_id, last_written_at)
           VALUES (@customerId, @customerNumber, @inputFingerprint, @written, @lastResponseId, @lastWrittenAt)
           ON CONFLICT(customer_id) DO UPDATE SET customer_number = excluded.customer_number, input_fingerprint = excluded.input_fingerprint,
@@ -199,11 +205,11 @@ export class SqliteJobStore {
       ? undefined
       : ((job.customerId ? this.s.waitingForCustomer.get(job.customerId) : undefined) ?? this.s.waitingForRef.get(job.ref, job.refKind)) as Row | undefined;
     if (waiting) {
-      this.s.coalesce.run({ id: waiting.id, priority: job.priority ?? 0, trigger: job.trigger, now });
+      this.s.coalesce.run({ id: waiting.id, priority: job.priority ?? 0, trigger: triggerLabel(job.trigger), now });
       return { job: this.get(waiting.id as number)!, coalesced: true };
     }
     const info = this.s.insert.run({
-      customerId: job.customerId ?? null, ref: job.ref, refKind: job.refKind, trigger: job.trigger,
+      customerId: job.customerId ?? null, ref: job.ref, refKind: job.refKind, trigger: triggerLabel(job.trigger),
       priority: job.priority ?? 0, maxAttempts: job.maxAttempts, runId: job.runId ?? null, eventKey: job.eventKey ?? null, now,
     });
     return { job: this.get(Number(info.lastInsertRowid))!, coalesced: false };
@@ -214,7 +220,7 @@ export class SqliteJobStore {
     let added = 0;
     for (const j of jobs) {
       added += this.s.insertRun.run({
-        customerId: j.customerId ?? null, ref: j.ref, refKind: j.refKind, trigger: j.trigger, priority: j.priority ?? 0,
+        customerId: j.customerId ?? null, ref: j.ref, refKind: j.refKind, trigger: triggerLabel(j.trigger), priority: j.priority ?? 0,
         maxAttempts: j.maxAttempts, runId: j.runId, eventKey: null, now,
       }).changes;
     }
@@ -314,14 +320,15 @@ export class SqliteJobStore {
   }
 
   /** The job waits, visibly, until `until` (a spend cap's next period) or until released. */
-  hold(job: Job, reason: string, until: number, now = Date.now(), attemptId: number | null = null): void {
+  hold(job: Job, hold: { kind: HoldKind; reason: string }, until: number, now = Date.now(), attemptId: number | null = null): void {
     assertTransition(job.id, job.state, 'held');
-    if (this.s.hold.run({ id: job.id, from: job.state, reason, until, now, attemptId }).changes !== 1) throw new Error(`Job ${job.id} is no longer ${job.state}.`);
+    if (this.s.hold.run({ id: job.id, from: job.state, kind: hold.kind, reason: hold.reason, until, now, attemptId }).changes !== 1) throw new Error(`Job ${job.id} is no longer ${job.state}.`);
     job.state = 'held';
   }
 
+
   /** Held jobs of a kind ('budget' or 'quota') back to pending: those whose time came, or all of them. */
-  releaseHeld(kind: 'budget' | 'quota', options: { onlyDue: boolean }, now = Date.now()): number {
+  releaseHeld(kind: HoldKind, options: { onlyDue: boolean }, now = Date.now()): number {
     return this.s.releaseHeld.run({ kind, due: options.onlyDue ? 1 : 0, now }).changes;
   }
 
@@ -345,10 +352,11 @@ export class SqliteJobStore {
     return (this.s.inBatch.all(batchId) as Row[]).map(toJob);
   }
 
-  /** A batch line failed or expired: back to the queue, as a direct call ('batch-fallback') or for the next batch ('batch'). */
-  unbatch(job: Job, trigger: 'batch' | 'batch-fallback', error: string, now = Date.now()): void {
+  /** A batch line failed or expired: back to the queue, as a direct call (`fallback`) or for the next batch. */
+  unbatch(job: Job, to: { fallback: boolean }, error: string, now = Date.now()): void {
+    const trigger: JobTrigger = { source: 'batch', fallback: to.fallback };
     assertTransition(job.id, job.state, 'pending');
-    this.s.unbatch.run({ id: job.id, trigger, error, now });
+    this.s.unbatch.run({ id: job.id, trigger: triggerLabel(trigger), error, now });
     job.state = 'pending';
     job.trigger = trigger;
   }
@@ -366,7 +374,7 @@ export class SqliteJobStore {
   /** Re-runs dead-lettered jobs (all failed ones when no ids are given). */
   retryFailed(ids: number[] | 'all', now = Date.now()): number {
     return this.db.transaction(() => {
-      const list = ids === 'all' ? (this.db.prepare(`SELECT id FROM jobs WHERE state = 'failed' OR (state = 'held' AND hold_reason LIKE 'quota%')`).all() as Row[]).map((r) => r.id as number) : ids;
+      const list = ids === 'all' ? (this.db.prepare(`SELECT id FROM jobs WHERE state = 'failed' OR (state = 'held' AND hold_kind = 'quota')`).all() as Row[]).map((r) => r.id as number) : ids;
       let n = 0;
       for (const id of list) n += this.s.retryFailed.run({ id, now }).changes;
       return n;
@@ -394,7 +402,7 @@ export class SqliteJobStore {
         const jobId = keys.map((k) => newestFailed.get(k)).find((id) => id !== undefined);
         if (jobId !== undefined) n += this.s.retryFailed.run({ id: jobId, now }).changes;
         else {
-          this.s.insert.run({ customerId: rec.customerId, ref: rec.customerNumber ?? rec.customerId, refKind: rec.customerNumber ? 'number' : 'id', trigger: 'retry', priority: 5, maxAttempts, runId: null, eventKey: null, now });
+          this.s.insert.run({ customerId: rec.customerId, ref: rec.customerNumber ?? rec.customerId, refKind: rec.customerNumber ? 'number' : 'id', trigger: triggerLabel({ source: 'retry' }), priority: 5, maxAttempts, runId: null, eventKey: null, now });
           n++;
         }
         for (const k of keys) open.add(k);

@@ -9,12 +9,12 @@ queueContract('SQLite', async () => {
   const file = path.join(dir, 'queue.db');
   const a = new SqliteStore(file);
   const b = new SqliteStore(file);
-  const force = a.db.prepare('UPDATE jobs SET state = @state, hold_reason = @holdReason, answer_json = @answer, lease_owner = NULL, lease_until = NULL WHERE id = @id');
+  const force = a.db.prepare('UPDATE jobs SET state = @state, hold_kind = @holdKind, hold_reason = @holdReason, answer_json = @answer, lease_owner = NULL, lease_until = NULL WHERE id = @id');
   return {
     jobs: a.jobs,
     other: b.jobs,
     forceState: (id, state, fields = {}) => {
-      force.run({ id, state, holdReason: state === 'held' ? (fields.holdReason ?? 'budget: cap') : null, answer: fields.answer === undefined ? null : JSON.stringify(fields.answer) });
+      force.run({ id, state, holdKind: state === 'held' ? 'budget' : null, holdReason: state === 'held' ? (fields.holdReason ?? 'budget: cap') : null, answer: fields.answer === undefined ? null : JSON.stringify(fields.answer) });
     },
     async close() {
       await a.close();

@@ -1,11 +1,11 @@
 /** The storage interface the pipeline needs; SQLite implements it (PostgreSQL can later). */
 export type Outcome = 'synced' | 'failed' | 'skipped';
-export type Trigger = 'manual' | 'manual-debug' | 'webhook:created' | 'webhook:updated' | 'demo';
 
 export interface AttemptRecord {
   startedAt: string;
   finishedAt: string;
-  trigger: Trigger | string;
+  /** What started it, as a label (jobs/trigger.ts: triggerLabel). */
+  trigger: string;
   customerId: string | null;
   customerNumber: string | null;
   /** What the person asked for (CustomerNumber or id), kept even when the customer cannot be loaded. */

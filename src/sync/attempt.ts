@@ -1,12 +1,13 @@
+import { triggerLabel, type JobTrigger } from '../jobs/trigger.js';
 import { describeError } from '../shared/errors.js';
 import type { AttemptRecord, StoredAttempt } from '../store/sync-store.js';
 import { refText, type CustomerRef } from './load-customer.js';
 import type { SyncDeps } from './sync-deps.js';
 
 /** A fresh sync-log row for one attempt; the steps fill it in as they go. */
-export function newAttempt(ref: CustomerRef, trigger: string, startedAt: string, jobId?: number): AttemptRecord {
+export function newAttempt(ref: CustomerRef, trigger: JobTrigger, startedAt: string, jobId?: number): AttemptRecord {
   return {
-    startedAt, finishedAt: startedAt, trigger, customerId: 'id' in ref ? ref.id : null,
+    startedAt, finishedAt: startedAt, trigger: triggerLabel(trigger), customerId: 'id' in ref ? ref.id : null,
     customerNumber: 'customerNumber' in ref ? ref.customerNumber : null, requestedRef: refText(ref),
     collection: null, outcome: 'failed', errorCode: null, errorMessage: null, errorFix: null, retryable: false,
     api: null, model: null, request: null, response: null, answer: null, writes: null, responseId: null, requestId: null,

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TriggerEvent } from '../config/schema.js';
 import { PlanCache } from '../jobs/plan-cache.js';
+import { triggerLabel, type JobTrigger } from '../jobs/trigger.js';
 import { WorkerPool } from '../jobs/worker-pool.js';
 import { ConnectorError } from '../shared/errors.js';
 import type { RefKind } from '../store/sqlite-job-store.js';
@@ -34,7 +35,7 @@ export interface RunSummary {
 }
 
 export interface RunOptions {
-  trigger: string;
+  trigger: JobTrigger;
   event?: TriggerEvent;
   concurrency?: number;
   onResult?: (r: SyncResult, done: number, total: number) => void;
@@ -54,8 +55,8 @@ export function uniqueRefs(refs: CustomerRef[]): CustomerRef[] {
 }
 
 /** The same customers asked for again continue the same run while it is unfinished. */
-function runKey(trigger: string, refs: CustomerRef[]): string {
-  const canonical = JSON.stringify({ trigger, refs: refs.map(refText).sort() });
+function runKey(trigger: JobTrigger, refs: CustomerRef[]): string {
+  const canonical = JSON.stringify({ trigger: triggerLabel(trigger), refs: refs.map(refText).sort() });
   return `manual-${createHash('sha256').update(canonical).digest('hex').slice(0, 12)}`;
 }
 

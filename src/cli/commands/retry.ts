@@ -26,7 +26,7 @@ export async function retryCommand(options: RetryOptions, io: CommandIO): Promis
       for (const id of options.jobIds) {
         const job = jobs.get(id);
         if (!job) throw new ConnectorError('INVALID_INPUT', `There is no job ${id}.`, { fix: 'List failed jobs with `ipaas-openai logs --outcome failed` (or GET /api/jobs?state=failed) and retry one of those ids.' });
-        if (job.state !== 'failed' && !(job.state === 'held' && job.holdReason?.startsWith('quota'))) {
+        if (job.state !== 'failed' && !(job.state === 'held' && job.holdKind === 'quota')) {
           throw new ConnectorError('INVALID_INPUT', `Job ${id} is ${job.state}, not failed: there is nothing to retry.`, { fix: 'Only failed (dead-lettered) jobs can be retried; `ipaas-openai sync <CustomerNumber>` syncs a record again.' });
         }
       }

@@ -53,7 +53,7 @@ export async function syncCommand(options: SyncOptions, io: CommandIO): Promise<
   const connector = openConnector(loaded, { limiter });
   try {
     const summary = await runSync(connector, refs, {
-      trigger: options.debug ? 'manual-debug' : 'manual',
+      trigger: { source: 'manual', debug: !!options.debug },
       event: 'Manual',
       ...(options.concurrency ? { concurrency: options.concurrency } : {}),
       onResult: options.json ? undefined : (r) => io.out(describeResult(r)),
