@@ -93,8 +93,10 @@ describe('dashboard in a browser, against the service and both emulators', { tim
     await page.locator('#retry-result-link').waitFor();
     expect(await page.locator('.retry-done').textContent()).toMatch(/^Retry finished: Synced/);
     await screenshot(page, '06-retry-done');
+    // Wait for the new attempt's page, not the failed one still on screen when the link is clicked.
+    const newAttempt = (await page.locator('#retry-result-link').getAttribute('href'))!.replace('#/attempt/', '');
     await page.locator('#retry-result-link').click();
-    await page.getByRole('heading', { name: /^CUST-10046 attempt #\d+$/ }).waitFor();
+    await page.getByRole('heading', { name: `CUST-10046 attempt #${newAttempt}`, exact: true }).waitFor();
     expect(await page.locator('.page-head .badge').textContent()).toBe('Synced');
   });
 
