@@ -15,7 +15,7 @@ import { callOpenAI } from '../src/openai/call-openai.js';
 import { createOpenAIClient } from '../src/openai/openai-client.js';
 import { parseAnswer } from '../src/openai/parse-answer.js';
 import { createRedactor } from '../src/shared/redact.js';
-import { buildPatch } from '../src/sync/write-back.js';
+import { buildPatch } from '../src/pipeline/write-back.js';
 import { pool } from './lib.js';
 
 export async function bareScript(env: Record<string, string>, n: number, concurrency: number) {

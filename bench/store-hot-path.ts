@@ -13,16 +13,16 @@ import path from 'node:path';
 import { startEmulators } from '../emulators/start-emulators.js';
 import { loadConfig } from '../src/config/load-config.js';
 import type { ConnectorConfig } from '../src/config/schema.js';
-import { PlanCache } from '../src/jobs/plan-cache.js';
-import { processJob, type StoredAnswer } from '../src/jobs/process-job.js';
-import { takeInWebhook } from '../src/server/webhook-intake.js';
+import { PlanCache } from '../src/queue/plan-cache.js';
+import { runJob, type StoredAnswer } from '../src/queue/run-job.js';
+import { takeInWebhook } from '../src/triggers/webhook-intake.js';
 import { createRedactor } from '../src/shared/redact.js';
 import { silentLogger } from '../src/shared/logger.js';
 import { openNodeSqlite } from '../src/store/node-sqlite-driver.js';
 import type { CustomerSyncState, Job } from '../src/store/sqlite-job-store.js';
 import { SqliteStore } from '../src/store/sqlite-store.js';
 import type { AttemptRecord } from '../src/store/sync-store.js';
-import { openConnector } from '../src/sync/connector.js';
+import { openConnector } from '../src/app/connector.js';
 
 
 /** One real record's documents, from a real run of the job against the emulators: the shapes the log really stores. */
@@ -47,7 +47,7 @@ async function captureFixture(): Promise<Fixture> {
     try {
       const { job } = deps.store.jobs.enqueue({ ref: '1', refKind: 'id', customerId: '1', trigger: { source: 'webhook', event: 'updated' }, maxAttempts: 6 });
       const [claimed] = deps.store.jobs.claim('capture', 1, 60_000);
-      await processJob(deps, new PlanCache(deps), claimed!);
+      await runJob(deps, new PlanCache(deps), claimed!);
       const stored = deps.store.listAttempts({ limit: 1 })[0]!;
       const done = deps.store.jobs.get(job.id)!;
       if (stored.outcome !== 'synced' || done.state !== 'written') throw new Error(`capture run did not sync: ${stored.outcome} ${stored.errorMessage}`);
@@ -114,7 +114,7 @@ async function runOnce(f: Fixture, records: ReturnType<typeof recordsFrom>, opts
   let failure: unknown;
   const deadline = Date.now() + opts.timeoutMs;
 
-  // processJob's store calls for a webhook:updated record that gets answered and written (src/jobs/process-job.ts).
+  // runJob's store calls for a webhook:updated record that gets answered and written (src/queue/run-job.ts).
   async function work(job: Job) {
     const i = byCustomer.get(job.customerId!)!;
     const r = records[i]!;
@@ -152,7 +152,7 @@ async function runOnce(f: Fixture, records: ReturnType<typeof recordsFrom>, opts
       notify();
     });
 
-    // The worker pool's loop (src/jobs/worker-pool.ts): claim what is free, run it, wait for a wake-up.
+    // The worker pool's loop (src/queue/worker-pool.ts): claim what is free, run it, wait for a wake-up.
     let inFlight = 0;
     let done = 0;
     while (done < n && failure === undefined) {

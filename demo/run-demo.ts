@@ -5,9 +5,9 @@ import type { CommandIO } from '../src/cli/io.js';
 import { ENV, loadConfig, type LoadedConfig } from '../src/config/load-config.js';
 import { startService, type RunningService } from '../src/server/service.js';
 import type { Logger } from '../src/shared/logger.js';
-import { openConnector, rateLimiterFor } from '../src/sync/connector.js';
-import type { CustomerRef } from '../src/sync/load-customer.js';
-import { runSync } from '../src/sync/run-sync.js';
+import { openConnector, rateLimiterFor } from '../src/app/connector.js';
+import type { CustomerRef } from '../src/pipeline/load-customer.js';
+import { runSync } from '../src/triggers/manual-sync.js';
 
 export interface DemoOptions {
   config?: string | undefined;

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { syntheticCustomers } from '../emulators/emulate-command.js';
-import { runBulk } from '../src/bulk/run-bulk.js';
+import { runBulk } from '../src/triggers/bulk/run-bulk.js';
 import { silentLogger } from '../src/shared/logger.js';
-import { openConnector, type Connector } from '../src/sync/connector.js';
+import { openConnector, type Connector } from '../src/app/connector.js';
 import { startHarness, type Harness } from './helpers/harness.js';
 
 const N = 30;

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { syntheticCustomers } from '../emulators/emulate-command.js';
-import { runBulk } from '../src/bulk/run-bulk.js';
+import { runBulk } from '../src/triggers/bulk/run-bulk.js';
 import { startHarness, type Harness, type HarnessOptions } from './helpers/harness.js';
 
 let h: Harness | undefined;

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { syntheticCustomers } from '../emulators/emulate-command.js';
-import { estimateBulk } from '../src/bulk/estimate-bulk.js';
-import { runBulk } from '../src/bulk/run-bulk.js';
-import { Budget } from '../src/jobs/budget.js';
+import { estimateBulk } from '../src/triggers/bulk/estimate-bulk.js';
+import { runBulk } from '../src/triggers/bulk/run-bulk.js';
+import { Budget } from '../src/pacing/budget.js';
 import { startHarness, type Harness } from './helpers/harness.js';
 
 let h: Harness | undefined;

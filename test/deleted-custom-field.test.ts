@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { syntheticCustomers } from '../emulators/emulate-command.js';
-import { prepareMappings } from '../src/sync/prepare-mappings.js';
+import { prepareMappings } from '../src/pipeline/prepare-mappings.js';
 import { startServiceHarness, type ServiceHarness } from './helpers/service-harness.js';
 
 const customers = syntheticCustomers(4, 'CFDEL');

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildSummary } from '../emulators/openai/index.js';
-import { runSync } from '../src/sync/run-sync.js';
+import { runSync } from '../src/triggers/manual-sync.js';
 import { startHarness, type Harness } from './helpers/harness.js';
 
 let h: Harness | undefined;

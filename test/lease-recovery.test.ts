@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { hostname } from 'node:os';
 import { afterAll, describe, expect, it } from 'vitest';
-import { PlanCache } from '../src/jobs/plan-cache.js';
-import { WorkerPool } from '../src/jobs/worker-pool.js';
+import { PlanCache } from '../src/queue/plan-cache.js';
+import { WorkerPool } from '../src/queue/worker-pool.js';
 import { startHarness, type Harness } from './helpers/harness.js';
 import { waitFor } from './helpers/service-harness.js';
 

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_FROM_COLLECTION, DEFAULT_TO_COLLECTION } from '../src/config/defaults.js';
 import { startHarness, type Harness } from './helpers/harness.js';
-import { previewCustomer } from '../src/sync/preview.js';
+import { previewCustomer } from '../src/pipeline/preview.js';
 
 let h: Harness | undefined;
 afterEach(async () => {

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runSync } from '../src/sync/run-sync.js';
+import { runSync } from '../src/triggers/manual-sync.js';
 import { startHarness, type Harness } from './helpers/harness.js';
 
 /** The seed article's three test scenarios, by name, over real HTTP against both emulators. */

@@ -1,6 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { JOB_STATES } from '../jobs/job-states.js';
-import type { RateLimiter } from '../jobs/rate-limiter.js';
+import { JOB_STATES } from '../queue/job-states.js';
+import type { RateLimiter } from '../pacing/rate-limiter.js';
 import type { DashboardQueries } from '../store/dashboard-queries.js';
 import type { SqliteJobStore } from '../store/sqlite-job-store.js';
 import { queueDepth } from './queue-history.js';

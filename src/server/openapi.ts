@@ -1,4 +1,4 @@
-import { JOB_STATES } from '../jobs/job-states.js';
+import { JOB_STATES } from '../queue/job-states.js';
 
 /**
  * The HTTP API, documented (OpenAPI 3.1), served at /openapi.json. A test checks that every

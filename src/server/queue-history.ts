@@ -1,4 +1,4 @@
-import { ACTIVE_STATES } from '../jobs/job-states.js';
+import { ACTIVE_STATES } from '../queue/job-states.js';
 import type { SqliteJobStore } from '../store/sqlite-job-store.js';
 
 /** Jobs waiting or in flight; held and finished jobs are not. */

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { JOB_STATES } from '../jobs/job-states.js';
-import { triggerLabel, type JobTrigger } from '../jobs/trigger.js';
+import { JOB_STATES } from '../queue/job-states.js';
+import { triggerLabel, type JobTrigger } from '../queue/trigger.js';
 import type { Job } from '../store/sqlite-job-store.js';
 import { checkAdmin } from './auth.js';
 import { HttpError } from './http-errors.js';

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { ACTIVE_STATES } from '../jobs/job-states.js';
+import { ACTIVE_STATES } from '../queue/job-states.js';
 import { redactDeep } from '../shared/redact.js';
-import { validateSetup } from '../sync/validate.js';
+import { validateSetup } from '../checks/validate.js';
 import { checkAdmin } from './auth.js';
 import { configView } from './config-view.js';
 import { queueDepth } from './queue-history.js';

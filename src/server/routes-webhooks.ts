@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { checkSignature, checkWebhookAuth } from './auth.js';
 import { HttpError } from './http-errors.js';
 import type { ServiceContext } from './service-context.js';
-import { takeInWebhook, unknownScopes, webhookBodySchema } from './webhook-intake.js';
+import { takeInWebhook, unknownScopes, webhookBodySchema } from '../triggers/webhook-intake.js';
 
 /** POST /webhooks/ipaas: iPaaS.com's outbound webhooks (Customer Create / Update). */
 export async function webhookRoutes(app: FastifyInstance, ctx: ServiceContext): Promise<void> {

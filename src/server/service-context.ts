@@ -1,7 +1,7 @@
-import type { PlanCache } from '../jobs/plan-cache.js';
-import type { WorkerPool } from '../jobs/worker-pool.js';
+import type { PlanCache } from '../queue/plan-cache.js';
+import type { WorkerPool } from '../queue/worker-pool.js';
 import type { DashboardQueries } from '../store/dashboard-queries.js';
-import type { SyncDeps } from '../sync/sync-deps.js';
+import type { SyncDeps } from '../app/sync-deps.js';
 import type { ServiceMetrics } from './metrics.js';
 import type { QueueHistory } from './queue-history.js';
 

@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { LoadedConfig } from '../config/load-config.js';
-import { PlanCache } from '../jobs/plan-cache.js';
+import { PlanCache } from '../queue/plan-cache.js';
 import { selectCollections } from '../mapping/collections.js';
 import { defaultFetch } from '../openai/openai-client.js';
-import { WorkerPool } from '../jobs/worker-pool.js';
+import { WorkerPool } from '../queue/worker-pool.js';
 import type { Logger } from '../shared/logger.js';
 import { DashboardQueries } from '../store/dashboard-queries.js';
-import { openConnector, rateLimiterFor } from '../sync/connector.js';
+import { openConnector, rateLimiterFor } from '../app/connector.js';
 import { isLoopbackHost } from './auth.js';
 import { buildApp } from './build-app.js';
 import { ServiceMetrics } from './metrics.js';

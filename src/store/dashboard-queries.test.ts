@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { newAttempt } from '../sync/attempt.js';
+import { newAttempt } from '../queue/attempt.js';
 import { DashboardQueries } from './dashboard-queries.js';
 import { SqliteStore } from './sqlite-store.js';
 import type { Outcome } from './sync-store.js';

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { newAttempt } from '../sync/attempt.js';
+import { newAttempt } from '../queue/attempt.js';
 import { namedParameters, openNodeSqlite } from './node-sqlite-driver.js';
 import type { SqliteDatabase } from './sqlite-database.js';
 import { SqliteStore } from './sqlite-store.js';

@@ -5,7 +5,7 @@
  * Calls are awaited, so an adapter whose methods return promises runs the same suite.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { canTransition, JOB_STATES, type JobState } from '../jobs/job-states.js';
+import { canTransition, JOB_STATES, type JobState } from '../queue/job-states.js';
 import type { Job, NewJob, SqliteJobStore } from './sqlite-job-store.js';
 
 export type QueuePort = Pick<
@@ -25,7 +25,7 @@ export interface QueueFixture {
 
 /**
  * The state machine the queue promises, spelled out here on its own so that the suite checks the
- * implementation against the spec and not against itself (jobs/job-states.ts must agree with it).
+ * implementation against the spec and not against itself (queue/job-states.ts must agree with it).
  */
 const SPEC: Record<JobState, readonly JobState[]> = {
   pending: ['calling', 'batched', 'skipped', 'failed', 'held', 'pending'],

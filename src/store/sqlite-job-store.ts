@@ -1,6 +1,6 @@
 import type { SqliteDatabase } from './sqlite-database.js';
-import { assertTransition, type JobState } from '../jobs/job-states.js';
-import { parseTrigger, triggerLabel, type JobTrigger } from '../jobs/trigger.js';
+import { assertTransition, type JobState } from '../queue/job-states.js';
+import { parseTrigger, triggerLabel, type JobTrigger } from '../queue/trigger.js';
 import { GroupCommit } from './group-commit.js';
 import { installTransitions, movesTo, staysOrMovesTo } from './sqlite-transitions.js';
 

@@ -1,8 +1,8 @@
-import { canTransition, JOB_STATES } from '../jobs/job-states.js';
+import { canTransition, JOB_STATES } from '../queue/job-states.js';
 import type { SqliteDatabase } from './sqlite-database.js';
 
 /**
- * The job state machine (jobs/job-states.ts) as a table every connection holds, so that each
+ * The job state machine (queue/job-states.ts) as a table every connection holds, so that each
  * state-changing statement checks its move in SQL: a move the machine forbids changes no row,
  * whichever code path tries it.
  */

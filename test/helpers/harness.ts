@@ -7,7 +7,7 @@ import { startEmulators, type RunningEmulators } from '../../emulators/start-emu
 import type { CommandIO } from '../../src/cli/io.js';
 import { loadConfig, type LoadedConfig } from '../../src/config/load-config.js';
 import { silentLogger } from '../../src/shared/logger.js';
-import { openConnector, type Connector } from '../../src/sync/connector.js';
+import { openConnector, type Connector } from '../../src/app/connector.js';
 
 export interface Harness {
   emulators: Required<Pick<RunningEmulators, 'ipaas' | 'openai'>> & RunningEmulators;

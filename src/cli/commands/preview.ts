@@ -1,5 +1,5 @@
-import { ipaasFromConfig } from '../../sync/connector.js';
-import { previewCustomer } from '../../sync/preview.js';
+import { ipaasFromConfig } from '../../app/connector.js';
+import { previewCustomer } from '../../pipeline/preview.js';
 import { resolveConfig, usd, type CommandIO, type CommonOptions } from '../io.js';
 
 export interface PreviewOptions extends CommonOptions {

@@ -1,7 +1,7 @@
-import { PlanCache } from '../../jobs/plan-cache.js';
-import { resumeAfterQuota, WorkerPool } from '../../jobs/worker-pool.js';
+import { PlanCache } from '../../queue/plan-cache.js';
+import { resumeAfterQuota, WorkerPool } from '../../queue/worker-pool.js';
 import { ConnectorError } from '../../shared/errors.js';
-import { openConnector, rateLimiterFor } from '../../sync/connector.js';
+import { openConnector, rateLimiterFor } from '../../app/connector.js';
 import { resolveConfig, type CommandIO, type CommonOptions } from '../io.js';
 
 export interface RetryOptions extends CommonOptions {

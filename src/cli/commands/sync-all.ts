@@ -1,10 +1,10 @@
 import { createInterface } from 'node:readline/promises';
 import cliProgress from 'cli-progress';
-import { parseFilters, type BulkParams } from '../../bulk/bulk-params.js';
-import { estimateBulk, type BulkEstimate } from '../../bulk/estimate-bulk.js';
-import { runBulk, type BulkProgress, type BulkSummary } from '../../bulk/run-bulk.js';
+import { parseFilters, type BulkParams } from '../../triggers/bulk/bulk-params.js';
+import { estimateBulk, type BulkEstimate } from '../../triggers/bulk/estimate-bulk.js';
+import { runBulk, type BulkProgress, type BulkSummary } from '../../triggers/bulk/run-bulk.js';
 import { ConnectorError } from '../../shared/errors.js';
-import { openConnector, rateLimiterFor } from '../../sync/connector.js';
+import { openConnector, rateLimiterFor } from '../../app/connector.js';
 import { resolveConfig, usd, type CommandIO, type CommonOptions } from '../io.js';
 
 export interface SyncAllOptions extends CommonOptions {

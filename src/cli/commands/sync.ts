@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { openConnector, rateLimiterFor } from '../../sync/connector.js';
-import type { CustomerRef } from '../../sync/load-customer.js';
-import { runSync, type RunSummary, type SyncResult } from '../../sync/run-sync.js';
+import { openConnector, rateLimiterFor } from '../../app/connector.js';
+import type { CustomerRef } from '../../pipeline/load-customer.js';
+import { runSync, type RunSummary, type SyncResult } from '../../triggers/manual-sync.js';
 import { ConnectorError } from '../../shared/errors.js';
 import { resolveConfig, usd, type CommandIO, type CommonOptions } from '../io.js';
 

@@ -1,7 +1,7 @@
 import { IpaasClient } from '../../ipaas/ipaas-client.js';
 import { createOpenAIClient } from '../../openai/openai-client.js';
 import { createRedactor } from '../../shared/redact.js';
-import { validateSetup, type CheckResult } from '../../sync/validate.js';
+import { validateSetup, type CheckResult } from '../../checks/validate.js';
 import { resolveConfig, type CommandIO, type CommonOptions } from '../io.js';
 
 const MARK = { pass: '✔', warn: '!', fail: '✖' } as const;

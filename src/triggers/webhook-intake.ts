@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import type { JobTrigger, WebhookEvent } from '../jobs/trigger.js';
+import type { JobTrigger, WebhookEvent } from '../queue/trigger.js';
 import type { ConnectorConfig, TriggerEvent } from '../config/schema.js';
 import { selectCollections } from '../mapping/collections.js';
 import type { AttemptRecord } from '../store/sync-store.js';
 import type { SqliteStore } from '../store/sqlite-store.js';
-import { newAttempt } from '../sync/attempt.js';
+import { newAttempt } from '../queue/attempt.js';
 
 /** iPaaS.com's outbound webhook body (lenient: extra keys are tolerated). */
 export const webhookBodySchema = z

@@ -6,7 +6,7 @@ import { promptTextMapping } from '../mapping/prompt-text.js';
 import { toUpstreamError } from '../openai/call-openai.js';
 import { describeError } from '../shared/errors.js';
 import type { Redactor } from '../shared/redact.js';
-import { findFieldProblems } from './prepare-mappings.js';
+import { findFieldProblems } from '../pipeline/prepare-mappings.js';
 
 export type CheckStatus = 'pass' | 'fail' | 'warn';
 

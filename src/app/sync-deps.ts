@@ -1,8 +1,8 @@
 import type OpenAI from 'openai';
 import type { ConnectorConfig } from '../config/schema.js';
 import type { IpaasClient } from '../ipaas/ipaas-client.js';
-import type { Budget } from '../jobs/budget.js';
-import type { RateLimiter } from '../jobs/rate-limiter.js';
+import type { Budget } from '../pacing/budget.js';
+import type { RateLimiter } from '../pacing/rate-limiter.js';
 import type { StoredAttempt } from '../store/sync-store.js';
 import type { Logger } from '../shared/logger.js';
 import type { Redactor } from '../shared/redact.js';

@@ -3,9 +3,9 @@ import { mapFrom } from '../mapping/map-from.js';
 import type { MappingPlan } from '../mapping/mapping-plan.js';
 import type { FieldWrite } from '../mapping/map-to.js';
 import type { CustomerSyncState } from '../store/sqlite-job-store.js';
-import type { AnswerPackage } from './call-phase.js';
+import type { AnswerPackage } from './prepare-and-call.js';
 import { applyWrites, inputFingerprint } from './fingerprint.js';
-import type { SyncDeps } from './sync-deps.js';
+import type { SyncDeps } from '../app/sync-deps.js';
 import { buildPatch, type WrittenField } from './write-back.js';
 
 export type HumanEditPolicy = 'flag' | 'keep' | 'overwrite';

@@ -1,6 +1,6 @@
 import type { MappingPlan } from '../mapping/mapping-plan.js';
-import type { SyncDeps } from '../sync/sync-deps.js';
-import { prepareMappings } from '../sync/prepare-mappings.js';
+import type { SyncDeps } from '../app/sync-deps.js';
+import { prepareMappings } from '../pipeline/prepare-mappings.js';
 import { ConnectorError } from '../shared/errors.js';
 
 /**

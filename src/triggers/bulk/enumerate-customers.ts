@@ -1,7 +1,7 @@
-import type { Customer } from '../ipaas/customer-model.js';
-import type { IpaasClient } from '../ipaas/ipaas-client.js';
-import { compileFormula, evaluateFormula } from '../mapping/formula.js';
-import { customerScope } from '../mapping/map-from.js';
+import type { Customer } from '../../ipaas/customer-model.js';
+import type { IpaasClient } from '../../ipaas/ipaas-client.js';
+import { compileFormula, evaluateFormula } from '../../mapping/formula.js';
+import { customerScope } from '../../mapping/map-from.js';
 import type { BulkParams } from './bulk-params.js';
 
 export interface CustomerPageResult {

@@ -5,8 +5,8 @@ import { createOpenAIClient } from '../openai/openai-client.js';
 import { createLogger, type Logger } from '../shared/logger.js';
 import { createRedactor } from '../shared/redact.js';
 import { SqliteStore } from '../store/sqlite-store.js';
-import { Budget } from '../jobs/budget.js';
-import { RateLimiter } from '../jobs/rate-limiter.js';
+import { Budget } from '../pacing/budget.js';
+import { RateLimiter } from '../pacing/rate-limiter.js';
 import type { ConnectorConfig } from '../config/schema.js';
 import type { SyncDeps } from './sync-deps.js';
 

@@ -1,8 +1,8 @@
-import { triggerLabel, type JobTrigger } from '../jobs/trigger.js';
+import { triggerLabel, type JobTrigger } from './trigger.js';
 import { describeError } from '../shared/errors.js';
 import type { AttemptRecord, StoredAttempt } from '../store/sync-store.js';
-import { refText, type CustomerRef } from './load-customer.js';
-import type { SyncDeps } from './sync-deps.js';
+import { refText, type CustomerRef } from '../pipeline/load-customer.js';
+import type { SyncDeps } from '../app/sync-deps.js';
 
 /** A fresh sync-log row for one attempt; the steps fill it in as they go. */
 export function newAttempt(ref: CustomerRef, trigger: JobTrigger, startedAt: string, jobId?: number): AttemptRecord {

@@ -3,11 +3,11 @@ import type { MappingPlan } from '../mapping/mapping-plan.js';
 import { BudgetHeldError, InterruptedError, isQuotaExhausted, UpstreamError } from '../shared/errors.js';
 import type { AttemptRecord } from '../store/sync-store.js';
 import type { Job } from '../store/sqlite-job-store.js';
-import { markFailed, newAttempt, saveAttempt } from '../sync/attempt.js';
-import { runCallPhase, type AnswerPackage } from '../sync/call-phase.js';
-import { loadCustomer, type CustomerRef } from '../sync/load-customer.js';
-import type { SyncDeps } from '../sync/sync-deps.js';
-import { runWritePhase } from '../sync/write-phase.js';
+import { markFailed, newAttempt, saveAttempt } from './attempt.js';
+import { runCallPhase, type AnswerPackage } from '../pipeline/prepare-and-call.js';
+import { loadCustomer, type CustomerRef } from '../pipeline/load-customer.js';
+import type { SyncDeps } from '../app/sync-deps.js';
+import { runWritePhase } from '../pipeline/write-phase.js';
 import { queueBackoffMs } from '../http/retry-policy.js';
 import { skipsUnchanged } from './trigger.js';
 import type { PlanCache } from './plan-cache.js';
@@ -34,7 +34,7 @@ export const jobRef = (job: Job): CustomerRef => (job.refKind === 'id' ? { id: j
  * pending -> calling -> answered (answer stored) -> written. A job claimed in
  * `answered` (after a crash or a failed write) only writes. Never throws.
  */
-export async function processJob(deps: SyncDeps, plans: PlanCache, job: Job, options: ProcessOptions = {}): Promise<ProcessOutcome> {
+export async function runJob(deps: SyncDeps, plans: PlanCache, job: Job, options: ProcessOptions = {}): Promise<ProcessOutcome> {
   const jobs = deps.store.jobs;
   const started = performance.now();
   const ref = jobRef(job);

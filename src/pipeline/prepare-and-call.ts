@@ -13,7 +13,7 @@ import type { AttemptRecord } from '../store/sync-store.js';
 import type { CustomerSyncState } from '../store/sqlite-job-store.js';
 import { inputFingerprint } from './fingerprint.js';
 import { loadCustomer, requireCustomerNumber, type CustomerRef } from './load-customer.js';
-import type { SyncDeps } from './sync-deps.js';
+import type { SyncDeps } from '../app/sync-deps.js';
 
 /** Everything needed to finish a record without calling OpenAI again; stored before the write-back. */
 export interface AnswerPackage {

@@ -1,13 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { JobTrigger } from '../jobs/trigger.js';
+import type { JobTrigger } from '../../queue/trigger.js';
 import { BatchRunner } from '../batch/batch-runner.js';
-import { TERMINAL_STATES, type JobState } from '../jobs/job-states.js';
-import { PlanCache } from '../jobs/plan-cache.js';
-import { WorkerPool } from '../jobs/worker-pool.js';
-import type { NewJob } from '../store/sqlite-job-store.js';
-import type { StoredAttempt } from '../store/sync-store.js';
-import type { SyncDeps } from '../sync/sync-deps.js';
-import { describeError } from '../shared/errors.js';
+import { TERMINAL_STATES, type JobState } from '../../queue/job-states.js';
+import { PlanCache } from '../../queue/plan-cache.js';
+import { WorkerPool } from '../../queue/worker-pool.js';
+import type { NewJob } from '../../store/sqlite-job-store.js';
+import type { StoredAttempt } from '../../store/sync-store.js';
+import type { SyncDeps } from '../../app/sync-deps.js';
+import { describeError } from '../../shared/errors.js';
 import { paramsKey, type BulkParams } from './bulk-params.js';
 import { customerPages } from './enumerate-customers.js';
 

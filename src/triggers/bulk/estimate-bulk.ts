@@ -1,13 +1,13 @@
-import type { ConnectorConfig } from '../config/schema.js';
-import type { IpaasClient } from '../ipaas/ipaas-client.js';
-import { mapFrom } from '../mapping/map-from.js';
-import { filterReason } from '../sync/call-phase.js';
-import { buildRequest } from '../openai/build-request.js';
-import { countRequestTokens, loadTokenizer } from '../openai/estimate-tokens.js';
-import { costUsd, priceFor } from '../openai/prices.js';
-import { ConnectorError } from '../shared/errors.js';
-import type { SqliteStore } from '../store/sqlite-store.js';
-import { prepareMappings } from '../sync/prepare-mappings.js';
+import type { ConnectorConfig } from '../../config/schema.js';
+import type { IpaasClient } from '../../ipaas/ipaas-client.js';
+import { mapFrom } from '../../mapping/map-from.js';
+import { filterReason } from '../../pipeline/prepare-and-call.js';
+import { buildRequest } from '../../openai/build-request.js';
+import { countRequestTokens, loadTokenizer } from '../../openai/estimate-tokens.js';
+import { costUsd, priceFor } from '../../openai/prices.js';
+import { ConnectorError } from '../../shared/errors.js';
+import type { SqliteStore } from '../../store/sqlite-store.js';
+import { prepareMappings } from '../../pipeline/prepare-mappings.js';
 import type { BulkParams } from './bulk-params.js';
 import { customerPages } from './enumerate-customers.js';
 

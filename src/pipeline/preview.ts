@@ -5,7 +5,7 @@ import { buildRequest } from '../openai/build-request.js';
 import { estimateRequest, type TokenEstimate } from '../openai/estimate-tokens.js';
 import { ConnectorError } from '../shared/errors.js';
 import { loadCustomer, requireCustomerNumber, type CustomerRef } from './load-customer.js';
-import { filterReason } from './call-phase.js';
+import { filterReason } from './prepare-and-call.js';
 import { prepareMappings } from './prepare-mappings.js';
 
 export interface Preview {

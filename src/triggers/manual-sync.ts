@@ -1,16 +1,16 @@
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TriggerEvent } from '../config/schema.js';
-import { PlanCache } from '../jobs/plan-cache.js';
-import { triggerLabel, type JobTrigger } from '../jobs/trigger.js';
-import { WorkerPool } from '../jobs/worker-pool.js';
+import { PlanCache } from '../queue/plan-cache.js';
+import { triggerLabel, type JobTrigger } from '../queue/trigger.js';
+import { WorkerPool } from '../queue/worker-pool.js';
 import { ConnectorError } from '../shared/errors.js';
 import type { RefKind } from '../store/sqlite-job-store.js';
-import { markFailed, newAttempt, saveAttempt } from './attempt.js';
-import { refText, type CustomerRef } from './load-customer.js';
-import { prepareMappings } from './prepare-mappings.js';
+import { markFailed, newAttempt, saveAttempt } from '../queue/attempt.js';
+import { refText, type CustomerRef } from '../pipeline/load-customer.js';
+import { prepareMappings } from '../pipeline/prepare-mappings.js';
 import type { StoredAttempt } from '../store/sync-store.js';
-import type { SyncDeps } from './sync-deps.js';
+import type { SyncDeps } from '../app/sync-deps.js';
 
 /** One record's outcome in a run: its last attempt, as the sync log holds it. */
 export interface SyncResult {

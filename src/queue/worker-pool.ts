@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { SyncDeps } from '../sync/sync-deps.js';
+import type { SyncDeps } from '../app/sync-deps.js';
 import { isDeadLocalOwner, leaseOwner } from './lease-owner.js';
 import type { PlanCache } from './plan-cache.js';
-import { processJob, type ProcessOptions } from './process-job.js';
+import { runJob, type ProcessOptions } from './run-job.js';
 
 const QUOTA_PAUSE = 'OpenAI answered insufficient_quota: sending stopped. Add credit or raise the quota, then run `ipaas-openai retry` (or POST /api/retry).';
 
@@ -130,7 +130,7 @@ export class WorkerPool {
           const jobs = this.deps.store.jobs.claim(this.owner, free, this.opts.leaseMs);
           claimed = jobs.length;
           for (const job of jobs) {
-            const p = processJob(this.deps, this.plans, job, { ...this.opts, signal: this.stopping.signal })
+            const p = runJob(this.deps, this.plans, job, { ...this.opts, signal: this.stopping.signal })
               .then((outcome) => {
                 if (outcome === 'interrupted') this.interrupted++;
                 if (outcome === 'quota-exhausted' && this.deps.store.pauses.set('quota', QUOTA_PAUSE)) {
