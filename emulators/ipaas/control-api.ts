@@ -5,7 +5,7 @@
  * the counters, the latency and the injected faults, so tests can compare counts exactly.
  */
 import type { FastifyInstance } from 'fastify';
-import { CONTROL_PREFIX, isControlPath } from '../control-path.js';
+import { isControlPath, registerCommonControlRoutes } from '../control-path.js';
 import { parseIpaasFault } from './fault-schema.js';
 import type { IpaasCounters, IpaasFault, IpaasPendingFault } from './types.js';
 
@@ -37,22 +37,5 @@ export function registerControlApi(app: FastifyInstance, deps: ControlDeps): voi
     for (const method of [r.method].flat()) if (method !== 'HEAD') routes.push(`${method} ${r.url}`);
   });
 
-  const at = (p: string): string => `${CONTROL_PREFIX}${p}`;
-  app.get(CONTROL_PREFIX, async () => ({ emulator: 'ipaas', endpoints: ENDPOINTS }));
-  app.get(at('counters'), async () => deps.counters);
-  app.post(at('counters/reset'), async () => {
-    deps.resetCounters();
-    return deps.counters;
-  });
-  app.get(at('faults'), async () => ({ faults: deps.pendingFaults() }));
-  app.post(at('faults'), async (req, reply) => {
-    const fault = parseIpaasFault(req.body, routes);
-    deps.injectFault(fault);
-    return reply.code(201).send({ fault, remaining: fault.times ?? 1 });
-  });
-  app.delete(at('faults'), async () => {
-    const cleared = deps.pendingFaults().length;
-    deps.clearFaults();
-    return { cleared };
-  });
+  registerCommonControlRoutes(app, 'ipaas', ENDPOINTS, deps, (body) => parseIpaasFault(body, routes));
 }

@@ -5,7 +5,7 @@
  * the request log and the rate limits, so tests can compare counts exactly.
  */
 import type { FastifyInstance } from 'fastify';
-import { CONTROL_PREFIX } from '../control-path.js';
+import { CONTROL_PREFIX, registerCommonControlRoutes } from '../control-path.js';
 import { parseOpenAIFault } from './fault-schema.js';
 import { parseSettingsPatch } from './settings.js';
 import type { OpenAICounters, OpenAIFault, OpenAISettings, OpenAISettingsPatch, PendingFault } from './types.js';
@@ -33,23 +33,7 @@ const ENDPOINTS = [
 
 export function registerControlApi(app: FastifyInstance, deps: ControlDeps): void {
   const at = (p: string): string => `${CONTROL_PREFIX}${p}`;
-  app.get(CONTROL_PREFIX, async () => ({ emulator: 'openai', endpoints: ENDPOINTS }));
-  app.get(at('counters'), async () => deps.counters);
-  app.post(at('counters/reset'), async () => {
-    deps.resetCounters();
-    return deps.counters;
-  });
-  app.get(at('faults'), async () => ({ faults: deps.pendingFaults() }));
-  app.post(at('faults'), async (req, reply) => {
-    const fault = parseOpenAIFault(req.body);
-    deps.injectFault(fault);
-    return reply.code(201).send({ fault, remaining: fault.times ?? 1 });
-  });
-  app.delete(at('faults'), async () => {
-    const cleared = deps.pendingFaults().length;
-    deps.clearFaults();
-    return { cleared };
-  });
+  registerCommonControlRoutes(app, 'openai', ENDPOINTS, deps, parseOpenAIFault);
   app.get(at('settings'), async () => deps.settings());
   app.patch(at('settings'), async (req) => deps.updateSettings(parseSettingsPatch(req.body)));
 }
