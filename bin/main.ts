@@ -6,7 +6,7 @@ import { InvalidArgumentError } from 'commander';
 import { demoCommand } from '../demo/run-demo.js';
 import { emulateCommand } from '../emulators/emulate-command.js';
 import { processIO } from '../src/cli/io.js';
-import { buildProgram, run } from '../src/cli/program.js';
+import { buildProgram, run, UsageExit } from '../src/cli/program.js';
 
 const io = processIO();
 const program = buildProgram(io);
@@ -43,4 +43,11 @@ program
     );
   });
 
-await program.parseAsync(process.argv);
+try {
+  // No command at all: the help, and success (a person asked what there is).
+  if (process.argv.length <= 2) program.help();
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (!(err instanceof UsageExit)) throw err;
+  process.exitCode = err.exitCode;
+}

@@ -17,6 +17,13 @@ const positiveInt = (v: string) => {
   return n;
 };
 
+/** Thrown by commander (after it printed help, the version or a usage error) to end parsing with this code. */
+export class UsageExit extends Error {
+  constructor(readonly exitCode: number) {
+    super(`exit ${exitCode}`);
+  }
+}
+
 /** Runs a command and turns its outcome (or error) into an exit code: the only place that does. */
 export async function run(io: CommandIO, fn: () => Promise<number>): Promise<number> {
   try {
@@ -34,8 +41,14 @@ export function buildProgram(io: CommandIO = processIO(), setExit: (code: number
   const program = new Command('ipaas-openai')
     .description('Keeps iPaaS.com customer records enriched by OpenAI.')
     .version(versionLine(), '-V, --version', 'print the version and the Node.js it runs on')
-    .showHelpAfterError()
-    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
+    // A usage error is one line and a pointer to the help, and exits 2 (the command could not run).
+    .showHelpAfterError('(`ipaas-openai --help` lists the commands; `ipaas-openai <command> --help` their options)')
+    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
+    .exitOverride((err) => {
+      const asked = err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help';
+      setExit(asked ? 0 : 2);
+      throw new UsageExit(asked ? 0 : 2);
+    });
   const common = (c: Command) =>
     c.option('-c, --config <file>', 'config file (YAML or JSON); default ./ipaas-openai.yaml or $IPAAS_OPENAI_CONFIG').option('--json', 'machine-readable output');
   const act = (fn: () => Promise<number>) => run(io, fn).then(setExit);

@@ -1,6 +1,5 @@
 import { PlanCache } from '../../queue/plan-cache.js';
 import { resumeAfterQuota, WorkerPool } from '../../queue/worker-pool.js';
-import { ConnectorError } from '../../shared/errors.js';
 import { openConnector, rateLimiterFor } from '../../app/connector.js';
 import { resolveConfig, type CommandIO, type CommonOptions } from '../io.js';
 
@@ -23,11 +22,18 @@ export async function retryCommand(options: RetryOptions, io: CommandIO): Promis
     const { jobs } = connector.store;
     let requeued: number;
     if (options.jobIds?.length) {
+      // A job that does not exist or did not fail is this run's failure (exit 1), named with what to do.
       for (const id of options.jobIds) {
         const job = jobs.get(id);
-        if (!job) throw new ConnectorError('INVALID_INPUT', `There is no job ${id}.`, { fix: 'List failed jobs with `ipaas-openai logs --outcome failed` (or GET /api/jobs?state=failed) and retry one of those ids.' });
+        if (!job) {
+          io.err(`error: there is no job ${id}.`);
+          io.err('Fix: list failed jobs with `ipaas-openai logs --outcome failed` (or GET /api/jobs?state=failed) and retry one of those ids.');
+          return 1;
+        }
         if (job.state !== 'failed' && !(job.state === 'held' && job.holdKind === 'quota')) {
-          throw new ConnectorError('INVALID_INPUT', `Job ${id} is ${job.state}, not failed: there is nothing to retry.`, { fix: 'Only failed (dead-lettered) jobs can be retried; `ipaas-openai sync <CustomerNumber>` syncs a record again.' });
+          io.err(`error: job ${id} is ${job.state}, not failed: there is nothing to retry.`);
+          io.err('Fix: only failed (dead-lettered) jobs can be retried; `ipaas-openai sync <CustomerNumber>` syncs a record again.');
+          return 1;
         }
       }
       requeued = jobs.retryFailed(options.jobIds);

@@ -23,7 +23,8 @@ export async function validateCommand(options: CommonOptions, io: CommandIO): Pr
   const loaded = resolveConfig(io, options);
   const redact = createRedactor(loaded.secrets);
   const ipaas = attempt(() => new IpaasClient({ ...loaded.config.ipaas, redact }));
-  const results = await validateSetup({ config: loaded.config, ipaas, openai: attempt(() => createOpenAIClient(loaded.config.openai)), redact }).finally(() =>
+  const openai = attempt(() => createOpenAIClient(loaded.config.openai));
+  const results = await validateSetup({ config: loaded.config, ipaas, openai, redact }).finally(() =>
     ipaas instanceof Error ? undefined : ipaas.close(),
   );
   const failed = results.filter((r) => r.status === 'fail').length;
@@ -31,6 +32,12 @@ export async function validateCommand(options: CommonOptions, io: CommandIO): Pr
   else {
     for (const r of results) io.out(describeCheck(r));
     io.out(failed ? `${failed} of ${results.length} checks failed.` : `All ${results.length} checks passed.`);
+  }
+  // Without a credential the checklist could not run: that is exit 2 (fix the setup), not a failed check.
+  const missing = [ipaas, openai].filter((c): c is Error => c instanceof Error);
+  if (missing.length) {
+    if (!options.json) io.err(`error: validate could not run every check: ${missing.map((e) => e.message).join(' ')}`);
+    return 2;
   }
   return failed ? 1 : 0;
 }
