@@ -63,3 +63,33 @@ describe('retry --job of a job that is not there, or did not fail', () => {
     expect(pending.stderr).toContain(`error: job ${job.id} is pending, not failed: there is nothing to retry.`);
   });
 });
+
+describe('ordinary failures say what to do, not "bug"', () => {
+  let cwd: string;
+  beforeAll(() => {
+    cwd = mkdtempSync(path.join(tmpdir(), 'ipaas-openai-errors-'));
+  });
+  afterAll(() => rmSync(cwd, { recursive: true, force: true }));
+
+  it('sync --file of a missing file exits 2 naming the file', async () => {
+    const r = await runCli(['sync', '--file', 'no-such-ids.txt'], { cwd });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('error: no-such-ids.txt does not exist.');
+    expect(r.stderr).not.toMatch(/bug/);
+  });
+
+  it('serve on a taken port exits 2 naming the port and --port/PORT', async () => {
+    const { createServer } = await import('node:net');
+    const taken = createServer().listen(0, '127.0.0.1');
+    await new Promise((resolve) => taken.once('listening', resolve));
+    const port = (taken.address() as { port: number }).port;
+    try {
+      const r = await runCli(['serve', '--port', String(port)], { cwd, env: { IPAAS_BASE_URL: 'http://127.0.0.1:9', IPAAS_API_KEY: 'k', OPENAI_API_KEY: 'sk-x', IPAAS_OPENAI_DB: path.join(cwd, 'x.db') } });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`error: Port ${port} on 127.0.0.1 is already in use.`);
+      expect(r.stderr).toContain('--port (or PORT');
+    } finally {
+      taken.close();
+    }
+  });
+});

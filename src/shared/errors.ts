@@ -126,8 +126,44 @@ export function upstreamError(fields: UpstreamErrorFields, cause?: unknown): Ups
   );
 }
 
+type SystemError = Error & { code?: string; errcode?: number; path?: string; port?: number; address?: string; syscall?: string };
+
+/**
+ * What the operating system or SQLite said, as a message with the fix: the table for errors that
+ * are not the connector's own. Anything else that reaches describeError is a real internal error.
+ */
+function describeSystemError(e: SystemError): { code: string; message: string; fix: string } | undefined {
+  const where = e.path ? ` ${e.path}` : '';
+  switch (e.code) {
+    case 'ENOENT':
+      return { code: 'FILE_NOT_FOUND', message: `${e.path ?? 'A file'} does not exist.`, fix: 'Check the path (a relative path is read from the current folder).' };
+    case 'EISDIR':
+      return { code: 'FILE_NOT_FOUND', message: `${e.path ?? 'The path'} is a folder, not a file.`, fix: 'Name the file itself.' };
+    case 'EADDRINUSE':
+      return { code: 'PORT_IN_USE', message: `Port ${e.port ?? '?'} on ${e.address ?? 'this host'} is already in use.`, fix: 'Stop whatever holds it, or pick another port with --port (or PORT, or server.port in the config).' };
+    case 'EADDRNOTAVAIL':
+      return { code: 'PORT_IN_USE', message: `Cannot listen on ${e.address ?? 'that address'}: it is not an address of this machine.`, fix: 'Set --host (or server.host) to an address of this machine, e.g. 127.0.0.1 or 0.0.0.0.' };
+    case 'EACCES':
+    case 'EPERM':
+      return { code: 'STORAGE', message: `No permission to ${e.syscall ?? 'use'}${where}.`, fix: 'Run as a user who may write there, or point IPAAS_OPENAI_DB (store.path) and log.path at a writable folder.' };
+    case 'EROFS':
+      return { code: 'STORAGE', message: `${e.path ?? 'The data folder'} is on a read-only file system.`, fix: 'Point IPAAS_OPENAI_DB (store.path) and log.path at a writable folder.' };
+    case 'ENOSPC':
+      return { code: 'STORAGE', message: `The disk is full${e.path ? ` (writing ${e.path})` : ''}.`, fix: 'Free space on the disk that holds the database and the log, then start again; nothing acknowledged is lost.' };
+    case 'ERR_SQLITE_ERROR':
+      if (e.errcode === 11 || e.errcode === 26) return { code: 'STORAGE', message: `The database is damaged or is not a SQLite database: ${e.message}`, fix: 'Restore it from a backup, or move it aside to start with an empty one (IPAAS_OPENAI_DB names the file).' };
+      if (e.errcode === 13) return { code: 'STORAGE', message: `The disk holding the database is full: ${e.message}`, fix: 'Free space on that disk, then start again.' };
+      if (e.errcode === 8 || e.errcode === 14) return { code: 'STORAGE', message: `The database cannot be opened for writing: ${e.message}`, fix: 'Check that its folder exists and is writable, or point IPAAS_OPENAI_DB (store.path) elsewhere.' };
+      return undefined;
+    default:
+      return undefined;
+  }
+}
+
 export function describeError(err: unknown): { code: string; message: string; fix?: string | undefined; retryable: boolean } {
   if (err instanceof ConnectorError) return { code: err.code, message: err.message, fix: err.fix, retryable: err.retryable };
+  const system = err instanceof Error ? describeSystemError(err as SystemError) : undefined;
+  if (system) return { ...system, retryable: false };
   const message = err instanceof Error ? err.message : String(err);
   return { code: 'INTERNAL', message, retryable: false, fix: 'This is a bug in the connector: please report it with the sync log entry.' };
 }

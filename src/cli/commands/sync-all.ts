@@ -54,10 +54,20 @@ export function describeSummary(s: BulkSummary): string[] {
   return lines;
 }
 
-async function confirm(io: CommandIO, question: string): Promise<boolean> {
+/** Asks [y/N]; Ctrl-C (or the run's stop signal) at the prompt is a no, not an error. */
+async function confirm(io: CommandIO, question: string, signal?: AbortSignal): Promise<boolean> {
   const rl = createInterface({ input: process.stdin, output: process.stdout });
+  const asked = new AbortController();
+  rl.on('SIGINT', () => asked.abort());
+  signal?.addEventListener('abort', () => asked.abort(), { once: true });
   try {
-    return /^y(es)?$/i.test((await rl.question(question)).trim());
+    return /^y(es)?$/i.test((await rl.question(question, { signal: asked.signal })).trim());
+  } catch (err) {
+    if (asked.signal.aborted) {
+      io.out('');
+      return false;
+    }
+    throw err;
   } finally {
     rl.close();
   }
@@ -88,7 +98,7 @@ export async function syncAllCommand(options: SyncAllOptions, io: CommandIO): Pr
     else for (const l of describeEstimate(estimate, params.mode)) io.out(l);
     if (!options.yes) {
       if (!options.interactive) throw new ConnectorError('INVALID_INPUT', 'Not confirmed: this is not a terminal.', { fix: 'Add --yes to run without asking (scripts, CI).' });
-      if (!(await confirm(io, `Send ${n(estimate.records)} customers to OpenAI (${params.mode})? [y/N] `))) {
+      if (!(await confirm(io, `Send ${n(estimate.records)} customers to OpenAI (${params.mode})? [y/N] `, options.signal))) {
         io.out('Nothing sent.');
         return 0;
       }
