@@ -65,7 +65,7 @@ async function checkOpenAI(config: ConnectorConfig, openai: OpenAI, redact: Reda
     const model = await openai.models.retrieve(config.openai.model);
     return { item: CHECKLIST.openaiCredentials, status: 'pass', detail: `A live call found model ${model.id} at ${config.openai.baseUrl}.` };
   } catch (err) {
-    return failed(CHECKLIST.openaiCredentials, toUpstreamError(err, redact, config.openai.timeoutMs));
+    return failed(CHECKLIST.openaiCredentials, toUpstreamError(err, redact, config.openai.timeoutMs, config.openai.baseUrl));
   }
 }
 

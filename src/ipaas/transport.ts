@@ -115,6 +115,7 @@ export class IpaasTransport {
           {
             service: 'ipaas',
             status: undefined,
+            endpoint: this.opts.baseUrl,
             upstreamMessage: this.opts.redact(timedOut ? `${method} ${url.pathname} timed out after ${this.opts.timeoutMs} ms` : `${method} ${url.pathname}: ${e.message}`),
           },
           err,

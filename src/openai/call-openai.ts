@@ -59,14 +59,14 @@ export function usageFrom(u: AnyUsage | null | undefined): TokenUsage {
 }
 
 /** Translates every SDK failure into the seed's "API request failed." with status, type, code and message. */
-export function toUpstreamError(err: unknown, redact: Redactor, timeoutMs: number): Error {
+export function toUpstreamError(err: unknown, redact: Redactor, timeoutMs: number, endpoint?: string): Error {
   // Checked first: APIUserAbortError is an APIError too. The SDK does not retry an aborted call.
   if (err instanceof OpenAI.APIUserAbortError) return new InterruptedError('The OpenAI call');
   if (err instanceof OpenAI.APIConnectionTimeoutError) {
-    return upstreamError({ service: 'openai', status: undefined, upstreamMessage: `no answer within ${timeoutMs} ms (timeout)` }, err);
+    return upstreamError({ service: 'openai', status: undefined, endpoint, upstreamMessage: `no answer within ${timeoutMs} ms (timeout)` }, err);
   }
   if (err instanceof OpenAI.APIConnectionError) {
-    return upstreamError({ service: 'openai', status: undefined, upstreamMessage: redact(`connection failed: ${err.cause instanceof Error ? err.cause.message : err.message}`) }, err);
+    return upstreamError({ service: 'openai', status: undefined, endpoint, upstreamMessage: redact(`connection to ${endpoint ?? 'OpenAI'} failed: ${err.cause instanceof Error ? err.cause.message : err.message}`) }, err);
   }
   if (err instanceof OpenAI.APIError) {
     const body = err.error as { message?: string } | undefined;
@@ -109,6 +109,6 @@ export async function callOpenAI(client: OpenAI, request: OpenAIRequest, redact:
       durationMs: performance.now() - started,
     };
   } catch (err) {
-    throw toUpstreamError(err, redact, timeoutMs);
+    throw toUpstreamError(err, redact, timeoutMs, client.baseURL);
   }
 }

@@ -24,3 +24,18 @@ describe('describeError: every error class gets a fix; only a real internal erro
     expect(d.fix).toMatch(/bug in the connector/);
   });
 });
+
+describe('nothing answered: the fix names the URL and the variable to check', () => {
+  it('OpenAI', async () => {
+    const { upstreamError } = await import('./errors.js');
+    const e = upstreamError({ service: 'openai', status: undefined, endpoint: 'http://10.0.0.9/v1', upstreamMessage: 'connection to http://10.0.0.9/v1 failed: ECONNREFUSED' });
+    expect(e.fix).toContain('Nothing answered at http://10.0.0.9/v1: check the network and OPENAI_BASE_URL (openai.baseUrl)');
+    expect(e.fix).not.toContain('status.openai.com');
+  });
+  it('iPaaS.com', async () => {
+    const { upstreamError } = await import('./errors.js');
+    const e = upstreamError({ service: 'ipaas', status: undefined, endpoint: 'https://api.ipaas.example', upstreamMessage: 'GET /customers: ECONNREFUSED' });
+    expect(e.fix).toContain('Nothing answered at https://api.ipaas.example: check the network and IPAAS_BASE_URL (ipaas.baseUrl)');
+    expect(e.fix).not.toMatch(/credentials/);
+  });
+});

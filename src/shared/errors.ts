@@ -54,6 +54,8 @@ export interface UpstreamErrorFields {
   upstreamMessage: string;
   requestId?: string | undefined;
   retryAfterMs?: number | undefined;
+  /** The base URL that was called: named in the fix when nothing answered. */
+  endpoint?: string | undefined;
 }
 
 /** An error answered by OpenAI or iPaaS.com (or the connection to them). Built only by `upstreamError()`. */
@@ -100,8 +102,10 @@ function fixFor(fields: UpstreamErrorFields): string {
     if (status === 404) return 'Check openai.model: the model does not exist or this key has no access to it (`ipaas-openai validate` lists what the key can use).';
     if (status === 400) return 'OpenAI rejected the request itself: check model parameters (temperature vs reasoning effort) and the mapping; `ipaas-openai preview <CustomerNumber>` shows the exact request.';
     if (status === 429) return 'OpenAI rate limit reached: the record can be retried; lower sync.concurrency or raise the limits of the OpenAI project.';
+    if (status === undefined) return `Nothing answered at ${fields.endpoint ?? 'the OpenAI base URL'}: check the network and OPENAI_BASE_URL (openai.baseUrl), or openai.timeoutMs for a slow server; then retry the failed records.`;
     return 'Check OpenAI API status (status.openai.com) and rate limits, then retry the failed records.';
   }
+  if (status === undefined) return `Nothing answered at ${fields.endpoint ?? 'the iPaaS.com base URL'}: check the network and IPAAS_BASE_URL (ipaas.baseUrl), or ipaas.timeoutMs for a slow server; then re-run the transfer.`;
   if (status === 401 || status === 403) return 'Verify the iPaaS.com API key (IPAAS_API_KEY) or login (IPAAS_EMAIL/IPAAS_PASSWORD): it is missing, expired or lacks access.';
   if (status === 404) return 'The record does not exist in iPaaS.com (any more): check the id or CustomerNumber.';
   if (status === 400) return 'iPaaS.com rejected the data: see the message for the field, fix the mapping or the custom field definition, then re-run the transfer.';

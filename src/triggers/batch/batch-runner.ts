@@ -85,7 +85,7 @@ export class BatchRunner {
         this.deps.logger.warn({ batchId: batch.id }, 'adopted a batch created at OpenAI but not confirmed in the store; its results are applied, nothing is sent again');
       }
     } catch (err) {
-      throw toUpstreamError(err, this.deps.redact, this.deps.config.openai.timeoutMs);
+      throw toUpstreamError(err, this.deps.redact, this.deps.config.openai.timeoutMs, this.deps.config.openai.baseUrl);
     }
     for (const local of open.keys()) bulk.dropSubmission(local);
     return adopted;
@@ -113,7 +113,7 @@ export class BatchRunner {
       let sent = 0;
       for (const file of files) {
         const uploaded = await this.openai.files.create({ file: createReadStream(file.path), purpose: 'batch' }).catch((e) => {
-          throw toUpstreamError(e, this.deps.redact, this.deps.config.openai.timeoutMs);
+          throw toUpstreamError(e, this.deps.redact, this.deps.config.openai.timeoutMs, this.deps.config.openai.baseUrl);
         });
         // The intent first: if the process dies after OpenAI created the batch, the restart finds it by this id.
         const local = `submitting-${randomUUID()}`;
@@ -134,7 +134,7 @@ export class BatchRunner {
             sent += file.lines;
             continue;
           }
-          throw toUpstreamError(e, this.deps.redact, this.deps.config.openai.timeoutMs);
+          throw toUpstreamError(e, this.deps.redact, this.deps.config.openai.timeoutMs, this.deps.config.openai.baseUrl);
         }
         this.deps.store.bulk.confirmSubmission(local, { id: batch.id, inputFileId: uploaded.id, status: batch.status, nextPollAt: Date.now() + this.cfg.pollMinMs });
         this.deps.logger.info({ batchId: batch.id, lines: file.lines, bytes: file.bytes }, 'batch submitted');
@@ -175,7 +175,7 @@ export class BatchRunner {
       try {
         batch = await this.openai.batches.retrieve(b.id);
       } catch (err) {
-        this.deps.logger.warn({ batchId: b.id, err: toUpstreamError(err, this.deps.redact, this.deps.config.openai.timeoutMs).message }, 'batch poll failed; will poll again');
+        this.deps.logger.warn({ batchId: b.id, err: toUpstreamError(err, this.deps.redact, this.deps.config.openai.timeoutMs, this.deps.config.openai.baseUrl).message }, 'batch poll failed; will poll again');
         this.deps.store.bulk.updateBatch(b.id, { status: b.status, nextPollAt: Date.now() + this.backoff(b.polls) });
         continue;
       }
