@@ -26,15 +26,18 @@ export interface CommonControlDeps<F> {
   clearFaults(): void;
 }
 
+/** What GET /__emulator/ lists (a reminder for someone poking at it with curl), before each emulator's own. */
+const COMMON_ENDPOINTS = ['GET /__emulator/counters', 'POST /__emulator/counters/reset', 'GET /__emulator/faults', 'POST /__emulator/faults', 'DELETE /__emulator/faults'];
+
 export function registerCommonControlRoutes<F extends { times?: number | undefined }>(
   app: FastifyInstance,
   emulator: 'ipaas' | 'openai',
-  endpoints: readonly string[],
+  ownEndpoints: readonly string[],
   deps: CommonControlDeps<F>,
   parseFault: (body: unknown) => F,
 ): void {
   const at = (p: string): string => `${CONTROL_PREFIX}${p}`;
-  app.get(CONTROL_PREFIX, async () => ({ emulator, endpoints }));
+  app.get(CONTROL_PREFIX, async () => ({ emulator, endpoints: [...COMMON_ENDPOINTS, ...ownEndpoints] }));
   app.get(at('counters'), async () => deps.counters);
   app.post(at('counters/reset'), async () => {
     deps.resetCounters();

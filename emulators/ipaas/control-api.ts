@@ -17,14 +17,6 @@ export interface ControlDeps {
   clearFaults(): void;
 }
 
-/** What GET /__emulator/ answers: a reminder of the endpoints for someone poking at it with curl. */
-const ENDPOINTS = [
-  'GET /__emulator/counters',
-  'POST /__emulator/counters/reset',
-  'GET /__emulator/faults',
-  'POST /__emulator/faults',
-  'DELETE /__emulator/faults',
-];
 
 /**
  * Call before the emulated routes are registered: the onRoute hook collects their keys
@@ -37,5 +29,5 @@ export function registerControlApi(app: FastifyInstance, deps: ControlDeps): voi
     for (const method of [r.method].flat()) if (method !== 'HEAD') routes.push(`${method} ${r.url}`);
   });
 
-  registerCommonControlRoutes(app, 'ipaas', ENDPOINTS, deps, (body) => parseIpaasFault(body, routes));
+  registerCommonControlRoutes(app, 'ipaas', [], deps, (body) => parseIpaasFault(body, routes));
 }

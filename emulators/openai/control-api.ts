@@ -20,20 +20,10 @@ export interface ControlDeps {
   updateSettings(p: OpenAISettingsPatch): OpenAISettings;
 }
 
-/** What GET /__emulator/ answers: a reminder of the endpoints for someone poking at it with curl. */
-const ENDPOINTS = [
-  'GET /__emulator/counters',
-  'POST /__emulator/counters/reset',
-  'GET /__emulator/faults',
-  'POST /__emulator/faults',
-  'DELETE /__emulator/faults',
-  'GET /__emulator/settings',
-  'PATCH /__emulator/settings',
-];
 
 export function registerControlApi(app: FastifyInstance, deps: ControlDeps): void {
   const at = (p: string): string => `${CONTROL_PREFIX}${p}`;
-  registerCommonControlRoutes(app, 'openai', ENDPOINTS, deps, parseOpenAIFault);
+  registerCommonControlRoutes(app, 'openai', ['GET /__emulator/settings', 'PATCH /__emulator/settings'], deps, parseOpenAIFault);
   app.get(at('settings'), async () => deps.settings());
   app.patch(at('settings'), async (req) => deps.updateSettings(parseSettingsPatch(req.body)));
 }
