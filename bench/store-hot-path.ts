@@ -18,10 +18,9 @@ import { runJob, type StoredAnswer } from '../src/queue/run-job.js';
 import { takeInWebhook } from '../src/triggers/webhook-intake.js';
 import { createRedactor } from '../src/shared/redact.js';
 import { silentLogger } from '../src/shared/logger.js';
-import { openNodeSqlite } from '../src/store/node-sqlite-driver.js';
-import type { CustomerSyncState, Job } from '../src/store/sqlite-job-store.js';
-import { SqliteStore } from '../src/store/sqlite-store.js';
-import type { AttemptRecord } from '../src/store/sync-store.js';
+import { openNodeSqlite } from '../src/store/sqlite/node-sqlite-driver.js';
+import type { AttemptRecord, CustomerSyncState, Job } from '../src/store/ports.js';
+import { SqliteStore } from '../src/store/sqlite/sqlite-store.js';
 import { openConnector } from '../src/app/connector.js';
 
 
@@ -43,16 +42,16 @@ async function captureFixture(): Promise<Fixture> {
       IPAAS_OPENAI_DB: path.join(dir, 'capture.db'),
     };
     const loaded = loadConfig({ env, cwd: dir });
-    const deps = openConnector(loaded, { logger: silentLogger() });
+    const deps = await openConnector(loaded, { logger: silentLogger() });
     try {
-      const { job } = deps.store.jobs.enqueue({ ref: '1', refKind: 'id', customerId: '1', trigger: { source: 'webhook', event: 'updated' }, maxAttempts: 6 });
-      const [claimed] = deps.store.jobs.claim('capture', 1, 60_000);
+      const { job } = await deps.store.queue.enqueue({ ref: '1', refKind: 'id', customerId: '1', trigger: { source: 'webhook', event: 'updated' }, maxAttempts: 6 });
+      const [claimed] = await deps.store.queue.claim('capture', 1, 60_000);
       await runJob(deps, new PlanCache(deps), claimed!);
-      const stored = deps.store.listAttempts({ limit: 1 })[0]!;
-      const done = deps.store.jobs.get(job.id)!;
+      const stored = (await deps.store.log.list({ limit: 1 }))[0]!;
+      const done = (await deps.store.queue.get(job.id))!;
       if (stored.outcome !== 'synced' || done.state !== 'written') throw new Error(`capture run did not sync: ${stored.outcome} ${stored.errorMessage}`);
       const { id: _id, ...attempt } = stored;
-      return { config: loaded.config, redact: createRedactor(loaded.secrets), attempt, answer: done.answer as StoredAnswer, state: deps.store.jobs.customerState('1')! };
+      return { config: loaded.config, redact: createRedactor(loaded.secrets), attempt, answer: done.answer as StoredAnswer, state: (await deps.store.state.get('1'))! };
     } finally {
       await deps.close();
     }
@@ -99,9 +98,8 @@ async function runOnce(f: Fixture, records: ReturnType<typeof recordsFrom>, opts
   const dir = mkdtempSync(path.join(tmpdir(), 'bench-sqlite-'));
   const file = path.join(dir, 'bench.db');
   // As openConnector opens it: WAL, synchronous NORMAL, checkpoints in a worker thread.
-  const store = new SqliteStore(file, { redact: f.redact, backgroundCheckpoints: true });
-  store.jobs.setAccount(f.config.ipaas.baseUrl);
-  const jobs = store.jobs;
+  const store = new SqliteStore(file, { redact: f.redact, backgroundCheckpoints: true, account: f.config.ipaas.baseUrl });
+  const jobs = store.queue;
   const byCustomer = new Map(records.map((r, i) => [r.customerId, i]));
   const owner = `worker@bench:${process.pid}:sqlite`;
   const leaseMs = f.config.jobs.leaseMs;
@@ -122,15 +120,15 @@ async function runOnce(f: Fixture, records: ReturnType<typeof recordsFrom>, opts
     const started = performance.now();
     const a: AttemptRecord = { ...r.attempt, jobId: job.id, startedAt: new Date().toISOString() };
     await turns(next()); // plans.get()
-    jobs.customerState(job.customerId!); // the echo check's prior state
+    await store.state.get(job.customerId!); // the echo check's prior state
     await turns(next()); // GET customer, then the OpenAI call
-    await jobs.commit(() => jobs.storeAnswer(job, r.answer));
-    jobs.customerState(r.customerId); // completeWrite reads it again
+    await jobs.storeAnswer(job, r.answer);
+    await store.state.get(r.customerId); // completeWrite reads it again
     await turns(next()); // PUT write-back
     a.finishedAt = new Date().toISOString();
     a.totalMs = Math.round((performance.now() - started) * 100) / 100;
     const answer = { ...r.answer, usageLogged: true };
-    await jobs.commit(() => jobs.finish(job, 'written', { attemptId: store.recordAttempt(a).id, answer }, () => jobs.putCustomerState(r.state)));
+    await jobs.settle(job, { to: 'written', attempt: a, answer, syncState: r.state });
   }
 
   const cpu0 = process.cpuUsage();
@@ -160,7 +158,7 @@ async function runOnce(f: Fixture, records: ReturnType<typeof recordsFrom>, opts
       const free = opts.concurrency - inFlight;
       let claimed = 0;
       if (free > 0) {
-        const list = jobs.claim(owner, free, leaseMs);
+        const list = await jobs.claim(owner, free, leaseMs);
         claimed = list.length;
         for (const job of list) {
           inFlight++;
@@ -187,7 +185,7 @@ async function runOnce(f: Fixture, records: ReturnType<typeof recordsFrom>, opts
     if (failure !== undefined) throw failure;
     const seconds = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
-    const counts = jobs.counts();
+    const counts = await jobs.counts();
     const logged = (store.db.prepare('SELECT count(*) AS n FROM sync_attempts').get() as { n: number }).n;
     if (counts.written !== n || logged !== n) throw new Error(`${counts.written} written, ${logged} logged, of ${n}`);
     return { records: n, seconds, perSecond: n / seconds, cpuMsPerRecord: (cpu.user + cpu.system) / 1000 / n };

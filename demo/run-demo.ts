@@ -49,7 +49,7 @@ export async function demoCommand(options: DemoOptions, io: CommandIO): Promise<
     io.out(`  OpenAI:    ${emulators.openai ? `built-in emulator at ${emulators.openai.url} (no OPENAI_API_KEY set)` : loaded.config.openai.baseUrl}, model ${loaded.config.openai.model}, ${loaded.config.openai.api} API`);
     io.out('');
 
-    const connector = openConnector(loaded, { limiter: rateLimiterFor(loaded.config, loaded.config.sync.concurrency) });
+    const connector = await openConnector(loaded, { limiter: rateLimiterFor(loaded.config, loaded.config.sync.concurrency) });
     try {
       let refs: CustomerRef[];
       if (emulators.ipaas) {
@@ -62,7 +62,7 @@ export async function demoCommand(options: DemoOptions, io: CommandIO): Promise<
       }
       const summary = await runSync(connector, refs, { trigger: { source: 'demo' }, event: 'Manual', onResult: (r) => io.out(`  ${describeResult(r).replace(/\n/g, '\n  ')}`) });
       io.out('');
-      for (const l of describeSummary(summary, loaded.config.store.path)) io.out(l);
+      for (const l of describeSummary(summary, connector.store.location)) io.out(l);
 
       const showcase = summary.results.find((r) => r.attempt.customerNumber === 'CUST-10045') ?? summary.results.find((r) => r.attempt.outcome === 'synced');
       if (showcase?.attempt.customerNumber) {
@@ -76,7 +76,7 @@ export async function demoCommand(options: DemoOptions, io: CommandIO): Promise<
         }
       }
       io.out('');
-      io.out(`Database: ${loaded.config.store.path}`);
+      io.out(`Database: ${connector.store.location}`);
       io.out(`Log:      ${loaded.config.log.path}`);
       io.out('Next: `npx ipaas-openai logs CUST-10045`, `npx ipaas-openai logs --attempt 1`, `npx ipaas-openai emulate all` to keep emulators running.');
 

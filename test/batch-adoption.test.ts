@@ -36,7 +36,7 @@ async function setup(state: { loseCreate: boolean; failList: boolean }) {
     openai: { batch: { validatingMs: 20, msPerLine: 0, finalizingMs: 20, cancellingMs: 20 } },
     config: { batch: { pollMinMs: 20, pollMaxMs: 200 } },
   });
-  own = openConnector(h.loaded, { logger: silentLogger(), fetch: losingBatchAnswers(state) });
+  own = await openConnector(h.loaded, { logger: silentLogger(), fetch: losingBatchAnswers(state) });
   return { h, connector: own, em: h.emulators.openai.emulator };
 }
 

@@ -29,9 +29,9 @@ describe('sync --all --batch (OpenAI Batch API)', () => {
     expect(em.counters.batchesCreated).toBe(3); // 40 + 40 + 20 lines
     expect(em.counters.filesUploaded).toBe(3);
     expect(em.counters.completions).toBe(1); // only the failed line went direct
-    const viaBatch = h.connector.store.listAttempts({ customerNumber: 'LOAD-000001', limit: 1 })[0]!;
+    const viaBatch = (await h.connector.store.log.list({ customerNumber: 'LOAD-000001', limit: 1 }))[0]!;
     expect(viaBatch.flags?.[0]).toMatch(/^batch batch_\w+: 50% batch discount/);
-    const fallback = h.connector.store.listAttempts({ customerNumber: 'LOAD-000007', outcome: 'synced', limit: 1 })[0]!;
+    const fallback = (await h.connector.store.log.list({ customerNumber: 'LOAD-000007', outcome: 'synced', limit: 1 }))[0]!;
     expect(fallback.trigger).toBe('batch-fallback');
     // Half price: the batch attempt costs half what the same usage costs directly.
     expect(viaBatch.costUsd! / fallback.costUsd!).toBeCloseTo(0.5, 1);
@@ -44,8 +44,8 @@ describe('sync --all --batch (OpenAI Batch API)', () => {
     const r = await runBulk(h.connector, {
       params: { mode: 'batch' },
       progressEveryMs: 0,
-      onProgress: () => {
-        for (const b of h!.connector.store.bulk.openBatches()) {
+      onProgress: async () => {
+        for (const b of await h!.connector.store.runs.openBatches()) {
           if (!expired.has(b.id)) {
             em.batchControl.pause(b.id);
             em.batchControl.expireNow(b.id);
@@ -59,7 +59,7 @@ describe('sync --all --batch (OpenAI Batch API)', () => {
     expect(r.counts.written).toBe(N);
     expect(writtenCount(h)).toBe(N);
     expect(em.counters.completions).toBe(N);
-    const job = h.connector.store.jobs.list({ limit: 1 })[0]!;
+    const job = (await h.connector.store.queue.list({ limit: 1 }))[0]!;
     expect(job.trigger).toEqual({ source: 'batch', fallback: true });
   });
 
@@ -72,9 +72,9 @@ describe('sync --all --batch (OpenAI Batch API)', () => {
       params: { mode: 'batch' },
       signal: abort.signal,
       progressEveryMs: 0,
-      onProgress: (p) => {
+      onProgress: async (p) => {
         // Hold each batch at OpenAI while we "crash", as a real 24 h window would.
-        for (const b of h!.connector.store.bulk.openBatches()) if (!paused.has(b.id)) (em.batchControl.pause(b.id), paused.add(b.id));
+        for (const b of await h!.connector.store.runs.openBatches()) if (!paused.has(b.id)) (em.batchControl.pause(b.id), paused.add(b.id));
         if (p.openBatches >= 3) abort.abort();
       },
     });

@@ -83,12 +83,12 @@ describe('spend caps and quota', () => {
     expect(first.counts.written).toBeGreaterThan(10);
     expect(first.counts.written + first.counts.held).toBe(N);
     expect(first.stoppedReason).toMatch(/held by the budget/);
-    const held = h.connector.store.jobs.list({ state: 'held', limit: 1 })[0]!;
+    const held = (await h.connector.store.queue.list({ state: 'held', limit: 1 }))[0]!;
     expect(held.holdReason).toMatch(/^budget: The daily token cap \(7000\) is reached/);
 
     // The operator raises the cap (config change + restart): the held records resume.
     h.connector.config.budget.daily = { tokens: 1_000_000 };
-    h.connector.budget = new Budget(h.connector.config.budget, h.connector.store);
+    h.connector.budget = await Budget.open(h.connector.config.budget, h.connector.store.ledger);
     const second = await runBulk(h.connector, { params: { mode: 'direct' } });
     expect(second.finished).toBe(true);
     expect(second.counts.held).toBe(0);
@@ -104,6 +104,6 @@ describe('spend caps and quota', () => {
     expect(r.stoppedReason).toMatch(/insufficient_quota: sending stopped/);
     const calls = h.emulators.openai.emulator.counters.requests;
     expect(calls).toBeLessThan(25); // stopped right after, not after 100
-    expect(h.connector.store.jobs.list({ state: 'held' }).some((j) => j.holdReason?.startsWith('quota:'))).toBe(true);
+    expect((await h.connector.store.queue.list({ state: 'held' })).some((j) => j.holdReason?.startsWith('quota:'))).toBe(true);
   });
 });

@@ -57,7 +57,7 @@ describe('retry --job of a job that is not there, or did not fail', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('error: there is no job 99999.');
     expect(r.stderr).toContain('Fix: list failed jobs');
-    const { job } = h.connector.store.jobs.enqueue({ ref: 'CUST-10045', refKind: 'number', customerId: null, trigger: { source: 'manual' }, maxAttempts: 6 });
+    const { job } = (await h.connector.store.queue.enqueue({ ref: 'CUST-10045', refKind: 'number', customerId: null, trigger: { source: 'manual' }, maxAttempts: 6 }));
     const pending = await runCli(['retry', '--job', String(job.id)], { cwd: h.dir, env: h.env });
     expect(pending.code).toBe(1);
     expect(pending.stderr).toContain(`error: job ${job.id} is pending, not failed: there is nothing to retry.`);

@@ -67,7 +67,7 @@ describe('OpenAI errors', () => {
     h = await startHarness({ config: { openai: { timeoutMs: 300, maxRetries: 1 }, jobs: { retryBaseMs: 50, retryMaxMs: 100 } } });
     h.emulators.openai.emulator.injectFault({ kind: 'timeout', times: 2 });
     const summary = await sync(h, 'CUST-10046');
-    const [last, first] = h.connector.store.listAttempts({ customerNumber: 'CUST-10046', limit: 2 });
+    const [last, first] = (await h.connector.store.log.list({ customerNumber: 'CUST-10046', limit: 2 }));
     expect(first!.errorMessage).toBe('API request failed. OpenAI answered no response: no answer within 300 ms (timeout)');
     expect(first!.retryable).toBe(true);
     expect(last!.outcome).toBe('synced');
@@ -104,7 +104,7 @@ describe('"Request field not found."', () => {
     expect(a.errorMessage).toContain('"Last Response Date" referenced by mapping #3 (Formula "Now()" -> Last Response Date) of "OpenAI Add/Update Customer TO iPaaS"');
     expect(a.errorFix).toMatch(/Create the custom field "Known To Film" in iPaaS.com \(module Customer, data type bool\) or turn on sync.autoCreateCustomFields/);
     expect(h.emulators.openai.emulator.counters.requests).toBe(0);
-    expect(h.connector.store.recordStates('failed')).toHaveLength(2);
+    expect((await h.connector.store.log.records('failed'))).toHaveLength(2);
   });
 
   it('a PromptText placeholder naming an unknown field fails before any call', async () => {

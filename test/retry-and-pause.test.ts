@@ -27,7 +27,7 @@ describe('retry, and the pause that lives in the store', () => {
     const io = captureIO(h.env, h.dir);
     expect(await retryCommand({}, io)).toBe(0);
     expect(io.lines[0]).toBe(`${N} records queued again.`);
-    await waitFor(() => h.service.ctx.deps.store.jobs.counts().written === N, 20_000, 'the retried records to be written');
+    await waitFor(async () => (await h.service.ctx.deps.store.queue.counts()).written === N, 20_000, 'the retried records to be written');
     await h.idle();
     expect((em.counters.byPath['/v1/responses'] ?? 0) - callsBefore).toBe(N);
     expect(putsOf() - putsBefore).toBe(N);
@@ -43,18 +43,18 @@ describe('retry, and the pause that lives in the store', () => {
     const em = h.emulators.openai.emulator;
     em.injectFault({ kind: 'insufficient_quota', times: 1_000 });
     await h.api('POST', '/api/sync', { customerNumbers: numbers });
-    await waitFor(() => h.service.ctx.pool.pausedReason() !== undefined, 10_000, 'the pool to pause on insufficient_quota');
+    await waitFor(async () => (await h.service.ctx.pool.pausedReason()) !== undefined, 10_000, 'the pool to pause on insufficient_quota');
     const ready = await fetch(`${h.service.url}/readyz`);
     expect(ready.status).toBe(503);
     await new Promise((resolve) => setTimeout(resolve, 500));
-    expect(h.service.ctx.deps.store.jobs.counts().written).toBe(0);
+    expect((await h.service.ctx.deps.store.queue.counts()).written).toBe(0);
 
     em.clearFaults(); // credit was added
     const io = captureIO(h.env, h.dir);
     expect(await retryCommand({}, io)).toBe(0);
     const t0 = Date.now();
-    await waitFor(() => h.service.ctx.deps.store.jobs.counts().written === N, 10_000, 'the paused serve to resume and write everything');
+    await waitFor(async () => (await h.service.ctx.deps.store.queue.counts()).written === N, 10_000, 'the paused serve to resume and write everything');
     expect(Date.now() - t0).toBeLessThan(5_000);
-    expect(h.service.ctx.pool.pausedReason()).toBeUndefined();
+    expect(await h.service.ctx.pool.pausedReason()).toBeUndefined();
   });
 });

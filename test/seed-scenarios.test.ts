@@ -46,7 +46,7 @@ describe('Scenario 2: Missing CustomerNumber (Failure Case)', () => {
     expect(a.errorFix).toMatch(/Fill in the Customer Number .* re-run the transfer/);
     expect(h.emulators.openai.emulator.counters.requests).toBe(0);
     // The failure is visible and retryable from the log.
-    expect(h.connector.store.recordStates('failed').map((r) => r.recordKey)).toEqual([`id:${nora.id}`]);
+    expect((await h.connector.store.log.records('failed')).map((r) => r.recordKey)).toEqual([`id:${nora.id}`]);
   });
 });
 

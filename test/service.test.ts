@@ -25,7 +25,7 @@ describe('serve: iPaaS.com webhooks end to end', () => {
     expect(h.emulators.ipaas.emulator.findCustomerByNumber('CUST-20001')!.comment).toContain('- Name: Tom Hanks');
     // Our write fired customer/updated; that echo was skipped, not paid for.
     expect(calls(h)).toBe(1);
-    const skipped = h.connector.store.listAttempts({ outcome: 'skipped' });
+    const skipped = (await h.connector.store.log.list({ outcome: 'skipped' }));
     expect(skipped.some((a) => a.errorMessage?.startsWith('No mapped input changed since the last sync'))).toBe(true);
   });
 
@@ -58,7 +58,7 @@ describe('serve: iPaaS.com webhooks end to end', () => {
     h.emulators.ipaas.emulator.humanUpdate(ada.id, { company: 'Difference Engines plc' });
     await h.idle();
     expect(calls(h)).toBe(1);
-    const reasons = h.connector.store.listAttempts({ outcome: 'skipped', limit: 20 }).map((a) => a.errorMessage);
+    const reasons = (await h.connector.store.log.list({ outcome: 'skipped', limit: 20 })).map((a) => a.errorMessage);
     expect(reasons.some((r) => r?.startsWith('Duplicate delivery of webhook 900 (attempt 2'))).toBe(true);
   });
 
@@ -87,7 +87,7 @@ describe('serve: iPaaS.com webhooks end to end', () => {
     // Comment is a mapped input, so the edit is worth one call; the person's text stays.
     expect(calls(h)).toBe(2);
     expect(h.emulators.ipaas.emulator.findCustomerByNumber('CUST-10047')!.comment).toBe('Called on Monday: wants a catalogue.');
-    const last = h.connector.store.listAttempts({ customerNumber: 'CUST-10047', outcome: 'synced', limit: 1 })[0]!;
+    const last = (await h.connector.store.log.list({ customerNumber: 'CUST-10047', outcome: 'synced', limit: 1 }))[0]!;
     expect(last.flags?.[0]).toMatch(/^human-edit: Comment was changed in iPaaS.com since the connector's last write; kept and flagged for review/);
   });
 });
@@ -134,7 +134,7 @@ describe('serve: manual-sync API and retry', () => {
     expect(job.attempts).toBeGreaterThanOrEqual(2);
     // One answer paid for: the write retries reused it.
     expect(calls(h)).toBe(1);
-    const attempts = h.connector.store.listAttempts({ customerNumber: 'CUST-10045', limit: 10 });
+    const attempts = (await h.connector.store.log.list({ customerNumber: 'CUST-10045', limit: 10 }));
     expect(attempts.reduce((s, a) => s + a.inputTokens, 0)).toBe(attempts.find((a) => a.inputTokens > 0)!.inputTokens);
   });
 });
@@ -142,7 +142,7 @@ describe('serve: manual-sync API and retry', () => {
 describe('serve: bad input never creates work', () => {
   it('rejects wrong or missing keys, malformed JSON, unknown scopes and huge bodies', async () => {
     h = await startServiceHarness({ webhooks: false });
-    const before = h.service.ctx.deps.store.jobs.counts();
+    const before = (await h.service.ctx.deps.store.queue.counts());
     const good = note(1);
     const cases: Array<[Promise<Response>, number, RegExp]> = [
       [webhook(h, good, {}), 401, /Missing Authorization: Bearer/],
@@ -157,7 +157,7 @@ describe('serve: bad input never creates work', () => {
       expect(res.status).toBe(status);
       expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(message);
     }
-    expect(h.service.ctx.deps.store.jobs.counts()).toEqual(before);
+    expect((await h.service.ctx.deps.store.queue.counts())).toEqual(before);
   });
 
   it('an unknown customer id is acknowledged and ends failed with the reason', async () => {

@@ -31,18 +31,18 @@ describe('stopping while OpenAI calls hang (D4)', () => {
     expect(sent()).toBe(atStop); // no SDK retry after the abort
 
     // Nothing failed, nothing counted as an attempt: every job is waiting again.
-    const jobs = h.connector.store.jobs; // the service's connection is closed; the harness's sees the same file
-    const counts = jobs.counts();
+    const jobs = h.connector.store.queue; // the service's connection is closed; the harness's sees the same file
+    const counts = await jobs.counts();
     expect(counts.pending).toBe(N);
     expect(counts.failed + counts.calling + counts.answered).toBe(0);
-    expect(jobs.list({ state: 'pending', limit: N }).every((j) => j.attempts === 0)).toBe(true);
+    expect((await jobs.list({ state: 'pending', limit: N })).every((j) => j.attempts === 0)).toBe(true);
 
     em.clearFaults();
     em.resetCounters();
     const loaded = loadConfig({ env: h.env, cwd: h.dir, overrides: { server: { port: 0 } } });
     const again = await startService(loaded, { logger: silentLogger() });
     try {
-      await waitFor(() => again.ctx.deps.store.jobs.counts().written === N, 30_000, 'all records written after the restart');
+      await waitFor(async () => (await again.ctx.deps.store.queue.counts()).written === N, 30_000, 'all records written after the restart');
       expect(em.counters.completions).toBe(N);
     } finally {
       await again.stop(1000);

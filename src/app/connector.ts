@@ -4,7 +4,7 @@ import { IpaasClient } from '../ipaas/ipaas-client.js';
 import { createOpenAIClient } from '../openai/openai-client.js';
 import { createLogger, type Logger } from '../shared/logger.js';
 import { createRedactor } from '../shared/redact.js';
-import { SqliteStore } from '../store/sqlite-store.js';
+import { openStorage } from '../store/open-storage.js';
 import { Budget } from '../pacing/budget.js';
 import { RateLimiter } from '../pacing/rate-limiter.js';
 import type { ConnectorConfig } from '../config/schema.js';
@@ -34,7 +34,7 @@ export function ipaasFromConfig(loaded: LoadedConfig): IpaasClient {
 }
 
 /** Everything a sync needs, built once from the resolved configuration. */
-export function openConnector(loaded: LoadedConfig, options: OpenConnectorOptions = {}): Connector {
+export async function openConnector(loaded: LoadedConfig, options: OpenConnectorOptions = {}): Promise<Connector> {
   const { config } = loaded;
   const redact = createRedactor(loaded.secrets);
   const logger = options.logger ?? createLogger({ level: config.log.level, file: config.log.path, redact });
@@ -43,11 +43,10 @@ export function openConnector(loaded: LoadedConfig, options: OpenConnectorOption
     ...(options.fetch ? { fetch: options.fetch } : {}),
     ...(options.limiter ? { observe: options.limiter } : {}),
   });
-  const store = new SqliteStore(config.store.path, { redact, backgroundCheckpoints: true });
-  store.jobs.setAccount(config.ipaas.baseUrl);
+  const store = await openStorage(config.store, { redact, account: config.ipaas.baseUrl, backgroundCheckpoints: true });
   return {
     config, ipaas, openai, store, logger, redact, limiter: options.limiter,
-    budget: new Budget(config.budget, store),
+    budget: await Budget.open(config.budget, store.ledger),
     now: options.now ?? (() => new Date()),
     async close() {
       await store.close();

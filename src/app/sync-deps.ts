@@ -3,17 +3,17 @@ import type { ConnectorConfig } from '../config/schema.js';
 import type { IpaasClient } from '../ipaas/ipaas-client.js';
 import type { Budget } from '../pacing/budget.js';
 import type { RateLimiter } from '../pacing/rate-limiter.js';
-import type { StoredAttempt } from '../store/sync-store.js';
+import type { StoredAttempt } from '../store/ports.js';
 import type { Logger } from '../shared/logger.js';
 import type { Redactor } from '../shared/redact.js';
-import type { SqliteStore } from '../store/sqlite-store.js';
+import type { Storage } from '../store/ports.js';
 
 /** What every step of a sync may use; built once by openConnector(). */
 export interface SyncDeps {
   config: ConnectorConfig;
   ipaas: IpaasClient;
   openai: OpenAI;
-  store: SqliteStore;
+  store: Storage;
   logger: Logger;
   redact: Redactor;
   now: () => Date;

@@ -96,9 +96,11 @@ function envOverrides(env: Env): Json {
   if (Object.keys(server).length) o.server = server;
   if (Object.keys(ipaas).length) o.ipaas = ipaas;
   if (Object.keys(openai).length) o.openai = openai;
-  if (env[ENV.dbPath]) o.store = { path: env[ENV.dbPath] };
   return o;
 }
+
+/** `scheme://…`: a URL, not a path (a Windows drive letter has no slashes after its colon). */
+const URL_SCHEME = /^([a-z][a-z0-9+.-]*):\/\//i;
 
 export function formatZodIssues(error: z.ZodError): string[] {
   return error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(top level)'}: ${i.message}`);
@@ -132,13 +134,39 @@ export function loadConfig(options: { path?: string | undefined; env?: Env; cwd?
     const block = fileJson[section];
     if (isPlainObject(block) && block.apiKey) warnings.push(`An API key is written in ${source} (${section}.apiKey): prefer the ${envName} environment variable.`);
   }
+  // IPAAS_OPENAI_DB wins over the file: a URL selects PostgreSQL, a path SQLite.
+  const dbEnv = env[ENV.dbPath];
+  if (dbEnv) {
+    if (URL_SCHEME.test(dbEnv)) config.store.url = dbEnv;
+    else {
+      config.store.path = dbEnv;
+      delete config.store.url;
+    }
+  }
+  if (config.store.url !== undefined) {
+    const scheme = URL_SCHEME.exec(config.store.url)?.[1]?.toLowerCase();
+    const where = dbEnv ? ENV.dbPath : `store.url${source ? ` in ${source}` : ''}`;
+    if (scheme !== 'postgres' && scheme !== 'postgresql') {
+      throw new ConnectorError('CONFIG_INVALID', `The database URL in ${where} is not a PostgreSQL URL (${scheme ? `${scheme}://` : 'no scheme'}).`, {
+        fix: 'Use postgres://user:password@host:5432/database for PostgreSQL, or a file path (or nothing) for the embedded SQLite database.',
+      });
+    }
+    try {
+      new URL(config.store.url);
+    } catch {
+      throw new ConnectorError('CONFIG_INVALID', `The database URL in ${where} cannot be read as a URL.`, {
+        fix: 'Write it as postgres://user:password@host:5432/database; percent-encode special characters in the password.',
+      });
+    }
+  }
   if (config.store.path !== ':memory:' && !path.isAbsolute(config.store.path)) {
     config.store.path = path.resolve(source ? path.dirname(source) : cwd, config.store.path);
   }
   if (config.log.path !== '-' && !path.isAbsolute(config.log.path)) {
     config.log.path = path.resolve(source ? path.dirname(source) : cwd, config.log.path);
   }
-  const secrets = [config.ipaas.apiKey, config.ipaas.login?.password, config.openai.apiKey, config.server.webhookApiKey, config.server.webhookHmacSecret, config.server.adminToken].filter(
+  const dbPassword = config.store.url ? decodeURIComponent(new URL(config.store.url).password) : undefined;
+  const secrets = [config.ipaas.apiKey, config.ipaas.login?.password, config.openai.apiKey, config.server.webhookApiKey, config.server.webhookHmacSecret, config.server.adminToken, dbPassword].filter(
     (s): s is string => !!s,
   );
   return { config, source, warnings, secrets };

@@ -135,7 +135,10 @@ export const configSchema = z
       .strict()
       .default({ concurrency: 16, maxAttempts: 6, leaseMs: 120_000, retryBaseMs: 2_000, retryMaxMs: 300_000 }),
     store: z
-      .object({ path: z.string().min(1).default('data/ipaas-openai.db') })
+      .object({
+        path: z.string().min(1).default('data/ipaas-openai.db').describe('The SQLite file (the embedded default: one process on one machine)'),
+        url: z.string().min(1).optional().describe('postgres:// or postgresql:// URL: several instances share one queue, rate budget and spend ledger (wins over path)'),
+      })
       .strict()
       .default({ path: 'data/ipaas-openai.db' }),
     log: z

@@ -1,6 +1,6 @@
 import type { ConnectorConfig } from '../config/schema.js';
 import { BudgetHeldError } from '../shared/errors.js';
-import type { SqliteStore } from '../store/sqlite-store.js';
+import type { SpendLedgerPort } from '../store/ports.js';
 
 type Caps = ConnectorConfig['budget'];
 interface Period {
@@ -35,12 +35,19 @@ export class Budget {
 
   constructor(
     private readonly caps: Caps,
-    store: SqliteStore,
+    spent: { day: { tokens: number; usd: number }; month: { tokens: number; usd: number } },
     private readonly now: () => number = Date.now,
   ) {
     const t = now();
-    this.day = { start: dayStart(t), ...store.spendSince(new Date(dayStart(t)).toISOString()) };
-    this.month = { start: monthStart(t), ...store.spendSince(new Date(monthStart(t)).toISOString()) };
+    this.day = { start: dayStart(t), ...spent.day };
+    this.month = { start: monthStart(t), ...spent.month };
+  }
+
+  /** Spend so far this day and month, from the ledger. */
+  static async open(caps: Caps, ledger: SpendLedgerPort, now: () => number = Date.now): Promise<Budget> {
+    const t = now();
+    const [day, month] = await Promise.all([ledger.since(new Date(dayStart(t)).toISOString()), ledger.since(new Date(monthStart(t)).toISOString())]);
+    return new Budget(caps, { day, month }, now);
   }
 
   get enabled(): boolean {

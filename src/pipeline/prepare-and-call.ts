@@ -9,8 +9,8 @@ import { roughRequestTokens } from '../openai/estimate-tokens.js';
 import { parseAnswer } from '../openai/parse-answer.js';
 import { InterruptedError } from '../shared/errors.js';
 import { costUsd, priceFor, type TokenUsage } from '../openai/prices.js';
-import type { AttemptRecord } from '../store/sync-store.js';
-import type { CustomerSyncState } from '../store/sqlite-job-store.js';
+import type { AttemptRecord } from '../store/ports.js';
+import type { CustomerSyncState } from '../store/ports.js';
 import { inputFingerprint } from './fingerprint.js';
 import { loadCustomer, requireCustomerNumber, type CustomerRef } from './load-customer.js';
 import type { SyncDeps } from '../app/sync-deps.js';
@@ -49,7 +49,8 @@ export type Prepared =
 export interface PrepareOptions {
   /** Skip the record when its mapped inputs fingerprint equally to the last sync. */
   skipUnchanged?: CustomerSyncState | undefined;
-  onCustomer?: (c: Customer) => void;
+  /** Told the loaded customer (the job learns its iPaaS id); awaited. */
+  onCustomer?: (c: Customer) => void | Promise<void>;
   /** Aborted when the process stops: the OpenAI call (or the wait for a rate-limit permit) ends at once. */
   signal?: AbortSignal | undefined;
 }
@@ -61,7 +62,7 @@ export async function prepareRequest(deps: SyncDeps, plan: MappingPlan, ref: Cus
   a.loadMs = round(performance.now() - t);
   a.customerId = customer.id;
   a.customerNumber = customer.customerNumber;
-  options.onCustomer?.(customer);
+  await options.onCustomer?.(customer);
 
   const filtered = filterReason(plan, customer, deps.now);
   if (filtered) return { kind: 'skipped', customer, reason: filtered };

@@ -2,7 +2,7 @@ import type { Customer } from '../ipaas/customer-model.js';
 import { mapFrom } from '../mapping/map-from.js';
 import type { MappingPlan } from '../mapping/mapping-plan.js';
 import type { FieldWrite } from '../mapping/map-to.js';
-import type { CustomerSyncState } from '../store/sqlite-job-store.js';
+import type { CustomerSyncState } from '../store/ports.js';
 import type { AnswerPackage } from './prepare-and-call.js';
 import { applyWrites, inputFingerprint } from './fingerprint.js';
 import type { SyncDeps } from '../app/sync-deps.js';

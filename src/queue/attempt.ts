@@ -1,6 +1,6 @@
 import { triggerLabel, type JobTrigger } from './trigger.js';
 import { describeError } from '../shared/errors.js';
-import type { AttemptRecord, StoredAttempt } from '../store/sync-store.js';
+import type { AttemptRecord, StoredAttempt } from '../store/ports.js';
 import { refText, type CustomerRef } from '../pipeline/load-customer.js';
 import type { SyncDeps } from '../app/sync-deps.js';
 
@@ -25,15 +25,19 @@ export function markFailed(deps: SyncDeps, a: AttemptRecord, err: unknown): void
   a.retryable = e.retryable;
 }
 
-/** Stores the attempt (the store redacts secrets) and logs one line about it. */
-export function saveAttempt(deps: SyncDeps, a: AttemptRecord, startedPerf: number): StoredAttempt {
+/** Closes the attempt's clock; the row itself is written with the job's settlement. */
+export function stampAttempt(deps: SyncDeps, a: AttemptRecord, startedPerf: number): AttemptRecord {
   a.finishedAt = deps.now().toISOString();
   a.totalMs = Math.round((performance.now() - startedPerf) * 100) / 100;
-  const stored = deps.store.recordAttempt(a);
+  return a;
+}
+
+/** What follows a committed attempt: the spend it adds, whoever listens (progress, metrics), one log line. */
+export function announceAttempt(deps: SyncDeps, stored: StoredAttempt): void {
+  const a = stored;
   if (a.inputTokens || a.outputTokens) deps.budget?.record(a.inputTokens + a.outputTokens, a.costUsd, a.outputTokens);
   deps.onAttempt?.(stored);
   const log = { attemptId: stored.id, jobId: a.jobId, customerNumber: a.customerNumber ?? a.requestedRef, outcome: a.outcome, trigger: a.trigger, tokens: a.inputTokens + a.outputTokens, costUsd: a.costUsd, ms: a.totalMs, flags: a.flags ?? undefined };
   if (a.outcome === 'failed') deps.logger.warn({ ...log, error: a.errorCode, message: a.errorMessage }, 'sync failed');
   else if (deps.logger.isLevelEnabled('info')) deps.logger.info(log, a.outcome === 'synced' ? 'sync done' : 'sync skipped');
-  return stored;
 }

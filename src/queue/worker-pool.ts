@@ -7,9 +7,9 @@ import { runJob, type ProcessOptions } from './run-job.js';
 const QUOTA_PAUSE = 'OpenAI answered insufficient_quota: sending stopped. Add credit or raise the quota, then run `ipaas-openai retry` (or POST /api/retry).';
 
 /** Lifts the quota pause for every process and hands the records it held back to the queue. */
-export function resumeAfterQuota(store: SyncDeps['store'], notify?: () => void): number {
-  store.pauses.clear('quota');
-  const n = store.jobs.releaseHeld('quota', { onlyDue: false });
+export async function resumeAfterQuota(store: SyncDeps['store'], notify?: () => void): Promise<number> {
+  await store.pauses.clear('quota');
+  const n = await store.queue.releaseHeld('quota', { onlyDue: false });
   notify?.();
   return n;
 }
@@ -32,10 +32,14 @@ export class WorkerPool {
   private readonly inFlight = new Map<number, Promise<void>>();
   private running = false;
   private loop: Promise<void> | undefined;
+  private ready: Promise<void> = Promise.resolve();
   private wake: (() => void) | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   private readonly pollMs: number;
   private lastHeldCheck = 0;
+  /** The quota pause as last read from the store (any process may set or lift it). */
+  private paused: string | undefined;
+  private lastPauseCheck = 0;
   /** Aborted by stop(): OpenAI calls in flight end at once instead of being paid for and discarded. */
   private stopping = new AbortController();
   private interrupted = 0;
@@ -51,16 +55,22 @@ export class WorkerPool {
     this.pollMs = opts.pollMs ?? 250;
   }
 
-  start(): void {
-    if (this.running) return;
+  /** Starts the loop; resolves once dead holders' jobs are recovered and due held jobs released (the first claim can see them). */
+  start(): Promise<void> {
+    if (this.running) return this.ready;
     this.running = true;
     if (this.stopping.signal.aborted) this.stopping = new AbortController(); // started again after a stop
-    this.recoverDeadWorkers();
     this.heartbeat = setInterval(() => {
-      if (this.inFlight.size) this.deps.store.jobs.extendLeases(this.owner, [...this.inFlight.keys()], this.opts.leaseMs);
+      if (this.inFlight.size) {
+        this.deps.store.queue.extendLeases(this.owner, [...this.inFlight.keys()], this.opts.leaseMs).catch((err) => this.deps.logger.error({ err }, 'extending leases failed'));
+      }
     }, Math.max(50, Math.floor(this.opts.leaseMs / 3)));
     this.heartbeat.unref();
-    this.loop = this.run();
+    this.ready = this.recoverDeadWorkers()
+      .then(() => this.releaseHeldJobs())
+      .catch((err) => this.deps.logger.error({ err }, 'recovering dead lease holders or held jobs failed'));
+    this.loop = this.ready.then(() => this.run());
+    return this.ready;
   }
 
   /**
@@ -68,10 +78,10 @@ export class WorkerPool {
    * expire. A holder of this host (a worker or a batch applier) whose process no
    * longer exists is certainly dead: hand its jobs back now. Leases of other hosts simply expire.
    */
-  private recoverDeadWorkers(): void {
-    for (const owner of this.deps.store.jobs.leaseOwners()) {
+  private async recoverDeadWorkers(): Promise<void> {
+    for (const owner of await this.deps.store.queue.leaseOwners()) {
       if (owner === this.owner || !isDeadLocalOwner(owner)) continue;
-      const n = this.deps.store.jobs.releaseDeadOwner(owner);
+      const n = await this.deps.store.queue.releaseDeadOwner(owner);
       this.deps.logger.warn({ owner, jobs: n }, 'recovered the jobs of a lease holder that died');
     }
   }
@@ -90,24 +100,34 @@ export class WorkerPool {
   }
 
   /** Why the pool claims nothing, if it is paused (insufficient_quota). Read from the store: any process may lift it. */
-  pausedReason(): string | undefined {
-    return this.deps.store.pauses.get('quota')?.reason;
+  async pausedReason(): Promise<string | undefined> {
+    this.paused = (await this.deps.store.pauses.get('quota'))?.reason;
+    this.lastPauseCheck = Date.now();
+    return this.paused;
   }
 
   /** After the quota was raised: lift the pause, hand the held records back and claim again. */
-  resume(): number {
-    return resumeAfterQuota(this.deps.store, () => this.notify());
+  async resume(): Promise<number> {
+    const n = await resumeAfterQuota(this.deps.store, () => this.notify());
+    this.paused = undefined;
+    return n;
+  }
+
+  /** The pause, re-read from the store at most every 250 ms (so `retry` elsewhere resumes this pool within a second). */
+  private async isPaused(): Promise<boolean> {
+    if (Date.now() - this.lastPauseCheck >= 250) await this.pausedReason();
+    return this.paused !== undefined;
   }
 
   /**
    * Budget-held jobs come back when their period turned, or when the budget
    * has room again (a raised cap after a restart); checked now and then, not per loop.
    */
-  private releaseHeldJobs(): void {
+  private async releaseHeldJobs(): Promise<void> {
     const now = Date.now();
     if (now - this.lastHeldCheck < 1000) return;
     this.lastHeldCheck = now;
-    const jobs = this.deps.store.jobs;
+    const jobs = this.deps.store.queue;
     let roomNow = false;
     try {
       this.deps.budget?.check(this.deps.budget.expectedOutputTokens() * 2, 0);
@@ -115,7 +135,7 @@ export class WorkerPool {
     } catch {
       roomNow = false;
     }
-    const n = jobs.releaseHeld('budget', { onlyDue: !roomNow });
+    const n = await jobs.releaseHeld('budget', { onlyDue: !roomNow });
     if (n) this.deps.logger.info({ released: n }, 'budget-held records resume');
   }
 
@@ -123,19 +143,27 @@ export class WorkerPool {
     while (this.running) {
       const free = this.opts.concurrency - this.inFlight.size;
       let claimed = 0;
-      const paused = this.pausedReason() !== undefined;
-      if (!paused) this.releaseHeldJobs();
-      if (free > 0 && !paused) {
+      let paused = false;
+      try {
+        paused = await this.isPaused();
+        if (!paused) await this.releaseHeldJobs();
+      } catch (err) {
+        this.deps.logger.error({ err }, 'reading the pause or the held jobs failed');
+      }
+      if (free > 0 && !paused && this.running) {
         try {
-          const jobs = this.deps.store.jobs.claim(this.owner, free, this.opts.leaseMs);
+          const jobs = await this.deps.store.queue.claim(this.owner, free, this.opts.leaseMs);
           claimed = jobs.length;
           for (const job of jobs) {
             const p = runJob(this.deps, this.plans, job, { ...this.opts, signal: this.stopping.signal })
-              .then((outcome) => {
+              .then(async (outcome) => {
                 if (outcome === 'interrupted') this.interrupted++;
-                if (outcome === 'quota-exhausted' && this.deps.store.pauses.set('quota', QUOTA_PAUSE)) {
-                  this.deps.logger.error({ jobId: job.id }, QUOTA_PAUSE);
-                  this.onQuotaExhausted?.(QUOTA_PAUSE);
+                if (outcome === 'quota-exhausted') {
+                  this.paused = QUOTA_PAUSE;
+                  if (await this.deps.store.pauses.set('quota', QUOTA_PAUSE)) {
+                    this.deps.logger.error({ jobId: job.id }, QUOTA_PAUSE);
+                    this.onQuotaExhausted?.(QUOTA_PAUSE);
+                  }
                 }
               })
               .catch((err) => this.deps.logger.error({ err, jobId: job.id }, 'job processing crashed'))
@@ -181,7 +209,7 @@ export class WorkerPool {
       // Aborted calls settle within a few turns of the event loop; wait for them (bounded) before handing back.
       await Promise.race([Promise.all([...this.inFlight.values()]), sleep(1_000, undefined, { ref: false })]);
     }
-    const released = this.deps.store.jobs.releaseAll(this.owner);
+    const released = await this.deps.store.queue.releaseAll(this.owner);
     return { finished: before - this.inFlight.size - (this.interrupted - interruptedBefore), released };
   }
 }

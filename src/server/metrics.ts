@@ -1,8 +1,8 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { JOB_STATES } from '../queue/job-states.js';
 import type { RateLimiter } from '../pacing/rate-limiter.js';
-import type { DashboardQueries } from '../store/dashboard-queries.js';
-import type { SqliteJobStore } from '../store/sqlite-job-store.js';
+import type { ViewsPort } from '../store/ports.js';
+import type { QueuePort } from '../store/ports.js';
 import { queueDepth } from './queue-history.js';
 
 const P = 'ipaas_openai_';
@@ -27,9 +27,9 @@ export interface UpstreamSummary {
 }
 
 export interface MetricSources {
-  jobs: SqliteJobStore;
+  jobs: QueuePort;
   limiter: RateLimiter;
-  queries: DashboardQueries;
+  queries: ViewsPort;
 }
 
 const urlOf = (input: Parameters<typeof fetch>[0]): string => (typeof input === 'string' ? input : input instanceof URL ? input.href : input.url);
@@ -109,9 +109,9 @@ export class ServiceMetrics {
   }
 
   /** Brings the counters up to the sync log and the gauges up to now. */
-  refresh(): void {
+  async refresh(): Promise<void> {
     if (!this.src) return;
-    const { maxId, rows } = this.src.queries.totalsAfter(this.lastAttemptId);
+    const { maxId, rows } = await this.src.queries.totalsAfter(this.lastAttemptId);
     for (const r of rows) {
       this.m.records.inc({ outcome: r.outcome }, r.count);
       this.m.tokens.inc({ kind: 'input' }, r.inputTokens);
@@ -121,7 +121,7 @@ export class ServiceMetrics {
     }
     this.lastAttemptId = maxId;
 
-    const counts = this.src.jobs.counts();
+    const counts = await this.src.jobs.counts();
     for (const state of JOB_STATES) this.m.jobs.set({ state }, counts[state]);
     this.m.depth.set(queueDepth(counts));
 
@@ -138,7 +138,7 @@ export class ServiceMetrics {
 
   /** The Prometheus text exposition (format 0.0.4). */
   async render(): Promise<{ contentType: string; body: string }> {
-    this.refresh();
+    await this.refresh();
     const merged = Registry.merge([this.registry, processMetrics()]);
     return { contentType: merged.contentType, body: await merged.metrics() };
   }

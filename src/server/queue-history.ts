@@ -1,5 +1,5 @@
 import { ACTIVE_STATES } from '../queue/job-states.js';
-import type { SqliteJobStore } from '../store/sqlite-job-store.js';
+import type { QueuePort } from '../store/ports.js';
 
 /** Jobs waiting or in flight; held and finished jobs are not. */
 export function queueDepth(counts: Record<string, number>): number {
@@ -23,15 +23,15 @@ export class QueueHistory {
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly jobs: SqliteJobStore,
+    private readonly jobs: QueuePort,
     private readonly everyMs = 10_000,
     private readonly keepMs = 7 * 24 * 3600_000,
   ) {}
 
   start(): void {
     if (this.timer) return;
-    this.sample();
-    this.timer = setInterval(() => this.sample(), this.everyMs);
+    void this.sample();
+    this.timer = setInterval(() => void this.sample(), this.everyMs);
     this.timer.unref();
   }
 
@@ -40,8 +40,14 @@ export class QueueHistory {
     this.timer = undefined;
   }
 
-  sample(now = Date.now()): QueueSample {
-    const c = this.jobs.counts();
+  /** Never rejects: a store that cannot answer now leaves a gap in the chart, not a crash. */
+  async sample(now = Date.now()): Promise<QueueSample | undefined> {
+    let c;
+    try {
+      c = await this.jobs.counts();
+    } catch {
+      return undefined;
+    }
     const s = { at: now, depth: queueDepth(c), failed: c.failed };
     this.samples.push(s);
     const cutoff = now - this.keepMs;

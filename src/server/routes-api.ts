@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { JOB_STATES } from '../queue/job-states.js';
 import { triggerLabel, type JobTrigger } from '../queue/trigger.js';
-import type { Job } from '../store/sqlite-job-store.js';
+import type { Job } from '../store/ports.js';
 import { checkAdmin } from './auth.js';
 import { HttpError } from './http-errors.js';
 import type { ServiceContext } from './service-context.js';
@@ -55,28 +55,28 @@ export async function apiRoutes(app: FastifyInstance, ctx: ServiceContext): Prom
     const runId = randomUUID();
     const trigger: JobTrigger = { source: 'manual', debug: !!body.debug };
     // Debug jumps the queue, as on iPaaS.com.
-    store.jobs.enqueueMany(unique.map((r) => ({ ...r, customerId: r.refKind === 'id' ? r.ref : null, trigger, priority: body.debug ? 10 : 5, maxAttempts: config.jobs.maxAttempts, runId })));
+    await store.queue.enqueueMany(unique.map((r) => ({ ...r, customerId: r.refKind === 'id' ? r.ref : null, trigger, priority: body.debug ? 10 : 5, maxAttempts: config.jobs.maxAttempts, runId })));
     ctx.pool.notify();
     return reply.code(202).send({ runId, enqueued: unique.length, statusUrl: `/api/runs/${runId}` });
   });
 
   app.get<{ Params: { runId: string } }>('/api/runs/:runId', async (req) => {
-    const counts = store.jobs.counts(req.params.runId);
+    const counts = await store.queue.counts(req.params.runId);
     const total = Object.values(counts).reduce((a, b) => a + b, 0);
     if (total === 0) throw new HttpError(404, `No manual sync run ${req.params.runId}.`);
     const done = counts.written + counts.skipped + counts.failed;
-    return { runId: req.params.runId, total, done, counts, finished: done === total, jobs: store.jobs.list({ runId: req.params.runId, limit: 3000 }).map(jobView) };
+    return { runId: req.params.runId, total, done, counts, finished: done === total, jobs: (await store.queue.list({ runId: req.params.runId, limit: 3000 })).map(jobView) };
   });
 
   app.get('/api/jobs', async (req) => {
     const q = req.query as Record<string, string | undefined>;
     const { limit, offset } = parse(paging, q, 'paging');
     const state = q.state ? parse(z.enum(JOB_STATES), q.state, 'state') : undefined;
-    return { counts: store.jobs.counts(), jobs: store.jobs.list({ state, limit, offset }).map(jobView) };
+    return { counts: await store.queue.counts(), jobs: (await store.queue.list({ state, limit, offset })).map(jobView) };
   });
 
   app.get<{ Params: { id: string } }>('/api/jobs/:id', async (req) => {
-    const job = store.jobs.get(Number(req.params.id));
+    const job = await store.queue.get(Number(req.params.id));
     if (!job) throw new HttpError(404, `No job ${req.params.id}.`);
     return jobView(job);
   });
@@ -84,9 +84,9 @@ export async function apiRoutes(app: FastifyInstance, ctx: ServiceContext): Prom
   app.post('/api/retry', async (req) => {
     const body = parse(retryBody, req.body, 'retry request');
     // Each failed record once (D2), or the named jobs; as the CLI's retry does.
-    let requeued = body.jobIds ? store.jobs.retryFailed(body.jobIds) : store.jobs.retryRecords(store.recordStates('failed'), ctx.deps.config.jobs.maxAttempts);
+    let requeued = body.jobIds ? await store.queue.retryFailed(body.jobIds) : await store.queue.retryRecords(await store.log.records('failed'), ctx.deps.config.jobs.maxAttempts);
     // A quota stop ends when a person asks to retry (after adding credit).
-    requeued += ctx.pool.resume();
+    requeued += await ctx.pool.resume();
     return { requeued };
   });
 
@@ -94,11 +94,11 @@ export async function apiRoutes(app: FastifyInstance, ctx: ServiceContext): Prom
     const q = req.query as Record<string, string | undefined>;
     const { limit, offset } = parse(paging, q, 'paging');
     const outcome = q.outcome ? parse(z.enum(['synced', 'failed', 'skipped']), q.outcome, 'outcome') : undefined;
-    return { attempts: store.listAttempts({ customerNumber: q.customerNumber, outcome, limit, offset }) };
+    return { attempts: await store.log.list({ customerNumber: q.customerNumber, outcome, limit, offset }) };
   });
 
   app.get<{ Params: { id: string } }>('/api/attempts/:id', async (req) => {
-    const a = store.getAttempt(Number(req.params.id));
+    const a = await store.log.get(Number(req.params.id));
     if (!a) throw new HttpError(404, `No sync attempt ${req.params.id}.`);
     return a;
   });

@@ -55,20 +55,21 @@ export async function dashboardApiRoutes(app: FastifyInstance, ctx: ServiceConte
     const { bucketMs, buckets } = RANGES[q.range];
     const since = new Date((Math.floor(now.getTime() / bucketMs) - buckets + 1) * bucketMs);
     const dayStart = q.dayStart ? new Date(q.dayStart) : localMidnight(now);
-    const counts = store.jobs.counts();
+    const counts = await store.queue.counts();
     const snap = ctx.deps.limiter.snapshot();
-    ctx.queueHistory.sample(now.getTime());
+    await ctx.queueHistory.sample(now.getTime());
+    const [series, day, paused] = await Promise.all([ctx.queries.outcomeSeries(since, bucketMs, buckets), ctx.queries.dayTotals(dayStart), ctx.pool.pausedReason()]);
     return {
       generatedAt: now.toISOString(),
       range: q.range,
       since: since.toISOString(),
       bucketMs,
-      series: { ...ctx.queries.outcomeSeries(since, bucketMs, buckets), queued: ctx.queueHistory.series(since.getTime(), bucketMs, buckets) },
-      today: { since: dayStart.toISOString(), ...ctx.queries.dayTotals(dayStart) },
+      series: { ...series, queued: ctx.queueHistory.series(since.getTime(), bucketMs, buckets) },
+      today: { since: dayStart.toISOString(), ...day },
       queue: { depth: queueDepth(counts), counts },
       rateLimit: { ...snap, pausedUntil: snap.pausedUntil ? new Date(snap.pausedUntil).toISOString() : null },
       upstream: ctx.metrics.upstreamSummary(),
-      workers: { running: ctx.pool.isRunning(), busy: ctx.pool.busy, concurrency: config.jobs.concurrency, paused: ctx.pool.pausedReason() ?? null },
+      workers: { running: ctx.pool.isRunning(), busy: ctx.pool.busy, concurrency: config.jobs.concurrency, paused: paused ?? null },
       // Spend so far this UTC day and month against the caps (budget.*), and what waits for them.
       budget: { ...(ctx.deps.budget?.snapshot() ?? { caps: {}, today: { tokens: 0, usd: 0 }, month: { tokens: 0, usd: 0 } }), held: counts.held },
       startedAt: ctx.startedAt.toISOString(),
@@ -77,19 +78,19 @@ export async function dashboardApiRoutes(app: FastifyInstance, ctx: ServiceConte
 
   app.get('/api/activity', async (req) => {
     const q = parse(activityQuery, req.query, 'activity query');
-    const page = ctx.queries.activity(q);
+    const page = await ctx.queries.activity(q);
     return { ...page, limit: q.limit, offset: q.offset };
   });
 
   app.post<{ Params: { id: string } }>('/api/attempts/:id/retry', async (req, reply) => {
-    const attempt = store.getAttempt(Number(req.params.id));
+    const attempt = await store.log.get(Number(req.params.id));
     if (!attempt) throw new HttpError(404, `No sync attempt ${req.params.id}.`, 'Pick an attempt from GET /api/activity.');
-    const job = attempt.jobId ? store.jobs.get(attempt.jobId) : undefined;
+    const job = attempt.jobId ? await store.queue.get(attempt.jobId) : undefined;
     // A dead-lettered job resumes where it stopped (a stored answer is written without a new call).
     // As POST /api/retry: a person asking to retry ends a quota stop (credit was added).
-    if (ctx.pool.pausedReason()) ctx.pool.resume();
+    if (await ctx.pool.pausedReason()) await ctx.pool.resume();
     if (job?.state === 'failed') {
-      store.jobs.retryFailed([job.id]);
+      await store.queue.retryFailed([job.id]);
       ctx.pool.notify();
       return reply.code(202).send({ mode: 'requeued', jobIds: [job.id], runId: job.runId, statusUrl: `/api/jobs/${job.id}` });
     }
@@ -103,7 +104,7 @@ export async function dashboardApiRoutes(app: FastifyInstance, ctx: ServiceConte
         : undefined;
     if (!ref) throw new HttpError(409, `Attempt ${attempt.id} names no customer that could be synced again.`, 'Start a manual sync with the right CustomerNumber.');
     const runId = randomUUID();
-    const [r] = store.jobs.enqueueMany([{ ...ref, trigger: { source: 'retry' }, priority: 5, maxAttempts: config.jobs.maxAttempts, runId }]);
+    const [r] = await store.queue.enqueueMany([{ ...ref, trigger: { source: 'retry' }, priority: 5, maxAttempts: config.jobs.maxAttempts, runId }]);
     ctx.pool.notify();
     return reply.code(202).send({ mode: 'enqueued', jobIds: [r!.job.id], runId, statusUrl: `/api/runs/${runId}` });
   });

@@ -7,11 +7,12 @@ export async function healthRoutes(app: FastifyInstance, ctx: ServiceContext): P
   app.get('/healthz', async () => ({ ok: true, startedAt: ctx.startedAt.toISOString() }));
   app.get('/readyz', async (_req, reply) => {
     const checks: Record<string, { ok: boolean; detail?: string; fix?: string }> = {};
+    let queue;
     try {
-      ctx.deps.store.jobs.counts();
+      queue = await ctx.deps.store.queue.counts();
       checks.store = { ok: true };
     } catch (err) {
-      checks.store = { ok: false, detail: describeError(err).message };
+      checks.store = { ok: false, detail: ctx.deps.redact(describeError(err).message) };
     }
     try {
       await ctx.plans.get();
@@ -20,9 +21,9 @@ export async function healthRoutes(app: FastifyInstance, ctx: ServiceContext): P
       const e = describeError(err);
       checks.mappings = { ok: false, detail: ctx.deps.redact(e.message), ...(e.fix ? { fix: e.fix } : {}) };
     }
-    const paused = ctx.pool.pausedReason();
+    const paused = queue ? await ctx.pool.pausedReason().catch(() => undefined) : undefined;
     checks.workers = paused ? { ok: false, detail: paused, fix: 'Add credit or raise the OpenAI quota, then POST /api/retry.' } : { ok: ctx.pool.isRunning() };
     const ok = Object.values(checks).every((c) => c.ok);
-    return reply.code(ok ? 200 : 503).send({ ok, checks, queue: ctx.deps.store.jobs.counts(), rateLimit: ctx.deps.limiter.snapshot(), budget: ctx.deps.budget?.snapshot() });
+    return reply.code(ok ? 200 : 503).send({ ok, checks, queue: queue ?? null, rateLimit: ctx.deps.limiter.snapshot(), budget: ctx.deps.budget?.snapshot() });
   });
 }

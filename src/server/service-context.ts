@@ -1,6 +1,6 @@
 import type { PlanCache } from '../queue/plan-cache.js';
 import type { WorkerPool } from '../queue/worker-pool.js';
-import type { DashboardQueries } from '../store/dashboard-queries.js';
+import type { ViewsPort } from '../store/ports.js';
 import type { SyncDeps } from '../app/sync-deps.js';
 import type { ServiceMetrics } from './metrics.js';
 import type { QueueHistory } from './queue-history.js';
@@ -17,7 +17,7 @@ export interface ServiceContext {
   loopbackOnly: boolean;
   startedAt: Date;
   /** Read-only queries over the sync log for the dashboard and /metrics. */
-  queries: DashboardQueries;
+  queries: ViewsPort;
   metrics: ServiceMetrics;
   queueHistory: QueueHistory;
 }

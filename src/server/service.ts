@@ -6,7 +6,6 @@ import { selectCollections } from '../mapping/collections.js';
 import { defaultFetch } from '../openai/openai-client.js';
 import { WorkerPool } from '../queue/worker-pool.js';
 import type { Logger } from '../shared/logger.js';
-import { DashboardQueries } from '../store/dashboard-queries.js';
 import { openConnector, rateLimiterFor } from '../app/connector.js';
 import { isLoopbackHost } from './auth.js';
 import { buildApp } from './build-app.js';
@@ -39,16 +38,16 @@ export async function startService(loaded: LoadedConfig, options: StartServiceOp
   const adminToken = config.server.adminToken ?? randomBytes(24).toString('base64url');
   const limiter = rateLimiterFor(config, config.jobs.concurrency);
   const metrics = new ServiceMetrics(config.openai.baseUrl);
-  const connector = openConnector({ ...loaded, secrets: [...loaded.secrets, adminToken] }, {
+  const connector = await openConnector({ ...loaded, secrets: [...loaded.secrets, adminToken] }, {
     ...(options.logger ? { logger: options.logger } : {}),
     // The OpenAI SDK's requests go through it: each is timed, the SDK's own retries included.
     fetch: metrics.instrumentFetch(options.fetch ?? defaultFetch),
     limiter,
   });
   const deps = { ...connector, limiter };
-  const queries = new DashboardQueries(connector.store.db);
-  metrics.watch({ jobs: connector.store.jobs, limiter, queries });
-  const queueHistory = new QueueHistory(connector.store.jobs);
+  const queries = connector.store.views;
+  metrics.watch({ jobs: connector.store.queue, limiter, queries });
+  const queueHistory = new QueueHistory(connector.store.queue);
   const plans = new PlanCache(deps);
   const pool = new WorkerPool(deps, plans, {
     concurrency: config.jobs.concurrency,
@@ -66,7 +65,7 @@ export async function startService(loaded: LoadedConfig, options: StartServiceOp
     await connector.close();
     throw err;
   }
-  if (options.workers !== false) pool.start();
+  if (options.workers !== false) await pool.start();
   queueHistory.start();
   connector.logger.info({ url, concurrency: config.jobs.concurrency }, 'service started');
   let stopped: Promise<{ finished: number; released: number }> | undefined;

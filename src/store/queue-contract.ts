@@ -1,23 +1,21 @@
 /**
  * The queue's contract, written once against the job store's interface and run on every adapter
- * (SQLite now; PostgreSQL next): claim exclusivity, one OpenAI call per customer at a time,
+ * (SQLite and PostgreSQL): claim exclusivity, one OpenAI call per customer at a time,
  * coalescing, webhook dedupe, lease expiry and recovery, and every allowed and forbidden state move.
- * Calls are awaited, so an adapter whose methods return promises runs the same suite.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { canTransition, JOB_STATES, type JobState } from '../queue/job-states.js';
-import type { Job, NewJob, SqliteJobStore } from './sqlite-job-store.js';
-
-export type QueuePort = Pick<
-  SqliteJobStore,
-  | 'enqueue' | 'enqueueMany' | 'insertRunJobs' | 'get' | 'claim' | 'storeAnswer' | 'finish' | 'retryLater' | 'hold' | 'releaseHeld'
-  | 'markBatched' | 'unbatch' | 'releaseAll' | 'releaseDeadOwner' | 'retryFailed' | 'seenEvent' | 'recordEvent' | 'counts'
->;
+import { newAttempt } from '../queue/attempt.js';
+import type { AttemptRecord, CustomerSyncState, IntakeItem, IntakeSkip, Job, NewJob, QueuePort, RunsPort, SyncLogPort } from './ports.js';
 
 export interface QueueFixture {
-  /** A second connection to the same database (another process, as far as the queue knows). */
   jobs: QueuePort;
+  /** A second connection to the same database (another process, as far as the queue knows). */
   other: QueuePort;
+  /** The runs port on the first connection (a batch submission marks its jobs batched). */
+  runs: RunsPort;
+  /** The sync log on the first connection (a settlement writes its attempt row). */
+  log: SyncLogPort;
   /** Test set-up only: puts a job straight into a state (what earlier steps would have done). */
   forceState(id: number, state: JobState, fields?: { holdReason?: string; answer?: unknown }): Promise<void> | void;
   close(): Promise<void>;
@@ -41,6 +39,14 @@ const allowed = (from: JobState, to: JobState) => SPEC[from].includes(to);
 
 const job = (ref: string, extra: Partial<NewJob> = {}): NewJob => ({ ref, refKind: 'number', customerId: null, trigger: { source: 'manual' }, maxAttempts: 6, ...extra });
 const T = 1_800_000_000_000;
+const iso = new Date(T).toISOString();
+const row = (ref: string, customerId: string | null, jobId: number | null, outcome: AttemptRecord['outcome']): AttemptRecord => ({
+  ...newAttempt(customerId ? { id: customerId } : { customerNumber: ref }, { source: 'manual' }, iso, jobId ?? undefined),
+  outcome,
+});
+const attempt = (j: Job) => row(j.ref, j.customerId, j.id, 'synced');
+const skipRow = (item: IntakeItem, why: IntakeSkip): AttemptRecord => ({ ...row(item.customerId, item.customerId, null, 'skipped'), errorMessage: why.kind });
+const syncState = (customerId: string): CustomerSyncState => ({ customerId, customerNumber: null, inputFingerprint: 'fp', written: {}, lastResponseId: null, lastWrittenAt: T });
 
 export function queueContract(adapter: string, open: () => Promise<QueueFixture>): void {
   describe(`queue contract on ${adapter}`, () => {
@@ -76,9 +82,9 @@ export function queueContract(adapter: string, open: () => Promise<QueueFixture>
       const claimed = await f.jobs.claim('a', 10, 60_000, T);
       expect(claimed.map((j) => j.id)).toEqual([first.id]);
       expect(await f.other.claim('b', 10, 60_000, T + 1)).toEqual([]);
-      await f.jobs.storeAnswer(claimed[0]!, { answer: {} }, undefined, T + 2);
+      await f.jobs.storeAnswer(claimed[0]!, { answer: {} }, T + 2);
       expect(await f.other.claim('b', 10, 60_000, T + 3)).toEqual([]); // answered, its write still to do
-      await f.jobs.finish(claimed[0]!, 'written', {}, undefined, T + 4);
+      await f.jobs.settle(claimed[0]!, { to: 'written', attempt: attempt(claimed[0]!), answer: {}, syncState: syncState('1') }, T + 4);
       const next = await f.other.claim('b', 10, 60_000, T + 5);
       expect(next).toHaveLength(1);
       expect(next[0]!.runId).toBe('run-1');
@@ -95,11 +101,42 @@ export function queueContract(adapter: string, open: () => Promise<QueueFixture>
       expect(c.job.id).not.toBe(a.job.id);
     });
 
-    it('a webhook event is recorded once: the second delivery of the same event is recognised', async () => {
-      const e = { eventKey: 'tg:abc', deliveryId: '9', attempt: 1, scope: 'customer/updated', customerId: '7', jobId: null, outcome: 'queued' };
-      expect(await f.jobs.recordEvent(e, T)).toBe(true);
-      expect(await f.other.recordEvent({ ...e, attempt: 2 }, T + 1)).toBe(false);
-      expect(await f.other.seenEvent('tg:abc')).toEqual({ jobId: null, outcome: 'queued' });
+    it('a webhook event is taken in once: the second delivery of the same event is recognised', async () => {
+      const item = { eventKey: 'tg:abc', deliveryId: '9', attempt: 1, scope: 'customer/updated', customerId: '7', job: job('7', { refKind: 'id', customerId: '7', trigger: { source: 'webhook', event: 'updated' } }) };
+      const [first] = await f.jobs.intake([item], skipRow, T);
+      expect(first).toMatchObject({ kind: 'enqueued', coalesced: false });
+      const jobId = first!.kind === 'enqueued' ? first!.job.id : -1;
+      expect(await f.other.intake([{ ...item, attempt: 2 }], skipRow, T + 1)).toEqual([{ kind: 'duplicate', jobId }]);
+      expect((await f.other.counts()).pending).toBe(1);
+      // A notification the intake already skipped is remembered too.
+      const skipped = { ...item, eventKey: 'tg:def', job: undefined, skipReason: 'Customer deletions are not sent to OpenAI.' };
+      expect(await f.jobs.intake([skipped], skipRow, T + 2)).toEqual([{ kind: 'skipped', reason: skipped.skipReason }]);
+      expect(await f.other.intake([skipped], skipRow, T + 3)).toEqual([{ kind: 'duplicate', jobId: null }]);
+    });
+
+    it('a settlement commits the attempt row with the move, or neither', async () => {
+      const { job: j } = await f.jobs.enqueue(job('CUST-9', { customerId: '9' }), T);
+      const [claimed] = await f.jobs.claim('a', 1, 60_000, T);
+      const stale = { ...claimed! };
+      const done = await f.jobs.settle(claimed!, { to: 'failed', attempt: attempt(claimed!), error: { code: 'x', message: 'boom', fix: null } }, T + 1);
+      expect(done.attempt?.id).toBeGreaterThan(0);
+      expect(await f.other.get(j.id)).toMatchObject({ state: 'failed', lastAttemptId: done.attempt!.id, lastError: 'boom' });
+      // The same job settled again from its old state: refused, and no second attempt row.
+      await expect(f.other.settle(stale, { to: 'failed', attempt: attempt(stale), error: { code: 'y', message: 'again', fix: null } }, T + 2)).rejects.toThrow(/no longer calling/);
+      expect((await f.other.get(j.id))!.lastAttemptId).toBe(done.attempt!.id);
+      expect((await f.log.list()).map((a) => a.id)).toEqual([done.attempt!.id]);
+    });
+
+    it('a retryable failure counts a try and waits; an answered job keeps its answer', async () => {
+      const { job: j } = await f.jobs.enqueue(job('CUST-8', { customerId: '8' }), T);
+      const [claimed] = await f.jobs.claim('a', 1, 60_000, T);
+      await f.jobs.settle(claimed!, { to: 'retry', error: { code: 'rate', message: 'later', fix: null }, delayMs: 5_000 }, T + 1);
+      expect(await f.other.get(j.id)).toMatchObject({ state: 'pending', attempts: 1, runAfter: T + 5_001 });
+      expect(await f.other.claim('b', 1, 60_000, T + 5_000)).toEqual([]);
+      const [again] = await f.other.claim('b', 1, 60_000, T + 5_001);
+      await f.other.storeAnswer(again!, { answer: { Comment: 'kept' } }, T + 5_002);
+      await f.other.settle(again!, { to: 'retry', error: { code: 'ipaas', message: 'write failed', fix: null }, delayMs: 0 }, T + 5_003);
+      expect(await f.jobs.get(j.id)).toMatchObject({ state: 'answered', attempts: 2, answer: { answer: { Comment: 'kept' } } });
     });
 
     it('an expired lease makes the job claimable again, and the lost call counts as a try', async () => {
@@ -114,7 +151,7 @@ export function queueContract(adapter: string, open: () => Promise<QueueFixture>
       const one = (await f.jobs.enqueue(job('CUST-4', { customerId: '4' }), T)).job;
       const two = (await f.jobs.enqueue(job('CUST-5', { customerId: '5' }), T)).job;
       const [c1, c2] = await f.jobs.claim('dead', 2, 600_000, T);
-      await f.jobs.storeAnswer(c2!.id === two.id ? c2! : c1!, { answer: { Comment: 'x' } }, undefined, T);
+      await f.jobs.storeAnswer(c2!.id === two.id ? c2! : c1!, { answer: { Comment: 'x' } }, T);
       expect(await f.other.releaseDeadOwner('dead', T + 1)).toBe(2);
       expect((await f.other.get(one.id))!.state).toBe('pending');
       expect((await f.other.get(two.id))!.state).toBe('answered');
@@ -125,13 +162,13 @@ export function queueContract(adapter: string, open: () => Promise<QueueFixture>
     describe('every move the state machine allows succeeds, every other one changes nothing', () => {
       type Move = { to: JobState; name: string; precondition?: (from: JobState) => boolean; run: (j: Job) => Promise<unknown> | unknown };
       const moves: Move[] = [
-        { to: 'answered', name: 'storeAnswer', run: (j) => f.jobs.storeAnswer(j, { answer: {} }, undefined, T + 10) },
-        { to: 'written', name: 'finish(written)', run: (j) => f.jobs.finish(j, 'written', {}, undefined, T + 10) },
-        { to: 'skipped', name: 'finish(skipped)', run: (j) => f.jobs.finish(j, 'skipped', { error: 'x' }, undefined, T + 10) },
-        { to: 'failed', name: 'finish(failed)', run: (j) => f.jobs.finish(j, 'failed', { error: 'x' }, undefined, T + 10) },
-        { to: 'held', name: 'hold', run: (j) => f.jobs.hold(j, { kind: 'budget', reason: 'budget: cap' }, T + 60_000, T + 10) },
-        { to: 'pending', name: 'retryLater', precondition: (from) => from !== 'answered', run: (j) => f.jobs.retryLater(j, 10, { error: 'x' }, T + 10) },
-        { to: 'batched', name: 'markBatched', precondition: (from) => from === 'pending', run: (j) => f.jobs.markBatched([j.id], 'batch_1', T + 10) },
+        { to: 'answered', name: 'storeAnswer', run: (j) => f.jobs.storeAnswer(j, { answer: {} }, T + 10) },
+        { to: 'written', name: 'settle(written)', run: (j) => f.jobs.settle(j, { to: 'written', attempt: attempt(j), answer: {}, syncState: syncState(j.customerId!) }, T + 10) },
+        { to: 'skipped', name: 'settle(skipped)', run: (j) => f.jobs.settle(j, { to: 'skipped', attempt: attempt(j), reason: 'x' }, T + 10) },
+        { to: 'failed', name: 'settle(failed)', run: (j) => f.jobs.settle(j, { to: 'failed', attempt: attempt(j), error: { code: null, message: 'x', fix: null } }, T + 10) },
+        { to: 'held', name: 'settle(held)', run: (j) => f.jobs.settle(j, { to: 'held', hold: { kind: 'budget', reason: 'budget: cap' }, until: T + 60_000 }, T + 10) },
+        { to: 'pending', name: 'settle(retry)', precondition: (from) => from !== 'answered', run: (j) => f.jobs.settle(j, { to: 'retry', error: { code: null, message: 'x', fix: null }, delayMs: 10 }, T + 10) },
+        { to: 'batched', name: 'recordSubmission', precondition: (from) => from === 'pending', run: (j) => f.runs.recordSubmission({ id: `batch_${j.id}`, runId: 'run-b', inputFileId: 'file_1', lines: 1 }, [j.id], T + 10) },
         { to: 'pending', name: 'unbatch', precondition: (from) => from === 'batched', run: (j) => f.jobs.unbatch(j, { fallback: false }, 'x', T + 10) },
         { to: 'pending', name: 'releaseHeld', precondition: (from) => from === 'held', run: () => f.jobs.releaseHeld('budget', { onlyDue: false }, T + 10) },
         { to: 'pending', name: 'retryFailed', precondition: (from) => from === 'failed', run: (j) => f.jobs.retryFailed([j.id], T + 10) },

@@ -5,11 +5,11 @@ import { PlanCache } from '../queue/plan-cache.js';
 import { triggerLabel, type JobTrigger } from '../queue/trigger.js';
 import { WorkerPool } from '../queue/worker-pool.js';
 import { ConnectorError } from '../shared/errors.js';
-import type { RefKind } from '../store/sqlite-job-store.js';
-import { markFailed, newAttempt, saveAttempt } from '../queue/attempt.js';
+import type { RefKind } from '../store/ports.js';
+import { announceAttempt, markFailed, newAttempt, stampAttempt } from '../queue/attempt.js';
 import { refText, type CustomerRef } from '../pipeline/load-customer.js';
 import { prepareMappings } from '../pipeline/prepare-mappings.js';
-import type { StoredAttempt } from '../store/sync-store.js';
+import type { StoredAttempt } from '../store/ports.js';
 import type { SyncDeps } from '../app/sync-deps.js';
 
 /** One record's outcome in a run: its last attempt, as the sync log holds it. */
@@ -99,7 +99,9 @@ export async function runSync(deps: SyncDeps, refs: CustomerRef[], options: RunO
     for (const ref of list) {
       const a = newAttempt(ref, options.trigger, deps.now().toISOString());
       markFailed(deps, a, err);
-      report({ attempt: saveAttempt(deps, a, performance.now()) });
+      const stored = await deps.store.log.record(stampAttempt(deps, a, performance.now()));
+      announceAttempt(deps, stored);
+      report({ attempt: stored });
     }
     return summary;
   }
@@ -108,13 +110,13 @@ export async function runSync(deps: SyncDeps, refs: CustomerRef[], options: RunO
   }
   summary.createdCustomFields = prepared.created;
 
-  const { jobs } = deps.store;
+  const { queue } = deps.store;
   const key = runKey(options.trigger, list);
-  const latest = jobs.latestRunId(key);
-  summary.resumed = latest !== undefined && jobs.openInRun(latest) > 0;
+  const latest = await queue.latestRunId(key);
+  summary.resumed = latest !== undefined && (await queue.openInRun(latest)) > 0;
   const runId = summary.resumed ? latest! : latest ? `${key}.${Date.now().toString(36)}` : key;
   summary.runId = runId;
-  jobs.insertRunJobs(list.map((ref) => ({ ...jobOf(ref), trigger: options.trigger, priority: 10, maxAttempts: deps.config.jobs.maxAttempts, runId })));
+  await queue.insertRunJobs(list.map((ref) => ({ ...jobOf(ref), trigger: options.trigger, priority: 10, maxAttempts: deps.config.jobs.maxAttempts, runId })));
 
   const concurrency = Math.min(options.concurrency ?? deps.config.sync.concurrency, list.length);
   const pool = new WorkerPool(deps, new PlanCache(deps), {
@@ -125,18 +127,18 @@ export async function runSync(deps: SyncDeps, refs: CustomerRef[], options: RunO
   });
   const reported = new Set<number>();
   const maxWait = options.maxRetryWaitMs ?? 60_000;
-  pool.start();
+  await pool.start();
   try {
     for (;;) {
       let open = 0;
       let soon = 0;
-      for (const j of jobs.runStates(runId)) {
+      for (const j of await queue.runStates(runId)) {
         // Ended, or held by the quota after a failed attempt (it waits for `retry`): reported once, with that attempt.
         const held = j.state === 'held';
         if (j.state === 'written' || j.state === 'skipped' || j.state === 'failed' || (held && j.lastAttemptId)) {
           if (reported.has(j.id)) continue;
           reported.add(j.id);
-          const attempt = j.lastAttemptId ? deps.store.getAttempt(j.lastAttemptId) : undefined;
+          const attempt = j.lastAttemptId ? await deps.store.log.get(j.lastAttemptId) : undefined;
           if (attempt) report({ attempt });
         } else if (!held) {
           open++;

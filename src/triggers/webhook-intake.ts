@@ -1,9 +1,8 @@
 import { z } from 'zod';
 import type { JobTrigger, WebhookEvent } from '../queue/trigger.js';
-import type { ConnectorConfig, TriggerEvent } from '../config/schema.js';
+import type { ConnectorConfig } from '../config/schema.js';
 import { selectCollections } from '../mapping/collections.js';
-import type { AttemptRecord } from '../store/sync-store.js';
-import type { SqliteStore } from '../store/sqlite-store.js';
+import type { AttemptRecord, IntakeItem, IntakeSkip, Storage } from '../store/ports.js';
 import { newAttempt } from '../queue/attempt.js';
 
 /** iPaaS.com's outbound webhook body (lenient: extra keys are tolerated). */
@@ -48,47 +47,49 @@ export interface IntakeResult {
  * acknowledged. Duplicates (a retried delivery, the same event twice), events
  * of a disabled collection and deletions are skipped and logged with the reason.
  */
-export async function takeInWebhook(store: SqliteStore, config: ConnectorConfig, body: WebhookBody, now: () => Date, redact: (s: string) => string): Promise<IntakeResult> {
-  const jobs = store.jobs;
-  const result: IntakeResult = { received: body.notifications.length, enqueued: [], skipped: [] };
-  const skip = (customerId: string, trigger: JobTrigger, reason: string) => {
-    result.skipped.push({ customerId, reason });
-    const a: AttemptRecord = newAttempt({ id: customerId }, trigger, now().toISOString());
-    a.outcome = 'skipped';
-    a.errorMessage = redact(reason);
-    store.recordAttempt(a);
+export async function takeInWebhook(store: Storage, config: ConnectorConfig, body: WebhookBody, now: () => Date, redact: (s: string) => string): Promise<IntakeResult> {
+  const items: IntakeItem[] = body.notifications.map((n) => {
+    const [, action, debug] = SCOPE.exec(n.scope)!;
+    const event = action!.toLowerCase() as WebhookEvent;
+    const customerId = String(n.id);
+    const trigger: JobTrigger = { source: 'webhook', event, debug: !!debug };
+    const item: IntakeItem = {
+      eventKey: n.tracking_guid ? `tg:${n.tracking_guid}` : `d:${body.id}:${customerId}:${n.scope.toLowerCase()}`,
+      deliveryId: String(body.id),
+      attempt: body.attempt,
+      scope: n.scope,
+      customerId,
+    };
+    if (event === 'deleted') return { ...item, skipReason: 'Customer deletions are not sent to OpenAI.' };
+    const active = selectCollections(config, event === 'created' ? 'Customer Create' : 'Customer Update');
+    if ('disabled' in active) return { ...item, skipReason: active.disabled };
+    return { ...item, job: { ref: customerId, refKind: 'id', customerId, trigger, priority: debug ? 10 : 0, maxAttempts: config.jobs.maxAttempts, eventKey: item.eventKey } };
+  });
+  const triggerOf = (item: IntakeItem): JobTrigger => {
+    const [, action, debug] = SCOPE.exec(item.scope)!;
+    return { source: 'webhook', event: action!.toLowerCase() as WebhookEvent, debug: !!debug };
   };
-  // Concurrent deliveries share one commit; each resolves only once its jobs are durable.
-  await jobs.commit(() => {
-    for (const n of body.notifications) {
-      const [, action, debug] = SCOPE.exec(n.scope)!;
-      const customerId = String(n.id);
-      const trigger: JobTrigger = { source: 'webhook', event: action!.toLowerCase() as WebhookEvent, debug: !!debug };
-      const eventKey = n.tracking_guid ? `tg:${n.tracking_guid}` : `d:${body.id}:${customerId}:${n.scope.toLowerCase()}`;
-      const seen = jobs.seenEvent(eventKey);
-      const record = (jobId: number | null, outcome: string) =>
-        jobs.recordEvent({ eventKey, deliveryId: String(body.id), attempt: body.attempt, scope: n.scope, customerId, jobId, outcome });
-      if (seen) {
-        skip(customerId, trigger, `Duplicate delivery of webhook ${body.id} (attempt ${body.attempt}, ${n.scope}): already received${seen.jobId ? ` as job ${seen.jobId}` : ''}.`);
-        continue;
-      }
-      if (action!.toLowerCase() === 'deleted') {
-        record(null, 'skipped');
-        skip(customerId, trigger, 'Customer deletions are not sent to OpenAI.');
-        continue;
-      }
-      const event: TriggerEvent = action!.toLowerCase() === 'created' ? 'Customer Create' : 'Customer Update';
-      const active = selectCollections(config, event);
-      if ('disabled' in active) {
-        record(null, 'skipped');
-        skip(customerId, trigger, active.disabled);
-        continue;
-      }
-      const { job, coalesced } = jobs.enqueue({ ref: customerId, refKind: 'id', customerId, trigger, priority: debug ? 10 : 0, maxAttempts: config.jobs.maxAttempts, eventKey });
-      record(job.id, coalesced ? 'coalesced' : 'enqueued');
-      result.enqueued.push({ customerId, jobId: job.id, coalesced });
-      if (coalesced) skip(customerId, trigger, `Coalesced into job ${job.id}, which will sync the newest data once.`);
-    }
+  const reasonFor = (item: IntakeItem, why: IntakeSkip): string =>
+    why.kind === 'skipped'
+      ? why.reason
+      : why.kind === 'coalesced'
+        ? `Coalesced into job ${why.jobId}, which will sync the newest data once.`
+        : `Duplicate delivery of webhook ${item.deliveryId} (attempt ${item.attempt}, ${item.scope}): already received${why.jobId ? ` as job ${why.jobId}` : ''}.`;
+  const skipAttempt = (item: IntakeItem, why: IntakeSkip): AttemptRecord => {
+    const a = newAttempt({ id: item.customerId }, triggerOf(item), now().toISOString());
+    a.outcome = 'skipped';
+    a.errorMessage = redact(reasonFor(item, why));
+    return a;
+  };
+  // Acknowledged only once this commit is durable (concurrent deliveries share it).
+  const outcomes = await store.queue.intake(items, skipAttempt);
+  const result: IntakeResult = { received: body.notifications.length, enqueued: [], skipped: [] };
+  outcomes.forEach((o, i) => {
+    const item = items[i]!;
+    if (o.kind === 'enqueued') {
+      result.enqueued.push({ customerId: item.customerId, jobId: o.job.id, coalesced: o.coalesced });
+      if (o.coalesced) result.skipped.push({ customerId: item.customerId, reason: reasonFor(item, { kind: 'coalesced', jobId: o.job.id }) });
+    } else result.skipped.push({ customerId: item.customerId, reason: reasonFor(item, o) });
   });
   return result;
 }

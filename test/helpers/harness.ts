@@ -46,7 +46,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     ...options.env,
   };
   const loaded = loadConfig({ env, cwd: dir, ...(options.config ? { overrides: options.config } : {}) });
-  const connector = openConnector(loaded, { logger: silentLogger() });
+  const connector = await openConnector(loaded, { logger: silentLogger() });
   return {
     emulators, dir, env, loaded, connector,
     io: captureIO(env, dir),

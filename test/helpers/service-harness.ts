@@ -52,13 +52,13 @@ export async function startServiceHarness(options: HarnessOptions & { webhooks?:
       return { status: res.status, body: text ? JSON.parse(text) : undefined };
     },
     async idle(timeoutMs = 15_000) {
-      const jobs = service.ctx.deps.store.jobs;
+      const jobs = service.ctx.deps.store.queue;
       let quietSince = 0;
       await waitFor(
         async () => {
           await h.emulators.ipaas.emulator.flushWebhooks();
-          const c = jobs.counts();
-          const busy = c.calling + c.answered > 0 || service.ctx.pool.busy > 0 || jobs.list({ state: 'pending', limit: 50 }).some((j) => j.runAfter <= Date.now() + 2000);
+          const c = await jobs.counts();
+          const busy = c.calling + c.answered > 0 || service.ctx.pool.busy > 0 || (await jobs.list({ state: 'pending', limit: 50 })).some((j) => j.runAfter <= Date.now() + 2000);
           if (busy) quietSince = 0;
           else quietSince ||= Date.now();
           return quietSince > 0 && Date.now() - quietSince > 150;

@@ -1,5 +1,6 @@
-import { SqliteStore } from '../../store/sqlite-store.js';
-import type { Outcome, StoredAttempt } from '../../store/sync-store.js';
+import { openStorage } from '../../store/open-storage.js';
+import { createRedactor } from '../../shared/redact.js';
+import type { Outcome, StoredAttempt } from '../../store/ports.js';
 import { ConnectorError } from '../../shared/errors.js';
 import { resolveConfig, usd, type CommandIO, type CommonOptions } from '../io.js';
 
@@ -37,18 +38,18 @@ function detail(a: StoredAttempt): string[] {
 /** `ipaas-openai logs [CustomerNumber]`: what happened to each record, newest first. */
 export async function logsCommand(options: LogsOptions, io: CommandIO): Promise<number> {
   const loaded = resolveConfig(io, options);
-  const store = new SqliteStore(loaded.config.store.path);
+  const store = await openStorage(loaded.config.store, { redact: createRedactor(loaded.secrets), account: loaded.config.ipaas.baseUrl });
   try {
     if (options.attempt !== undefined) {
-      const a = store.getAttempt(options.attempt);
-      if (!a) throw new ConnectorError('INVALID_INPUT', `No sync attempt #${options.attempt} in ${loaded.config.store.path}.`, { fix: 'List attempts with `ipaas-openai logs`.' });
+      const a = await store.log.get(options.attempt);
+      if (!a) throw new ConnectorError('INVALID_INPUT', `No sync attempt #${options.attempt} in ${store.location}.`, { fix: 'List attempts with `ipaas-openai logs`.' });
       if (options.json) io.out(JSON.stringify(a, null, 2));
       else for (const l of detail(a)) io.out(l);
       return 0;
     }
-    const attempts = store.listAttempts({ customerNumber: options.customerNumber, outcome: options.outcome, limit: options.limit ?? 20 });
+    const attempts = await store.log.list({ customerNumber: options.customerNumber, outcome: options.outcome, limit: options.limit ?? 20 });
     if (options.json) io.out(JSON.stringify(attempts, null, 2));
-    else if (attempts.length === 0) io.out(`No sync attempts${options.customerNumber ? ` for ${options.customerNumber}` : ''} in ${loaded.config.store.path}.`);
+    else if (attempts.length === 0) io.out(`No sync attempts${options.customerNumber ? ` for ${options.customerNumber}` : ''} in ${store.location}.`);
     else {
       for (const a of attempts) io.out(line(a));
       io.out(`Details of one attempt: ipaas-openai logs --attempt <#>`);

@@ -17,14 +17,14 @@ export interface RetryOptions extends CommonOptions {
 export async function retryCommand(options: RetryOptions, io: CommandIO): Promise<number> {
   const loaded = resolveConfig(io, options);
   const limiter = rateLimiterFor(loaded.config, loaded.config.jobs.concurrency);
-  const connector = openConnector(loaded, { limiter });
+  const connector = await openConnector(loaded, { limiter });
   try {
-    const { jobs } = connector.store;
+    const { queue } = connector.store;
     let requeued: number;
     if (options.jobIds?.length) {
       // A job that does not exist or did not fail is this run's failure (exit 1), named with what to do.
       for (const id of options.jobIds) {
-        const job = jobs.get(id);
+        const job = await queue.get(id);
         if (!job) {
           io.err(`error: there is no job ${id}.`);
           io.err('Fix: list failed jobs with `ipaas-openai logs --outcome failed` (or GET /api/jobs?state=failed) and retry one of those ids.');
@@ -36,13 +36,13 @@ export async function retryCommand(options: RetryOptions, io: CommandIO): Promis
           return 1;
         }
       }
-      requeued = jobs.retryFailed(options.jobIds);
+      requeued = await queue.retryFailed(options.jobIds);
     } else {
       // Each record whose latest outcome is failed, once: its newest failed job, or a new job after a direct sync.
-      requeued = jobs.retryRecords(connector.store.recordStates('failed'), loaded.config.jobs.maxAttempts);
+      requeued = await queue.retryRecords(await connector.store.log.records('failed'), loaded.config.jobs.maxAttempts);
     }
     // The quota pause lives in the store: lifting it here resumes a running serve in any process.
-    const lifted = resumeAfterQuota(connector.store);
+    const lifted = await resumeAfterQuota(connector.store);
     requeued += lifted;
     io.out(`${requeued} record${requeued === 1 ? '' : 's'} queued again.`);
     if (!options.run || requeued === 0) {
@@ -51,16 +51,16 @@ export async function retryCommand(options: RetryOptions, io: CommandIO): Promis
     }
     const deps = { ...connector, limiter };
     const pool = new WorkerPool(deps, new PlanCache(deps), { concurrency: loaded.config.jobs.concurrency, leaseMs: loaded.config.jobs.leaseMs, pollMs: 50 });
-    pool.start();
+    await pool.start();
     // Run until nothing is ready now; jobs waiting for a later retry stay queued for the service.
     for (;;) {
       await new Promise((r) => setTimeout(r, 100));
-      const c = jobs.counts();
-      const readySoon = jobs.list({ state: 'pending', limit: 200 }).some((j) => j.runAfter <= Date.now() + 1000);
-      if (pool.busy === 0 && c.calling === 0 && !readySoon && jobs.list({ state: 'answered', limit: 1 }).length === 0) break;
+      const c = await queue.counts();
+      const readySoon = (await queue.list({ state: 'pending', limit: 200 })).some((j) => j.runAfter <= Date.now() + 1000);
+      if (pool.busy === 0 && c.calling === 0 && !readySoon && (await queue.list({ state: 'answered', limit: 1 })).length === 0) break;
     }
     await pool.stop(1000, 'drain');
-    const c = jobs.counts();
+    const c = await queue.counts();
     io.out(`Queue now: ${c.written} written, ${c.skipped} skipped, ${c.failed} failed, ${c.pending} waiting.`);
     return c.failed > 0 ? 1 : 0;
   } finally {

@@ -50,7 +50,7 @@ export async function syncCommand(options: SyncOptions, io: CommandIO): Promise<
   const loaded = resolveConfig(io, options);
   // Paced like serve: the limiter reads OpenAI's rate-limit headers through the SDK's fetch.
   const limiter = rateLimiterFor(loaded.config, options.concurrency ?? loaded.config.sync.concurrency);
-  const connector = openConnector(loaded, { limiter });
+  const connector = await openConnector(loaded, { limiter });
   try {
     const summary = await runSync(connector, refs, {
       trigger: { source: 'manual', debug: !!options.debug },
@@ -59,9 +59,9 @@ export async function syncCommand(options: SyncOptions, io: CommandIO): Promise<
       onResult: options.json ? undefined : (r) => io.out(describeResult(r)),
     });
     if (options.json) {
-      io.out(JSON.stringify({ ...summary, results: summary.results.map((r) => ({ ...r.attempt, request: undefined, response: undefined })), store: loaded.config.store.path }, null, 2));
+      io.out(JSON.stringify({ ...summary, results: summary.results.map((r) => ({ ...r.attempt, request: undefined, response: undefined })), store: connector.store.location }, null, 2));
     } else {
-      for (const l of describeSummary(summary, loaded.config.store.path)) io.out(l);
+      for (const l of describeSummary(summary, connector.store.location)) io.out(l);
     }
     return summary.failed > 0 ? 1 : 0;
   } finally {

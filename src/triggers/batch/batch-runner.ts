@@ -3,13 +3,11 @@ import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import type OpenAI from 'openai';
-import { leaseOwner } from '../../queue/lease-owner.js';
 import type { PlanCache } from '../../queue/plan-cache.js';
-import { completeWrite, endWithError, jobRef, skipJob } from '../../queue/run-job.js';
+import { endWithError, jobRef, skipJob, type StoredAnswer } from '../../queue/run-job.js';
 import { usageFrom, toUpstreamError } from '../../openai/call-openai.js';
 import { upstreamError } from '../../shared/errors.js';
-import type { Job } from '../../store/sqlite-job-store.js';
-import { SqliteBulkStore, type StoredBatch } from '../../store/sqlite-bulk-store.js';
+import { SUBMITTING, type Job, type StoredBatch } from '../../store/ports.js';
 import { newAttempt } from '../../queue/attempt.js';
 import { answerPackage, checkBudget, prepareRequest } from '../../pipeline/prepare-and-call.js';
 import type { SyncDeps } from '../../app/sync-deps.js';
@@ -33,14 +31,13 @@ async function eachLimited<T>(items: AsyncIterable<T> | T[], n: number, fn: (ite
 /**
  * Bulk work through OpenAI's Batch API at half the price: pending jobs become
  * JSONL files (within OpenAI's limits), uploaded and submitted; batches are
- * polled with backoff; every result line is applied through the same parse ->
- * map TO -> write-back path as a direct call, matched by custom_id. Batch ids
- * live in the store, so a restart resumes polling instead of paying again.
+ * polled with backoff; every result line, matched by custom_id, is parsed and
+ * mapped TO as a direct answer would be and stored: the job becomes answered,
+ * and the queue's runner writes it back like any other. Batch ids live in the
+ * store, so a restart resumes polling instead of paying again.
  */
 export class BatchRunner {
   private readonly openai: OpenAI;
-  /** Holds the leases of the jobs it applies; named like a worker's, so a restart recovers them if this process dies. */
-  private readonly owner: string;
 
   constructor(
     private readonly deps: SyncDeps,
@@ -50,7 +47,6 @@ export class BatchRunner {
     private readonly force = false,
   ) {
     this.openai = deps.openai;
-    this.owner = leaseOwner('batch', runId.slice(0, 12));
   }
 
   private get cfg() {
@@ -69,17 +65,17 @@ export class BatchRunner {
    * next file. Either way nothing is paid for twice. Returns how many batches were adopted.
    */
   async resolveSubmissions(): Promise<number> {
-    const { bulk } = this.deps.store;
-    const open = new Map(bulk.batches(this.runId).filter((b) => b.status === SqliteBulkStore.SUBMITTING).map((b) => [b.id, b]));
+    const { runs } = this.deps.store;
+    const open = new Map((await runs.batches(this.runId)).filter((b) => b.status === SUBMITTING).map((b) => [b.id, b]));
     if (open.size === 0) return 0;
-    const since = Math.floor((bulk.run(this.runId)?.createdAt ?? 0) / 1000) - 300;
+    const since = Math.floor(((await runs.run(this.runId))?.createdAt ?? 0) / 1000) - 300;
     let adopted = 0;
     try {
       for await (const batch of this.openai.batches.list({ limit: 100 })) {
         if (batch.created_at < since || open.size === 0) break;
         const local = batch.metadata?.submission;
         if (batch.metadata?.run_id !== this.runId || !local || !open.has(local)) continue;
-        bulk.confirmSubmission(local, { id: batch.id, inputFileId: batch.input_file_id, status: batch.status, nextPollAt: Date.now() });
+        await runs.confirmSubmission(local, { id: batch.id, inputFileId: batch.input_file_id, status: batch.status, nextPollAt: Date.now() });
         open.delete(local);
         adopted++;
         this.deps.logger.warn({ batchId: batch.id }, 'adopted a batch created at OpenAI but not confirmed in the store; its results are applied, nothing is sent again');
@@ -87,23 +83,23 @@ export class BatchRunner {
     } catch (err) {
       throw toUpstreamError(err, this.deps.redact, this.deps.config.openai.timeoutMs, this.deps.config.openai.baseUrl);
     }
-    for (const local of open.keys()) bulk.dropSubmission(local);
+    for (const local of open.keys()) await runs.dropSubmission(local);
     return adopted;
   }
 
   /** Writes the run's waiting jobs into batch files and submits them. Returns how many jobs went out. */
   async submit(limit = this.cfg.maxLinesPerFile): Promise<number> {
-    const { jobs } = this.deps.store;
+    const { queue } = this.deps.store;
     // Intents left by a crash or a lost answer are settled before anything new is sent.
     await this.resolveSubmissions();
-    if (jobs.countForBatch(this.runId, 1) === 0) return 0;
+    if ((await queue.countForBatch(this.runId, 1)) === 0) return 0;
     const plan = await this.plans.get();
     const writer = new BatchFileWriter(this.cfg);
     try {
       // A file may hold 50,000 requests: read the waiting jobs a chunk at a time, not all at once.
       let afterId = 0;
       for (let taken = 0; taken < limit; ) {
-        const chunk = jobs.pendingForBatch(this.runId, Math.min(1000, limit - taken), afterId);
+        const chunk = await queue.pendingForBatch(this.runId, Math.min(1000, limit - taken), afterId);
         if (chunk.length === 0) break;
         taken += chunk.length;
         afterId = chunk[chunk.length - 1]!.id;
@@ -117,10 +113,7 @@ export class BatchRunner {
         });
         // The intent first: if the process dies after OpenAI created the batch, the restart finds it by this id.
         const local = `submitting-${randomUUID()}`;
-        jobs.transaction(() => {
-          this.deps.store.bulk.putBatch({ id: local, runId: this.runId, inputFileId: uploaded.id, status: SqliteBulkStore.SUBMITTING, lines: file.lines, nextPollAt: Number.MAX_SAFE_INTEGER });
-          jobs.markBatched(file.jobIds, local);
-        });
+        await this.deps.store.runs.recordSubmission({ id: local, runId: this.runId, inputFileId: uploaded.id, lines: file.lines }, file.jobIds);
         let batch;
         try {
           // No SDK retry: a create whose answer was lost may exist at OpenAI, and a blind retry would pay twice.
@@ -136,7 +129,7 @@ export class BatchRunner {
           }
           throw toUpstreamError(e, this.deps.redact, this.deps.config.openai.timeoutMs, this.deps.config.openai.baseUrl);
         }
-        this.deps.store.bulk.confirmSubmission(local, { id: batch.id, inputFileId: uploaded.id, status: batch.status, nextPollAt: Date.now() + this.cfg.pollMinMs });
+        await this.deps.store.runs.confirmSubmission(local, { id: batch.id, inputFileId: uploaded.id, status: batch.status, nextPollAt: Date.now() + this.cfg.pollMinMs });
         this.deps.logger.info({ batchId: batch.id, lines: file.lines, bytes: file.bytes }, 'batch submitted');
         sent += file.lines;
       }
@@ -148,13 +141,13 @@ export class BatchRunner {
 
   /** One job's request as a batch line (or its early end: skipped, failed, held). */
   private async addLine(writer: BatchFileWriter, plan: Awaited<ReturnType<PlanCache['get']>>, job: Job): Promise<void> {
-    const { jobs } = this.deps.store;
+    const { queue, state } = this.deps.store;
     const started = performance.now();
     const a = newAttempt(jobRef(job), job.trigger, this.deps.now().toISOString(), job.id);
     try {
-      const prior = job.customerId ? jobs.customerState(job.customerId) : undefined;
+      const prior = job.customerId ? await state.get(job.customerId) : undefined;
       const prepared = await prepareRequest(this.deps, plan, jobRef(job), a, { skipUnchanged: this.force ? undefined : prior });
-      if (job.customerId !== prepared.customer.id) jobs.setCustomerId(job.id, prepared.customer.id);
+      if (job.customerId !== prepared.customer.id) await queue.setCustomerId(job.id, prepared.customer.id);
       if (prepared.kind === 'skipped') {
         await skipJob(this.deps, job, a, prepared.reason, started);
         return;
@@ -168,7 +161,8 @@ export class BatchRunner {
 
   /** Polls the run's open batches that are due; applies the ones that ended. Returns how many are still open. */
   async poll(): Promise<number> {
-    const open = this.deps.store.bulk.openBatches(this.runId);
+    const { runs } = this.deps.store;
+    const open = await runs.openBatches(this.runId);
     for (const b of open) {
       if (b.nextPollAt > Date.now()) continue;
       let batch;
@@ -176,10 +170,10 @@ export class BatchRunner {
         batch = await this.openai.batches.retrieve(b.id);
       } catch (err) {
         this.deps.logger.warn({ batchId: b.id, err: toUpstreamError(err, this.deps.redact, this.deps.config.openai.timeoutMs, this.deps.config.openai.baseUrl).message }, 'batch poll failed; will poll again');
-        this.deps.store.bulk.updateBatch(b.id, { status: b.status, nextPollAt: Date.now() + this.backoff(b.polls) });
+        await runs.updateBatch(b.id, { status: b.status, nextPollAt: Date.now() + this.backoff(b.polls) });
         continue;
       }
-      this.deps.store.bulk.updateBatch(b.id, {
+      await runs.updateBatch(b.id, {
         status: batch.status,
         outputFileId: batch.output_file_id ?? null,
         errorFileId: batch.error_file_id ?? null,
@@ -190,7 +184,7 @@ export class BatchRunner {
         await this.apply({ ...b, status: batch.status, outputFileId: batch.output_file_id ?? null, errorFileId: batch.error_file_id ?? null }, reason);
       }
     }
-    return this.deps.store.bulk.openBatches(this.runId).length;
+    return (await runs.openBatches(this.runId)).length;
   }
 
   private backoff(polls: number): number {
@@ -208,28 +202,27 @@ export class BatchRunner {
   /** Streams the output and error files line by line (memory stays flat) and settles every job of the batch. */
   private async apply(b: StoredBatch, endReason: string): Promise<void> {
     const plan = await this.plans.get();
-    const { jobs } = this.deps.store;
+    const { queue } = this.deps.store;
     const settle = async (line: Record<string, unknown>) => {
-      const job = jobs.get(jobIdOf(line.custom_id));
+      const job = await queue.get(jobIdOf(line.custom_id));
       if (!job || job.state !== 'batched' || job.batchId !== b.id) return;
       const response = line.response as { status_code?: number; body?: Record<string, unknown>; request_id?: string } | null;
-      if (response?.status_code === 200 && response.body && typeof response.body === 'object') await this.applyAnswer(job, response.body, plan);
+      if (response?.status_code === 200 && response.body && typeof response.body === 'object') await this.applyAnswer(b, job, response.body, plan);
       else await this.lineFailed(job, line, response);
     };
     await eachLimited(this.lines(b.outputFileId), this.deps.config.jobs.concurrency, settle);
     await eachLimited(this.lines(b.errorFileId), this.deps.config.jobs.concurrency, settle);
     // Lines in no file (a batch that failed validation, or cancelled before them): back to the queue.
-    for (const job of jobs.jobsInBatch(b.id)) await this.requeue(job, `No result line: ${endReason}.`);
-    this.deps.store.bulk.markApplied(b.id);
+    for (const job of await queue.jobsInBatch(b.id)) await this.requeue(job, `No result line: ${endReason}.`);
+    await this.deps.store.runs.markApplied(b.id);
     this.deps.logger.info({ batchId: b.id, status: b.status }, 'batch applied');
   }
 
-  private async applyAnswer(job: Job, body: Record<string, unknown>, plan: Awaited<ReturnType<PlanCache['get']>>): Promise<void> {
+  private async applyAnswer(b: StoredBatch, job: Job, body: Record<string, unknown>, plan: Awaited<ReturnType<PlanCache['get']>>): Promise<void> {
     const started = performance.now();
     const a = newAttempt(jobRef(job), job.trigger, this.deps.now().toISOString(), job.id);
-    a.flags = [`batch ${job.batchId}: ${Math.round((1 - this.cfg.discount) * 100)}% batch discount`];
     try {
-      // The same path as a direct answer: fresh customer, parse, map TO, then the write-back.
+      // The same path as a direct answer: fresh customer, parse, map TO; stored, the runner writes it back.
       const prepared = await prepareRequest(this.deps, plan, jobRef(job), a);
       if (prepared.kind === 'skipped') {
         await skipJob(this.deps, job, a, prepared.reason, started);
@@ -237,8 +230,8 @@ export class BatchRunner {
       }
       const usage = usageFrom(body.usage as Parameters<typeof usageFrom>[0]);
       const pkg = answerPackage(this.deps, plan, prepared, { raw: body, responseId: String(body.id), model: String(body.model ?? prepared.request.model), usage }, a, this.cfg.discount);
-      await this.deps.store.jobs.commit(() => this.deps.store.jobs.storeAnswer(job, pkg, { owner: this.owner, ms: this.deps.config.jobs.leaseMs }));
-      await completeWrite(this.deps, this.plans, plan, job, pkg, prepared.customer, a, started);
+      const stored: StoredAnswer = { ...pkg, batchId: b.id };
+      await this.deps.store.queue.storeAnswer(job, stored);
     } catch (err) {
       await endWithError(this.deps, job, a, err, started, undefined);
     }
@@ -264,12 +257,11 @@ export class BatchRunner {
 
   /** Expired, failed or missing lines: a direct call or the next batch (config), until attempts run out. */
   private async requeue(job: Job, reason: string): Promise<void> {
-    const { jobs } = this.deps.store;
     if (job.attempts + 1 >= job.maxAttempts) {
       const a = newAttempt(jobRef(job), job.trigger, this.deps.now().toISOString(), job.id);
       await endWithError(this.deps, job, a, upstreamError({ service: 'openai', status: undefined, upstreamMessage: reason }), performance.now(), undefined);
       return;
     }
-    jobs.unbatch(job, { fallback: this.cfg.onLineFailure === 'direct' }, reason);
+    await this.deps.store.queue.unbatch(job, { fallback: this.cfg.onLineFailure === 'direct' }, reason);
   }
 }

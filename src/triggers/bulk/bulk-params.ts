@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { CustomerFilter } from '../../ipaas/ipaas-client.js';
-import type { BulkMode } from '../../store/sqlite-bulk-store.js';
+import type { BulkMode } from '../../store/ports.js';
 
 /** What selects the customers of a bulk run; equal parameters resume the same run. */
 export interface BulkParams {

@@ -6,7 +6,7 @@ import { buildRequest } from '../../openai/build-request.js';
 import { countRequestTokens, loadTokenizer } from '../../openai/estimate-tokens.js';
 import { costUsd, priceFor } from '../../openai/prices.js';
 import { ConnectorError } from '../../shared/errors.js';
-import type { SqliteStore } from '../../store/sqlite-store.js';
+import type { Storage } from '../../store/ports.js';
 import { prepareMappings } from '../../pipeline/prepare-mappings.js';
 import type { BulkParams } from './bulk-params.js';
 import { customerPages } from './enumerate-customers.js';
@@ -40,7 +40,7 @@ export function cachedTokensFor(prefixTokens: number): number {
  * (o200k_base) on a sample of real requests, output tokens from the sync log
  * (or the answer fields), the cached share, and the price in both modes.
  */
-export async function estimateBulk(config: ConnectorConfig, ipaas: IpaasClient, store: SqliteStore, params: BulkParams, sampleSize = 100): Promise<BulkEstimate> {
+export async function estimateBulk(config: ConnectorConfig, ipaas: IpaasClient, store: Storage, params: BulkParams, sampleSize = 100): Promise<BulkEstimate> {
   const prepared = await prepareMappings(config, ipaas, { dryRun: true });
   if ('disabled' in prepared) throw new ConnectorError('CONFIG_INVALID', prepared.disabled, { fix: 'Set status: Enabled on the mapping collections.' });
   const { plan } = prepared;
@@ -75,7 +75,7 @@ export async function estimateBulk(config: ConnectorConfig, ipaas: IpaasClient, 
     sampled++;
   }
   const inputPer = sampled ? Math.round(inputSum / sampled) : 0;
-  const fromLog = store.averageOutputTokens(config.openai.model);
+  const fromLog = await store.log.averageOutputTokens(config.openai.model);
   const textFields = plan.answerFields.filter((f) => f.dataType === 'string').length;
   const outputPer = fromLog ?? 30 + 60 * textFields + 4 * (plan.answerFields.length - textFields);
   const cachedPer = Math.min(inputPer, cachedTokensFor(prefix));

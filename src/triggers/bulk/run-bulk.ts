@@ -4,8 +4,8 @@ import { BatchRunner } from '../batch/batch-runner.js';
 import { TERMINAL_STATES, type JobState } from '../../queue/job-states.js';
 import { PlanCache } from '../../queue/plan-cache.js';
 import { WorkerPool } from '../../queue/worker-pool.js';
-import type { NewJob } from '../../store/sqlite-job-store.js';
-import type { StoredAttempt } from '../../store/sync-store.js';
+import type { NewJob } from '../../store/ports.js';
+import type { StoredAttempt } from '../../store/ports.js';
 import type { SyncDeps } from '../../app/sync-deps.js';
 import { describeError } from '../../shared/errors.js';
 import { paramsKey, type BulkParams } from './bulk-params.js';
@@ -57,10 +57,10 @@ export async function runBulk(baseDeps: SyncDeps, options: BulkRunOptions): Prom
   const { params } = options;
   const store = baseDeps.store;
   const key = paramsKey(params);
-  const latest = store.bulk.latestRun(key);
+  const latest = await store.runs.latestRun(key);
   const resumed = latest?.status === 'running';
-  const runId = resumed ? latest!.id : latest ? `${key}.${store.bulk.runCount(key) + 1}` : key;
-  const run = resumed ? latest! : store.bulk.createRun(runId, params.mode, params as unknown as Record<string, unknown>);
+  const runId = resumed ? latest!.id : latest ? `${key}.${(await store.runs.runCount(key)) + 1}` : key;
+  const run = resumed ? latest! : await store.runs.createRun(runId, params.mode, params as unknown as Record<string, unknown>);
 
   const spend = { inputTokens: 0, cachedTokens: 0, outputTokens: 0, costUsd: 0 };
   const deps: SyncDeps = {
@@ -96,23 +96,24 @@ export async function runBulk(baseDeps: SyncDeps, options: BulkRunOptions): Prom
       const jobs: NewJob[] = page.customers.map((c) => ({ ref: c.id, refKind: 'id', customerId: c.id, trigger, priority: 0, maxAttempts: deps.config.jobs.maxAttempts, runId }));
       excluded += page.excluded;
       const selected = page.total === null ? null : page.total - excluded;
-      store.bulk.addPage(runId, page.page, jobs, selected, (j) => store.jobs.insertRunJobs(j));
+      await store.runs.addPage(runId, page.page, jobs, selected);
       total = selected ?? total;
       enumerated += jobs.length;
       pool.notify();
       if (page.last) break;
       // Back-pressure for direct mode: the queue, not memory, holds what waits; keep it a few pages deep.
-      while (params.mode === 'direct' && store.jobs.openInRun(runId) > highWater && !options.signal?.aborted && !stoppedReason) await sleep(50);
+      while (params.mode === 'direct' && (await store.queue.openInRun(runId)) > highWater && !options.signal?.aborted && !stoppedReason) await sleep(50);
       if (options.signal?.aborted || stoppedReason) return;
     }
-    store.bulk.finishEnumeration(runId);
+    await store.runs.finishEnumeration(runId);
     enumerationDone = true;
   };
 
   const started = Date.now();
-  const doneAtStart = TERMINAL_STATES.reduce((s, st) => s + store.jobs.counts(runId)[st], 0);
-  const progress = (): BulkProgress => {
-    const counts = store.jobs.counts(runId);
+  const countsAtStart = await store.queue.counts(runId);
+  const doneAtStart = TERMINAL_STATES.reduce((s, st) => s + countsAtStart[st], 0);
+  const progress = async (): Promise<BulkProgress> => {
+    const counts = await store.queue.counts(runId);
     const done = TERMINAL_STATES.reduce((s, st) => s + counts[st], 0);
     const elapsedMs = Date.now() - started;
     const perSecond = elapsedMs > 0 ? ((done - doneAtStart) * 1000) / elapsedMs : 0;
@@ -120,11 +121,11 @@ export async function runBulk(baseDeps: SyncDeps, options: BulkRunOptions): Prom
     return {
       runId, mode: params.mode, resumed, total, enumerated, enumerationDone, counts, done, ...spend, elapsedMs, perSecond,
       etaSeconds: remaining !== null && perSecond > 0 ? remaining / perSecond : null,
-      openBatches: batches ? store.bulk.openBatches(runId).length : 0,
+      openBatches: batches ? (await store.runs.openBatches(runId)).length : 0,
     };
   };
 
-  pool.start();
+  await pool.start();
   const enumeration = enumerate().catch((err) => (enumerationError = err));
   let lastReport = 0;
   let finished = false;
@@ -133,7 +134,7 @@ export async function runBulk(baseDeps: SyncDeps, options: BulkRunOptions): Prom
       if (options.signal?.aborted || stoppedReason || enumerationError) break;
       if (batches) {
         try {
-          const waiting = store.jobs.countForBatch(runId, deps.config.batch.maxLinesPerFile);
+          const waiting = await store.queue.countForBatch(runId, deps.config.batch.maxLinesPerFile);
           // Fill files: submit when a file is full, or when nothing more is coming.
           if (waiting && (enumerationDone || waiting >= deps.config.batch.maxLinesPerFile)) await batches.submit();
           await batches.poll();
@@ -144,7 +145,7 @@ export async function runBulk(baseDeps: SyncDeps, options: BulkRunOptions): Prom
           else await sleep(deps.config.batch.pollMinMs);
         }
       }
-      const p = progress();
+      const p = await progress();
       if (options.onProgress && Date.now() - lastReport >= (options.progressEveryMs ?? 250)) {
         lastReport = Date.now();
         options.onProgress(p);
@@ -163,8 +164,8 @@ export async function runBulk(baseDeps: SyncDeps, options: BulkRunOptions): Prom
     await enumeration;
   }
   if (enumerationError) throw enumerationError;
-  if (finished) store.bulk.finishRun(runId);
-  const last = progress();
+  if (finished) await store.runs.finishRun(runId);
+  const last = await progress();
   options.onProgress?.(last);
   return { ...last, finished, interrupted: !!options.signal?.aborted, ...(stoppedReason ? { stoppedReason } : {}) };
 }

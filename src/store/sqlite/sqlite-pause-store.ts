@@ -1,19 +1,11 @@
 import type { SqliteDatabase } from './sqlite-database.js';
-
-/** Why sending stopped for everyone: `quota` = OpenAI answered insufficient_quota. */
-export type PauseKind = 'quota';
-
-export interface Pause {
-  kind: PauseKind;
-  reason: string;
-  since: number;
-}
+import type { Pause, PauseKind, PausePort } from '../ports.js';
 
 /**
  * Pauses live in the database, not in a process's memory: `ipaas-openai retry` in any process lifts
  * the pause a running `serve` is waiting in, and a restart does not forget it.
  */
-export class SqlitePauseStore {
+export class SqlitePauseStore implements PausePort {
   private readonly s;
 
   constructor(db: SqliteDatabase) {
@@ -24,17 +16,17 @@ export class SqlitePauseStore {
     };
   }
 
-  get(kind: PauseKind): Pause | undefined {
+  async get(kind: PauseKind): Promise<Pause | undefined> {
     return this.s.get.get(kind) as Pause | undefined;
   }
 
   /** True when this call started the pause (it was not paused already). */
-  set(kind: PauseKind, reason: string, now = Date.now()): boolean {
+  async set(kind: PauseKind, reason: string, now = Date.now()): Promise<boolean> {
     return this.s.set.run({ kind, reason, since: now }).changes === 1;
   }
 
   /** True when a pause was lifted. */
-  clear(kind: PauseKind): boolean {
+  async clear(kind: PauseKind): Promise<boolean> {
     return this.s.clear.run(kind).changes === 1;
   }
 }

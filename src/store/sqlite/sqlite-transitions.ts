@@ -1,4 +1,4 @@
-import { canTransition, JOB_STATES } from '../queue/job-states.js';
+import { canTransition, JOB_STATES } from '../../queue/job-states.js';
 import type { SqliteDatabase } from './sqlite-database.js';
 
 /**

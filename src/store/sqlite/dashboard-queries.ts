@@ -1,67 +1,14 @@
 import type { SqliteDatabase } from './sqlite-database.js';
-import type { Outcome } from './sync-store.js';
+import type { ActivityItem, ActivityQuery, DayTotals, Outcome, OutcomeTotals, ViewsPort } from '../ports.js';
 
 /**
  * Read-only queries for the dashboard and /metrics over the sync log. They take the
- * SqliteStore's `db` and select only the small columns (never the request/response JSON)
+ * database and select only the small columns (never the request/response JSON)
  * so a page refresh stays cheap on a log with millions of rows.
  */
 
 type Row = Record<string, unknown>;
 const OUTCOMES: readonly Outcome[] = ['synced', 'skipped', 'failed'];
-
-export interface ActivityQuery {
-  /** Matches CustomerNumber, the requested reference, the iPaaS id, the trigger or the reason. */
-  q?: string | undefined;
-  outcome?: Outcome | undefined;
-  /** ISO timestamps (inclusive since, exclusive until) on finished_at. */
-  since?: string | undefined;
-  until?: string | undefined;
-  limit: number;
-  offset: number;
-}
-
-export interface ActivityItem {
-  id: number;
-  startedAt: string;
-  finishedAt: string;
-  customerNumber: string | null;
-  customerId: string | null;
-  requestedRef: string;
-  trigger: string;
-  outcome: Outcome;
-  errorCode: string | null;
-  reason: string | null;
-  fix: string | null;
-  totalMs: number;
-  inputTokens: number;
-  cachedTokens: number;
-  outputTokens: number;
-  costUsd: number | null;
-  jobId: number | null;
-  flags: string[] | null;
-}
-
-export interface DayTotals {
-  synced: number;
-  skipped: number;
-  failed: number;
-  /** Attempts that sent a request to OpenAI (the SDK's own retries of one request count once). */
-  openaiCalls: number;
-  inputTokens: number;
-  cachedTokens: number;
-  outputTokens: number;
-  costUsd: number;
-}
-
-export interface OutcomeTotals {
-  outcome: Outcome;
-  count: number;
-  inputTokens: number;
-  cachedTokens: number;
-  outputTokens: number;
-  costUsd: number;
-}
 
 const toItem = (r: Row): ActivityItem => ({
   id: r.id as number,
@@ -87,7 +34,7 @@ const toItem = (r: Row): ActivityItem => ({
 const LIST_COLUMNS = `id, started_at, finished_at, customer_number, customer_id, requested_ref, trigger, outcome, error_code, error_message,
   error_fix, total_ms, input_tokens, cached_tokens, output_tokens, cost_usd, job_id, flags`;
 
-export class DashboardQueries {
+export class DashboardQueries implements ViewsPort {
   private readonly s;
 
   constructor(private readonly db: SqliteDatabase) {
@@ -125,7 +72,7 @@ export class DashboardQueries {
     return low;
   }
 
-  activity(q: ActivityQuery): { total: number; items: ActivityItem[] } {
+  async activity(q: ActivityQuery): Promise<{ total: number; items: ActivityItem[] }> {
     const where: string[] = [];
     const params: Row = {};
     if (q.q) {
@@ -147,7 +94,7 @@ export class DashboardQueries {
   }
 
   /** Records by outcome per time bucket, oldest bucket first. */
-  outcomeSeries(since: Date, bucketMs: number, buckets: number): Record<Outcome, number[]> {
+  async outcomeSeries(since: Date, bucketMs: number, buckets: number): Promise<Record<Outcome, number[]>> {
     const out = Object.fromEntries(OUTCOMES.map((o) => [o, new Array<number>(buckets).fill(0)])) as Record<Outcome, number[]>;
     const sinceIso = since.toISOString();
     const until = new Date(since.getTime() + bucketMs * buckets).toISOString();
@@ -156,7 +103,7 @@ export class DashboardQueries {
     return out;
   }
 
-  dayTotals(since: Date): DayTotals {
+  async dayTotals(since: Date): Promise<DayTotals> {
     const sinceIso = since.toISOString();
     const t: DayTotals = { synced: 0, skipped: 0, failed: 0, openaiCalls: 0, inputTokens: 0, cachedTokens: 0, outputTokens: 0, costUsd: 0 };
     for (const r of this.s.day.all({ since: sinceIso, firstId: this.firstIdSince(sinceIso) }) as Row[]) {
@@ -171,7 +118,7 @@ export class DashboardQueries {
   }
 
   /** Totals of the attempts after `lastId` (for counters that add what is new since the last scrape). */
-  totalsAfter(lastId: number): { maxId: number; rows: OutcomeTotals[] } {
+  async totalsAfter(lastId: number): Promise<{ maxId: number; rows: OutcomeTotals[] }> {
     const rows = this.s.after.all(lastId) as Array<OutcomeTotals & { maxId: number }>;
     return { maxId: Math.max(lastId, ...rows.map((r) => r.maxId)), rows };
   }

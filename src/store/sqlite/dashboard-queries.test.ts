@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { newAttempt } from '../queue/attempt.js';
+import { newAttempt } from '../../queue/attempt.js';
 import { DashboardQueries } from './dashboard-queries.js';
 import { SqliteStore } from './sqlite-store.js';
-import type { Outcome } from './sync-store.js';
+import type { Outcome } from '../ports.js';
 
 const T0 = Date.parse('2026-03-01T10:00:00.000Z');
 let store: SqliteStore;
@@ -14,7 +14,7 @@ function seed(rows: Array<{ minute: number; outcome: Outcome; cn?: string; reaso
     const at = new Date(T0 + r.minute * 60_000).toISOString();
     const a = newAttempt({ customerNumber: r.cn ?? 'CUST-1' }, { source: 'manual' }, at);
     Object.assign(a, { finishedAt: at, outcome: r.outcome, errorMessage: r.reason ?? null, inputTokens: r.tokens ?? 0, outputTokens: r.tokens ? 10 : 0, costUsd: r.tokens ? 0.001 : null, request: r.tokens ? { model: 'm' } : null });
-    store.recordAttempt(a);
+    store.log.insert(a);
   }
   return new DashboardQueries(store.db);
 }
@@ -37,37 +37,37 @@ describe('DashboardQueries', () => {
     empty.close();
   });
 
-  it('counts outcomes per time bucket and totals for a day', () => {
+  it('counts outcomes per time bucket and totals for a day', async () => {
     const q = seed([
       { minute: 0, outcome: 'synced', tokens: 100 }, { minute: 1, outcome: 'failed' }, { minute: 5, outcome: 'synced', tokens: 50 },
       { minute: 9, outcome: 'skipped' }, { minute: 30, outcome: 'synced', tokens: 10 },
     ]);
-    const series = q.outcomeSeries(new Date(T0), 5 * 60_000, 4);
+    const series = await q.outcomeSeries(new Date(T0), 5 * 60_000, 4);
     expect(series).toEqual({ synced: [1, 1, 0, 0], skipped: [0, 1, 0, 0], failed: [1, 0, 0, 0] });
-    expect(q.dayTotals(new Date(T0 + 60_000))).toEqual({ synced: 2, skipped: 1, failed: 1, openaiCalls: 2, inputTokens: 60, cachedTokens: 0, outputTokens: 20, costUsd: 0.002 });
+    expect(await q.dayTotals(new Date(T0 + 60_000))).toEqual({ synced: 2, skipped: 1, failed: 1, openaiCalls: 2, inputTokens: 60, cachedTokens: 0, outputTokens: 20, costUsd: 0.002 });
   });
 
-  it('lists activity with search, outcome, time range, totals and paging; LIKE wildcards are literal', () => {
+  it('lists activity with search, outcome, time range, totals and paging; LIKE wildcards are literal', async () => {
     const q = seed([
       { minute: 0, outcome: 'synced', cn: 'CUST-100' }, { minute: 1, outcome: 'failed', cn: 'CUST-200', reason: 'API request failed. 100% broken' },
       { minute: 2, outcome: 'synced', cn: 'CUST-300' }, { minute: 3, outcome: 'skipped', cn: 'CUST_400' },
     ]);
     const base = { limit: 10, offset: 0 };
-    expect(q.activity(base).items.map((a) => a.customerNumber)).toEqual(['CUST_400', 'CUST-300', 'CUST-200', 'CUST-100']);
-    expect(q.activity({ ...base, q: '100' }).items.map((a) => a.customerNumber)).toEqual(['CUST-200', 'CUST-100']); // the number and the reason
-    expect(q.activity({ ...base, q: '100%' }).total).toBe(1);
-    expect(q.activity({ ...base, q: 'CUST_' }).items.map((a) => a.customerNumber)).toEqual(['CUST_400']);
-    expect(q.activity({ ...base, outcome: 'failed' }).items[0]).toMatchObject({ customerNumber: 'CUST-200', reason: 'API request failed. 100% broken' });
-    const range = q.activity({ ...base, since: new Date(T0 + 60_000).toISOString(), until: new Date(T0 + 3 * 60_000).toISOString() });
+    expect((await q.activity(base)).items.map((a) => a.customerNumber)).toEqual(['CUST_400', 'CUST-300', 'CUST-200', 'CUST-100']);
+    expect((await q.activity({ ...base, q: '100' })).items.map((a) => a.customerNumber)).toEqual(['CUST-200', 'CUST-100']); // the number and the reason
+    expect((await q.activity({ ...base, q: '100%' })).total).toBe(1);
+    expect((await q.activity({ ...base, q: 'CUST_' })).items.map((a) => a.customerNumber)).toEqual(['CUST_400']);
+    expect((await q.activity({ ...base, outcome: 'failed' })).items[0]).toMatchObject({ customerNumber: 'CUST-200', reason: 'API request failed. 100% broken' });
+    const range = await q.activity({ ...base, since: new Date(T0 + 60_000).toISOString(), until: new Date(T0 + 3 * 60_000).toISOString() });
     expect(range.items.map((a) => a.customerNumber)).toEqual(['CUST-300', 'CUST-200']);
-    expect(q.activity({ limit: 1, offset: 1 })).toMatchObject({ total: 4, items: [{ customerNumber: 'CUST-300' }] });
+    expect((await q.activity({ limit: 1, offset: 1 }))).toMatchObject({ total: 4, items: [{ customerNumber: 'CUST-300' }] });
   });
 
-  it('totals what is new since the last id it saw', () => {
+  it('totals what is new since the last id it saw', async () => {
     const q = seed([{ minute: 0, outcome: 'synced', tokens: 5 }, { minute: 1, outcome: 'failed' }]);
-    const first = q.totalsAfter(0);
+    const first = await q.totalsAfter(0);
     expect(first.maxId).toBe(2);
     expect(first.rows.find((r) => r.outcome === 'synced')).toMatchObject({ count: 1, inputTokens: 5 });
-    expect(q.totalsAfter(first.maxId)).toEqual({ maxId: 2, rows: [] });
+    expect(await q.totalsAfter(first.maxId)).toEqual({ maxId: 2, rows: [] });
   });
 });

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { newAttempt } from '../queue/attempt.js';
+import { newAttempt } from '../../queue/attempt.js';
 import { namedParameters, openNodeSqlite } from './node-sqlite-driver.js';
 import type { SqliteDatabase } from './sqlite-database.js';
 import { SqliteStore } from './sqlite-store.js';
@@ -131,37 +131,31 @@ describe('SqliteStore on node:sqlite', () => {
     const file = path.join(dir, 'store.db');
     const store = new SqliteStore(file, { backgroundCheckpoints: true });
     try {
-      const jobs = store.jobs;
-      const [first, again] = await jobs.commit(() => jobs.enqueueMany([
+      const jobs = store.queue;
+      const [first, again] = await jobs.enqueueMany([
         { ref: '7', refKind: 'id', customerId: '7', trigger: { source: 'webhook', event: 'updated' }, maxAttempts: 6, eventKey: 'tg:1' },
         { ref: '7', refKind: 'id', customerId: '7', trigger: { source: 'webhook', event: 'updated' }, maxAttempts: 6, eventKey: 'tg:2' },
-      ]));
+      ]);
       expect(first!.coalesced).toBe(false);
       expect(again).toMatchObject({ coalesced: true, job: { id: first!.job.id, coalesced: 1 } });
-      const [job] = jobs.claim('w1', 10, 60_000);
+      const [job] = await jobs.claim('w1', 10, 60_000);
       expect(job).toMatchObject({ id: first!.job.id, state: 'calling', leaseOwner: 'w1' });
-      await jobs.commit(() => jobs.storeAnswer(job!, { answer: { Comment: 'hi' } }));
+      const stale = { ...job! };
+      await jobs.storeAnswer(job!, { answer: { Comment: 'hi' } });
       const a = newAttempt({ id: '7' }, job!.trigger, new Date().toISOString(), job!.id);
       Object.assign(a, { outcome: 'synced', customerNumber: 'CUST-7', request: { model: 'm', instructions: 'Rules.', input: 'x', text: { format: { type: 'json_schema' } } }, response: { id: 'resp_1', instructions: 'Rules.' } });
-      // A unit that fails in the same group commit rolls back alone.
-      const failing = jobs.commit(() => {
-        store.recordAttempt({ ...a, customerNumber: 'CUST-LOST' });
-        throw new Error('unit fails');
-      });
-      const done = jobs.commit(() => {
-        const id = store.recordAttempt(a).id;
-        jobs.finish(job!, 'written', { attemptId: id }, () => jobs.putCustomerState({ customerId: '7', customerNumber: 'CUST-7', inputFingerprint: 'fp', written: { Comment: 'hi' }, lastResponseId: 'resp_1', lastWrittenAt: 1 }));
-        return id;
-      });
-      await expect(failing).rejects.toThrow('unit fails');
-      const attemptId = await done;
+      // Two settlements in one group commit: the one from a state the job has left rolls back alone, attempt row included.
+      const failing = jobs.settle(stale, { to: 'failed', attempt: { ...a, customerNumber: 'CUST-LOST' }, error: { code: null, message: 'x', fix: null } });
+      const done = jobs.settle(job!, { to: 'written', attempt: a, answer: { answer: { Comment: 'hi' } }, syncState: { customerId: '7', customerNumber: 'CUST-7', inputFingerprint: 'fp', written: { Comment: 'hi' }, lastResponseId: 'resp_1', lastWrittenAt: 1 } });
+      await expect(failing).rejects.toThrow('no longer calling');
+      const attemptId = (await done).attempt!.id;
       expect(typeof attemptId).toBe('number');
-      expect(jobs.get(job!.id)).toMatchObject({ state: 'written', lastAttemptId: attemptId, leaseOwner: null });
-      expect(jobs.customerState('7')).toMatchObject({ inputFingerprint: 'fp', written: { Comment: 'hi' } });
-      expect(store.listAttempts().map((x) => x.customerNumber)).toEqual(['CUST-7']);
-      expect(store.getAttempt(attemptId)?.request).toEqual(a.request);
-      expect(store.recordStates()).toMatchObject([{ recordKey: 'CUST-7', status: 'synced', attempts: 1 }]);
-      expect(jobs.counts()).toMatchObject({ written: 1, pending: 0 });
+      expect(await jobs.get(job!.id)).toMatchObject({ state: 'written', lastAttemptId: attemptId, leaseOwner: null });
+      expect(await store.state.get('7')).toMatchObject({ inputFingerprint: 'fp', written: { Comment: 'hi' } });
+      expect((await store.log.list()).map((x) => x.customerNumber)).toEqual(['CUST-7']);
+      expect((await store.log.get(attemptId))?.request).toEqual(a.request);
+      expect(await store.log.records()).toMatchObject([{ recordKey: 'CUST-7', status: 'synced', attempts: 1 }]);
+      expect(await jobs.counts()).toMatchObject({ written: 1, pending: 0 });
     } finally {
       await store.close();
     }

@@ -1,33 +1,7 @@
 import type { SqliteDatabase } from './sqlite-database.js';
 import { movesTo } from './sqlite-transitions.js';
-import type { NewJob } from './sqlite-job-store.js';
-
-export type BulkMode = 'direct' | 'batch';
-
-export interface BulkRun {
-  id: string;
-  mode: BulkMode;
-  params: Record<string, unknown>;
-  status: 'running' | 'done';
-  nextPage: number;
-  enumerated: number;
-  total: number | null;
-  createdAt: number;
-  finishedAt: number | null;
-}
-
-export interface StoredBatch {
-  id: string;
-  runId: string | null;
-  inputFileId: string;
-  status: string;
-  lines: number;
-  outputFileId: string | null;
-  errorFileId: string | null;
-  applied: boolean;
-  nextPollAt: number;
-  polls: number;
-}
+import type { SqliteJobStore } from './sqlite-job-store.js';
+import { SUBMITTING, type BulkMode, type BulkRun, type NewJob, type RunsPort, type StoredBatch } from '../ports.js';
 
 type Row = Record<string, unknown>;
 
@@ -57,36 +31,39 @@ const toBatch = (r: Row): StoredBatch => ({
 });
 
 /** Bulk runs (their enumeration cursor) and OpenAI batches: what lets `sync --all` resume instead of paying again. */
-export class SqliteBulkStore {
-  constructor(private readonly db: SqliteDatabase) {}
+export class SqliteBulkStore implements RunsPort {
+  constructor(
+    private readonly db: SqliteDatabase,
+    private readonly jobs: SqliteJobStore,
+  ) {}
 
-  run(id: string): BulkRun | undefined {
+  async run(id: string): Promise<BulkRun | undefined> {
     const r = this.db.prepare('SELECT * FROM bulk_runs WHERE id = ?').get(id) as Row | undefined;
     return r ? toRun(r) : undefined;
   }
 
   /** The newest run with these parameters (a finished run is followed by `<key>.2`, `<key>.3`, …). */
-  latestRun(key: string): BulkRun | undefined {
+  async latestRun(key: string): Promise<BulkRun | undefined> {
     const r = this.db.prepare(`SELECT * FROM bulk_runs WHERE id = ? OR id LIKE ? ORDER BY created_at DESC, rowid DESC LIMIT 1`).get(key, `${key}.%`) as Row | undefined;
     return r ? toRun(r) : undefined;
   }
 
-  runCount(key: string): number {
+  async runCount(key: string): Promise<number> {
     return (this.db.prepare(`SELECT count(*) AS n FROM bulk_runs WHERE id = ? OR id LIKE ?`).get(key, `${key}.%`) as { n: number }).n;
   }
 
-  createRun(id: string, mode: BulkMode, params: Record<string, unknown>, now = Date.now()): BulkRun {
+  async createRun(id: string, mode: BulkMode, params: Record<string, unknown>, now = Date.now()): Promise<BulkRun> {
     this.db
       .prepare(`INSERT INTO bulk_runs (id, mode, params_json, status, created_at, updated_at) VALUES (?, ?, ?, 'running', ?, ?)
                 ON CONFLICT(id) DO UPDATE SET status = 'running', finished_at = NULL, updated_at = excluded.updated_at`)
       .run(id, mode, JSON.stringify(params), now, now);
-    return this.run(id)!;
+    return (await this.run(id))!;
   }
 
   /** One page of customers becomes jobs, and the cursor moves, in one transaction: a crash between pages loses nothing. */
-  addPage(runId: string, page: number, jobs: NewJob[], total: number | null, insert: (jobs: NewJob[]) => number, now = Date.now()): number {
+  async addPage(runId: string, page: number, jobs: NewJob[], total: number | null, now = Date.now()): Promise<number> {
     return this.db.transaction(() => {
-      const added = insert(jobs);
+      const added = this.jobs.insertRunJobsNow(jobs, now);
       this.db
         .prepare('UPDATE bulk_runs SET next_page = ?, enumerated = enumerated + ?, total = coalesce(?, total), updated_at = ? WHERE id = ?')
         .run(page + 1, jobs.length, total, now, runId);
@@ -94,43 +71,43 @@ export class SqliteBulkStore {
     }).immediate();
   }
 
-  finishEnumeration(runId: string, now = Date.now()): void {
+  async finishEnumeration(runId: string, now = Date.now()): Promise<void> {
     this.db.prepare(`UPDATE bulk_runs SET next_page = -1, updated_at = ? WHERE id = ?`).run(now, runId);
   }
 
-  finishRun(runId: string, now = Date.now()): void {
+  async finishRun(runId: string, now = Date.now()): Promise<void> {
     this.db.prepare(`UPDATE bulk_runs SET status = 'done', finished_at = ?, updated_at = ? WHERE id = ?`).run(now, now, runId);
   }
 
-  putBatch(b: Omit<StoredBatch, 'applied' | 'polls' | 'outputFileId' | 'errorFileId'>, now = Date.now()): void {
-    this.db
-      .prepare(`INSERT INTO batches (id, run_id, input_file_id, status, lines, next_poll_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
-      .run(b.id, b.runId, b.inputFileId, b.status, b.lines, b.nextPollAt, now, now);
+  async recordSubmission(b: { id: string; runId: string; inputFileId: string; lines: number }, jobIds: number[], now = Date.now()): Promise<void> {
+    this.db.transaction(() => {
+      this.db
+        .prepare(`INSERT INTO batches (id, run_id, input_file_id, status, lines, next_poll_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+        .run(b.id, b.runId, b.inputFileId, SUBMITTING, b.lines, Number.MAX_SAFE_INTEGER, now, now);
+      this.jobs.markBatchedNow(jobIds, b.id, now);
+    }).immediate();
   }
 
-  updateBatch(id: string, fields: { status: string; outputFileId?: string | null; errorFileId?: string | null; nextPollAt: number }, now = Date.now()): void {
+  async updateBatch(id: string, fields: { status: string; outputFileId?: string | null; errorFileId?: string | null; nextPollAt: number }, now = Date.now()): Promise<void> {
     this.db
       .prepare(`UPDATE batches SET status = ?, output_file_id = coalesce(?, output_file_id), error_file_id = coalesce(?, error_file_id),
                 next_poll_at = ?, polls = polls + 1, updated_at = ? WHERE id = ?`)
       .run(fields.status, fields.outputFileId ?? null, fields.errorFileId ?? null, fields.nextPollAt, now, id);
   }
 
-  markApplied(id: string, now = Date.now()): void {
+  async markApplied(id: string, now = Date.now()): Promise<void> {
     this.db.prepare('UPDATE batches SET applied = 1, updated_at = ? WHERE id = ?').run(now, id);
   }
 
-  openBatches(runId?: string): StoredBatch[] {
+  async openBatches(runId?: string): Promise<StoredBatch[]> {
     const rows = (runId
       ? this.db.prepare(`SELECT * FROM batches WHERE applied = 0 AND run_id = ? AND status <> 'submitting' ORDER BY created_at`).all(runId)
       : this.db.prepare(`SELECT * FROM batches WHERE applied = 0 AND status <> 'submitting' ORDER BY created_at`).all()) as Row[];
     return rows.map(toBatch);
   }
 
-  /** A batch about to be created: its jobs are marked as in it under a local id, before anything is sent. */
-  static readonly SUBMITTING = 'submitting';
-
   /** The created batch takes the place of its recorded intent (same jobs, OpenAI's id). */
-  confirmSubmission(localId: string, b: { id: string; inputFileId: string; status: string; nextPollAt: number }, now = Date.now()): void {
+  async confirmSubmission(localId: string, b: { id: string; inputFileId: string; status: string; nextPollAt: number }, now = Date.now()): Promise<void> {
     this.db.transaction(() => {
       this.db.prepare('UPDATE batches SET id = ?, input_file_id = ?, status = ?, next_poll_at = ?, updated_at = ? WHERE id = ?').run(b.id, b.inputFileId, b.status, b.nextPollAt, now, localId);
       this.db.prepare('UPDATE jobs SET batch_id = ?, updated_at = ? WHERE batch_id = ?').run(b.id, now, localId);
@@ -138,14 +115,14 @@ export class SqliteBulkStore {
   }
 
   /** No batch came of the intent: its jobs wait again for the next file. */
-  dropSubmission(localId: string, now = Date.now()): void {
+  async dropSubmission(localId: string, now = Date.now()): Promise<void> {
     this.db.transaction(() => {
       this.db.prepare(`UPDATE jobs SET state = 'pending', batch_id = NULL, updated_at = ? WHERE batch_id = ? AND state = 'batched' AND ${movesTo("'pending'")}`).run(now, localId);
       this.db.prepare('DELETE FROM batches WHERE id = ?').run(localId);
     })();
   }
 
-  batches(runId: string): StoredBatch[] {
+  async batches(runId: string): Promise<StoredBatch[]> {
     return (this.db.prepare('SELECT * FROM batches WHERE run_id = ? ORDER BY created_at').all(runId) as Row[]).map(toBatch);
   }
 }

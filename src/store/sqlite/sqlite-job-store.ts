@@ -1,84 +1,21 @@
 import type { SqliteDatabase } from './sqlite-database.js';
-import { assertTransition, type JobState } from '../queue/job-states.js';
-import { parseTrigger, triggerLabel, type JobTrigger } from '../queue/trigger.js';
+import { assertTransition, type JobState } from '../../queue/job-states.js';
+import { parseTrigger, triggerLabel, type JobTrigger } from '../../queue/trigger.js';
+import type {
+  AttemptRecord, CustomerSyncState, EnqueueResult, HoldKind, IntakeItem, IntakeOutcome, IntakeSkip, Job, JobError, NewJob, QueuePort, RefKind, Settled, Settlement, StoredAttempt,
+} from '../ports.js';
 import { GroupCommit } from './group-commit.js';
+import type { SqliteSyncLog } from './sqlite-sync-log.js';
 import { installTransitions, movesTo, staysOrMovesTo } from './sqlite-transitions.js';
-
-export type RefKind = 'number' | 'id';
-
-export type HoldKind = 'budget' | 'quota';
-
-export interface NewJob {
-  ref: string;
-  refKind: RefKind;
-  customerId?: string | null | undefined;
-  trigger: JobTrigger;
-  priority?: number;
-  maxAttempts: number;
-  runId?: string | null;
-  eventKey?: string | null;
-}
-
-export interface Job {
-  id: number;
-  customerId: string | null;
-  ref: string;
-  refKind: RefKind;
-  trigger: JobTrigger;
-  priority: number;
-  state: JobState;
-  attempts: number;
-  maxAttempts: number;
-  runAfter: number;
-  leaseOwner: string | null;
-  leaseUntil: number | null;
-  answer: unknown;
-  lastErrorCode: string | null;
-  lastError: string | null;
-  lastErrorFix: string | null;
-  lastAttemptId: number | null;
-  coalesced: number;
-  runId: string | null;
-  batchId: string | null;
-  /** Why it is held: a spend cap (`budget`) or OpenAI's exhausted quota (`quota`); null unless held. */
-  holdKind: HoldKind | null;
-  holdReason: string | null;
-  createdAt: number;
-  updatedAt: number;
-}
-
-/** How an attempt ended, for the job row; `answer` replaces the stored answer when given. */
-export interface JobOutcome {
-  attemptId?: number | null;
-  code?: string | null;
-  error?: string | null;
-  fix?: string | null;
-  answer?: unknown;
-}
-
-export interface EnqueueResult {
-  job: Job;
-  /** True when an equal job was already waiting and this one was folded into it. */
-  coalesced: boolean;
-}
-
-export interface CustomerSyncState {
-  customerId: string;
-  customerNumber: string | null;
-  inputFingerprint: string;
-  written: Record<string, string>;
-  lastResponseId: string | null;
-  lastWrittenAt: number;
-}
 
 type Row = Record<string, unknown>;
 
-const outcomeParams = (o: JobOutcome) => ({
-  attemptId: o.attemptId ?? null,
-  code: o.code ?? null,
-  error: o.error ?? null,
-  fix: o.fix ?? null,
-  answer: o.answer === undefined ? null : JSON.stringify(o.answer),
+const outcomeParams = (attemptId: number | null, e: Partial<JobError>, answer: unknown) => ({
+  attemptId,
+  code: e.code ?? null,
+  error: e.message ?? null,
+  fix: e.fix ?? null,
+  answer: answer === undefined ? null : JSON.stringify(answer),
 });
 
 function toJob(r: Row): Job {
@@ -115,7 +52,7 @@ function toJob(r: Row): Job {
  * BEGIN IMMEDIATE; a lease is an expiry that the worker extends while it
  * works, and an expired lease makes the job claimable again.
  */
-export class SqliteJobStore {
+export class SqliteJobStore implements QueuePort {
   private readonly s;
   private readonly group: GroupCommit;
 
@@ -126,7 +63,10 @@ export class SqliteJobStore {
    */
   private namespace = '';
 
-  constructor(private readonly db: SqliteDatabase) {
+  constructor(
+    private readonly db: SqliteDatabase,
+    private readonly log: SqliteSyncLog,
+  ) {
     this.group = new GroupCommit(db);
     installTransitions(db);
     // Every statement that changes a job's state checks the move against the state machine in SQL.
@@ -199,24 +139,44 @@ export class SqliteJobStore {
     };
   }
 
-  /** Adds a job, or folds it into a waiting one for the same customer (the newest data is loaded when it runs). */
-  enqueue(job: NewJob, now = Date.now()): EnqueueResult {
+  private enqueueNow(job: NewJob, now: number): EnqueueResult {
     const waiting = job.runId
       ? undefined
       : ((job.customerId ? this.s.waitingForCustomer.get(job.customerId) : undefined) ?? this.s.waitingForRef.get(job.ref, job.refKind)) as Row | undefined;
     if (waiting) {
       this.s.coalesce.run({ id: waiting.id, priority: job.priority ?? 0, trigger: triggerLabel(job.trigger), now });
-      return { job: this.get(waiting.id as number)!, coalesced: true };
+      return { job: this.getNow(waiting.id as number)!, coalesced: true };
     }
     const info = this.s.insert.run({
       customerId: job.customerId ?? null, ref: job.ref, refKind: job.refKind, trigger: triggerLabel(job.trigger),
       priority: job.priority ?? 0, maxAttempts: job.maxAttempts, runId: job.runId ?? null, eventKey: job.eventKey ?? null, now,
     });
-    return { job: this.get(Number(info.lastInsertRowid))!, coalesced: false };
+    return { job: this.getNow(Number(info.lastInsertRowid))!, coalesced: false };
   }
 
-  /** Jobs of a bulk run: a customer already in the run is not added twice (re-enumerating a page is harmless). */
-  insertRunJobs(jobs: NewJob[], now = Date.now()): number {
+  private getNow(id: number): Job | undefined {
+    const r = this.s.get.get(id) as Row | undefined;
+    return r ? toJob(r) : undefined;
+  }
+
+  /** A job's attempt row, written in the caller's transaction; its templates are cached after the commit. */
+  private attemptRow(a: AttemptRecord | undefined, templates: Array<{ key: string; json: string }>): StoredAttempt | null {
+    if (!a) return null;
+    const r = this.log.insert(a);
+    templates.push(...r.templates);
+    return r.stored;
+  }
+
+  async enqueue(job: NewJob, now = Date.now()): Promise<EnqueueResult> {
+    return this.group.run(() => this.enqueueNow(job, now));
+  }
+
+  async enqueueMany(jobs: NewJob[], now = Date.now()): Promise<EnqueueResult[]> {
+    return this.group.run(() => jobs.map((j) => this.enqueueNow(j, now)));
+  }
+
+  /** Runs inside the caller's transaction (a bulk page commits its jobs and its cursor together). */
+  insertRunJobsNow(jobs: NewJob[], now: number): number {
     let added = 0;
     for (const j of jobs) {
       added += this.s.insertRun.run({
@@ -227,43 +187,66 @@ export class SqliteJobStore {
     return added;
   }
 
+  async insertRunJobs(jobs: NewJob[], now = Date.now()): Promise<number> {
+    return this.group.run(() => this.insertRunJobsNow(jobs, now));
+  }
+
+  async intake(items: IntakeItem[], skipAttempt: (item: IntakeItem, why: IntakeSkip) => AttemptRecord, now = Date.now()): Promise<IntakeOutcome[]> {
+    const templates: Array<{ key: string; json: string }> = [];
+    // Concurrent deliveries share one commit; each resolves only once its jobs are durable.
+    const out = await this.group.run(() =>
+      items.map((item): IntakeOutcome => {
+        const skip = (why: IntakeSkip) => this.attemptRow(skipAttempt(item, why), templates);
+        const record = (jobId: number | null, outcome: string) =>
+          this.s.putEvent.run({ eventKey: item.eventKey, deliveryId: item.deliveryId, attempt: item.attempt, scope: item.scope, customerId: item.customerId, jobId, outcome, now }).changes === 1;
+        const seen = this.s.seenEvent.get(item.eventKey) as Row | undefined;
+        if (seen) {
+          const jobId = (seen.job_id as number | null) ?? null;
+          skip({ kind: 'duplicate', jobId });
+          return { kind: 'duplicate', jobId };
+        }
+        if (!item.job) {
+          const reason = item.skipReason ?? 'Not sent to OpenAI.';
+          record(null, 'skipped');
+          skip({ kind: 'skipped', reason });
+          return { kind: 'skipped', reason };
+        }
+        const { job, coalesced } = this.enqueueNow(item.job, now);
+        record(job.id, coalesced ? 'coalesced' : 'enqueued');
+        if (coalesced) skip({ kind: 'coalesced', jobId: job.id });
+        return { kind: 'enqueued', job, coalesced };
+      }),
+    );
+    this.log.committed(templates);
+    return out;
+  }
+
   /** The newest run whose id is `key` or `key.<n>` (a manual sync of the same customers), if any. */
-  latestRunId(key: string): string | undefined {
+  async latestRunId(key: string): Promise<string | undefined> {
     return (this.s.latestRun.get(key, `${key}.%`) as { run_id: string } | undefined)?.run_id;
   }
 
   /** Where each job of a run stands, in a few columns (polled while a run is followed). */
-  runStates(runId: string): Array<{ id: number; state: JobState; lastAttemptId: number | null; runAfter: number }> {
+  async runStates(runId: string): Promise<Array<{ id: number; state: JobState; lastAttemptId: number | null; runAfter: number }>> {
     return (this.s.runStates.all(runId) as Row[]).map((r) => ({ id: r.id as number, state: r.state as JobState, lastAttemptId: (r.last_attempt_id as number | null) ?? null, runAfter: r.run_after as number }));
   }
 
-  /** Jobs of a run still to finish now (pending or in flight), for back-pressure. */
-  openInRun(runId: string): number {
+  async openInRun(runId: string): Promise<number> {
     return (this.s.openInRun.get(runId) as { n: number }).n;
   }
 
-  enqueueMany(jobs: NewJob[], now = Date.now()): EnqueueResult[] {
-    return this.db.transaction(() => jobs.map((j) => this.enqueue(j, now)))();
+  async get(id: number): Promise<Job | undefined> {
+    return this.getNow(id);
   }
 
-  get(id: number): Job | undefined {
-    const r = this.s.get.get(id) as Row | undefined;
-    return r ? toJob(r) : undefined;
-  }
-
-  /**
-   * Claims up to `limit` ready jobs for `owner`: a pending job comes back in
-   * `calling`, an answered one (its write still to do) stays `answered`. Jobs
-   * whose lease expired while calling count as a failed try and are claimable again.
-   */
-  claim(owner: string, limit: number, leaseMs: number, now = Date.now()): Job[] {
+  async claim(owner: string, limit: number, leaseMs: number, now = Date.now()): Promise<Job[]> {
     return this.db.transaction(() => {
       this.s.expiredCalling.run({ now });
       const ids = (this.s.ready.all({ now, limit }) as Row[]).map((r) => r.id as number);
       const claimed: Job[] = [];
       const seenCustomers = new Set<string>();
       for (const id of ids) {
-        const job = this.get(id)!;
+        const job = this.getNow(id)!;
         if (job.customerId && seenCustomers.has(job.customerId)) continue;
         if (this.s.lease.run({ id, owner, until: now + leaseMs, now }).changes === 1) {
           if (job.customerId) seenCustomers.add(job.customerId);
@@ -274,105 +257,104 @@ export class SqliteJobStore {
     }).immediate();
   }
 
-  extendLeases(owner: string, ids: number[], leaseMs: number, now = Date.now()): void {
+  async extendLeases(owner: string, ids: number[], leaseMs: number, now = Date.now()): Promise<void> {
     this.db.transaction(() => {
       for (const id of ids) this.s.extend.run({ id, owner, until: now + leaseMs });
     })();
   }
 
-
-  setCustomerId(jobId: number, customerId: string): void {
+  async setCustomerId(jobId: number, customerId: string): Promise<void> {
     this.s.setCustomer.run({ id: jobId, customerId });
   }
 
-  /** The crash-safety point: the answer is durable before anything is written to iPaaS.com. */
-  storeAnswer(job: Job, answer: unknown, lease?: { owner: string; ms: number }, now = Date.now()): void {
+  async storeAnswer(job: Job, answer: unknown, now = Date.now()): Promise<void> {
     assertTransition(job.id, job.state, 'answered');
-    // A batch result is applied outside the worker pool: the lease keeps the pool off it meanwhile.
-    const params = { id: job.id, from: job.state, answer: JSON.stringify(answer), owner: lease?.owner ?? null, until: lease ? now + lease.ms : null, now };
-    if (this.s.answered.run(params).changes !== 1) throw new Error(`Job ${job.id} is no longer ${job.state}.`);
+    const params = { id: job.id, from: job.state, answer: JSON.stringify(answer), owner: null, until: null, now };
+    await this.group.run(() => {
+      if (this.s.answered.run(params).changes !== 1) throw new Error(`Job ${job.id} is no longer ${job.state}.`);
+    });
     job.state = 'answered';
     job.answer = answer;
   }
 
-  /** Ends a job: written, skipped or failed (the dead letter, with its reason). */
-  finish(job: Job, to: 'written' | 'skipped' | 'failed', outcome: JobOutcome, sideEffect?: () => void, now = Date.now()): void {
-    assertTransition(job.id, job.state, to);
-    this.db.transaction(() => {
-      const changes = this.s.finish.run({ id: job.id, from: job.state, state: to, ...outcomeParams(outcome), now }).changes;
-      if (changes !== 1) throw new Error(`Job ${job.id} is no longer ${job.state}.`);
-      sideEffect?.();
-    })();
+  async settle(job: Job, st: Settlement, now = Date.now()): Promise<Settled> {
+    const from = job.state;
+    const to: JobState = st.to === 'retry' ? (from === 'answered' ? 'answered' : 'pending') : st.to;
+    assertTransition(job.id, from, to);
+    const templates: Array<{ key: string; json: string }> = [];
+    const stored = await this.group.run(() => {
+      const attempt = this.attemptRow(st.attempt, templates);
+      const attemptId = attempt?.id ?? null;
+      let changes: number;
+      switch (st.to) {
+        case 'written':
+          changes = this.s.finish.run({ id: job.id, from, state: to, ...outcomeParams(attemptId, {}, st.answer), now }).changes;
+          if (changes === 1) this.putCustomerState(st.syncState);
+          break;
+        case 'skipped':
+          changes = this.s.finish.run({ id: job.id, from, state: to, ...outcomeParams(attemptId, { message: st.reason }, undefined), now }).changes;
+          break;
+        case 'failed':
+          changes = this.s.finish.run({ id: job.id, from, state: to, ...outcomeParams(attemptId, st.error, st.answer), now }).changes;
+          break;
+        case 'retry':
+          changes = this.s.retryLater.run({ id: job.id, from, state: to, runAfter: now + st.delayMs, ...outcomeParams(attemptId, st.error, st.answer), now }).changes;
+          break;
+        case 'held':
+          changes = this.s.hold.run({ id: job.id, from, kind: st.hold.kind, reason: st.hold.reason, until: st.until, now, attemptId }).changes;
+          break;
+      }
+      // Rolls back the attempt row with it: a job moved elsewhere meanwhile keeps no half-settled trace.
+      if (changes !== 1) throw new Error(`Job ${job.id} is no longer ${from}.`);
+      return attempt;
+    });
+    this.log.committed(templates);
     job.state = to;
+    return { attempt: stored };
   }
 
-  /** A retryable failure: back to pending (or answered, keeping the stored answer) after `delayMs`. */
-  retryLater(job: Job, delayMs: number, outcome: JobOutcome, now = Date.now()): void {
-    const to: JobState = job.state === 'answered' ? 'answered' : 'pending';
-    assertTransition(job.id, job.state, to);
-    this.s.retryLater.run({ id: job.id, from: job.state, state: to, runAfter: now + delayMs, ...outcomeParams(outcome), now });
-    job.state = to;
-  }
-
-  /** Graceful shutdown: hand back every job this owner holds; calls in flight will be repeated. */
-  releaseAll(owner: string, now = Date.now()): number {
+  async releaseAll(owner: string, now = Date.now()): Promise<number> {
     return this.s.release.run({ owner, now }).changes;
   }
 
-  /** The job waits, visibly, until `until` (a spend cap's next period) or until released. */
-  hold(job: Job, hold: { kind: HoldKind; reason: string }, until: number, now = Date.now(), attemptId: number | null = null): void {
-    assertTransition(job.id, job.state, 'held');
-    if (this.s.hold.run({ id: job.id, from: job.state, kind: hold.kind, reason: hold.reason, until, now, attemptId }).changes !== 1) throw new Error(`Job ${job.id} is no longer ${job.state}.`);
-    job.state = 'held';
-  }
-
-
-  /** Held jobs of a kind ('budget' or 'quota') back to pending: those whose time came, or all of them. */
-  releaseHeld(kind: HoldKind, options: { onlyDue: boolean }, now = Date.now()): number {
+  async releaseHeld(kind: HoldKind, options: { onlyDue: boolean }, now = Date.now()): Promise<number> {
     return this.s.releaseHeld.run({ kind, due: options.onlyDue ? 1 : 0, now }).changes;
   }
 
-
-  /** Bulk jobs waiting to be written into a batch file. */
-  pendingForBatch(runId: string, limit: number, afterId = 0, now = Date.now()): Job[] {
+  async pendingForBatch(runId: string, limit: number, afterId = 0, now = Date.now()): Promise<Job[]> {
     return (this.s.pendingForBatch.all(runId, now, afterId, limit) as Row[]).map(toJob);
   }
 
-  /** How many wait for a batch file (counting stops at `cap`). */
-  countForBatch(runId: string, cap: number, now = Date.now()): number {
+  async countForBatch(runId: string, cap: number, now = Date.now()): Promise<number> {
     return (this.s.countForBatch.get(runId, now, cap) as { n: number }).n;
   }
 
-  /** The jobs whose lines went into an OpenAI batch (one commit with the batch's own row). */
-  markBatched(ids: number[], batchId: string, now = Date.now()): void {
+  /** The jobs whose lines went into an OpenAI batch; runs in the caller's transaction (with the batch's own row). */
+  markBatchedNow(ids: number[], batchId: string, now: number): void {
     for (const id of ids) this.s.markBatched.run({ id, batchId, now });
   }
 
-  jobsInBatch(batchId: string): Job[] {
+  async jobsInBatch(batchId: string): Promise<Job[]> {
     return (this.s.inBatch.all(batchId) as Row[]).map(toJob);
   }
 
-  /** A batch line failed or expired: back to the queue, as a direct call (`fallback`) or for the next batch. */
-  unbatch(job: Job, to: { fallback: boolean }, error: string, now = Date.now()): void {
+  async unbatch(job: Job, to: { fallback: boolean }, error: string, now = Date.now()): Promise<void> {
     const trigger: JobTrigger = { source: 'batch', fallback: to.fallback };
     assertTransition(job.id, job.state, 'pending');
-    this.s.unbatch.run({ id: job.id, trigger: triggerLabel(trigger), error, now });
+    if (this.s.unbatch.run({ id: job.id, trigger: triggerLabel(trigger), error, now }).changes !== 1) throw new Error(`Job ${job.id} is no longer ${job.state}.`);
     job.state = 'pending';
     job.trigger = trigger;
   }
 
-  /** Workers that hold leases now. */
-  leaseOwners(): string[] {
+  async leaseOwners(): Promise<string[]> {
     return (this.s.owners.all() as Row[]).map((r) => r.owner as string);
   }
 
-  /** A worker known to be dead (killed): its jobs are claimable at once instead of after the lease. */
-  releaseDeadOwner(owner: string, now = Date.now()): number {
+  async releaseDeadOwner(owner: string, now = Date.now()): Promise<number> {
     return this.s.releaseDead.run({ owner, now }).changes;
   }
 
-  /** Re-runs dead-lettered jobs (all failed ones when no ids are given). */
-  retryFailed(ids: number[] | 'all', now = Date.now()): number {
+  async retryFailed(ids: number[] | 'all', now = Date.now()): Promise<number> {
     return this.db.transaction(() => {
       const list = ids === 'all' ? (this.db.prepare(`SELECT id FROM jobs WHERE state = 'failed' OR (state = 'held' AND hold_kind = 'quota')`).all() as Row[]).map((r) => r.id as number) : ids;
       let n = 0;
@@ -387,7 +369,7 @@ export class SqliteJobStore {
    * sync). A record with a job already open is left to that job, so two failed runs of the same
    * customer never become two calls.
    */
-  retryRecords(records: Array<{ customerId: string | null; customerNumber: string | null }>, maxAttempts: number, now = Date.now()): number {
+  async retryRecords(records: Array<{ customerId: string | null; customerNumber: string | null }>, maxAttempts: number, now = Date.now()): Promise<number> {
     return this.db.transaction(() => {
       const keysOf = (r: { customer_id: unknown; ref: unknown; ref_kind: unknown }) =>
         [r.customer_id ? `id:${String(r.customer_id)}` : undefined, `${String(r.ref_kind)}:${String(r.ref)}`].filter((k): k is string => !!k);
@@ -402,7 +384,8 @@ export class SqliteJobStore {
         const jobId = keys.map((k) => newestFailed.get(k)).find((id) => id !== undefined);
         if (jobId !== undefined) n += this.s.retryFailed.run({ id: jobId, now }).changes;
         else {
-          this.s.insert.run({ customerId: rec.customerId, ref: rec.customerNumber ?? rec.customerId, refKind: rec.customerNumber ? 'number' : 'id', trigger: triggerLabel({ source: 'retry' }), priority: 5, maxAttempts, runId: null, eventKey: null, now });
+          const refKind: RefKind = rec.customerNumber ? 'number' : 'id';
+          this.s.insert.run({ customerId: rec.customerId, ref: rec.customerNumber ?? rec.customerId, refKind, trigger: triggerLabel({ source: 'retry' }), priority: 5, maxAttempts, runId: null, eventKey: null, now });
           n++;
         }
         for (const k of keys) open.add(k);
@@ -411,7 +394,7 @@ export class SqliteJobStore {
     })();
   }
 
-  list(q: { state?: JobState | undefined; runId?: string | undefined; limit?: number; offset?: number } = {}): Job[] {
+  async list(q: { state?: JobState | undefined; runId?: string | undefined; limit?: number; offset?: number } = {}): Promise<Job[]> {
     const where: string[] = [];
     const params: Row = { limit: q.limit ?? 50, offset: q.offset ?? 0 };
     if (q.state) (where.push('state = @state'), (params.state = q.state));
@@ -420,7 +403,7 @@ export class SqliteJobStore {
     return (this.db.prepare(sql).all(params) as Row[]).map(toJob);
   }
 
-  counts(runId?: string): Record<JobState, number> {
+  async counts(runId?: string): Promise<Record<JobState, number>> {
     const rows = (runId ? this.s.runCounts.all(runId) : this.s.counts.all()) as Row[];
     const out = { pending: 0, calling: 0, batched: 0, answered: 0, written: 0, skipped: 0, failed: 0, held: 0 } as Record<JobState, number>;
     for (const r of rows) out[r.state as JobState] = r.n as number;
@@ -445,26 +428,7 @@ export class SqliteJobStore {
     };
   }
 
-  putCustomerState(s: CustomerSyncState): void {
+  private putCustomerState(s: CustomerSyncState): void {
     this.s.putState.run({ ...s, customerId: this.namespace + s.customerId, written: JSON.stringify(s.written) });
-  }
-
-  /** Webhook deliveries already seen, by their event key (duplicate detection). */
-  seenEvent(eventKey: string): { jobId: number | null; outcome: string } | undefined {
-    const r = this.s.seenEvent.get(eventKey) as Row | undefined;
-    return r ? { jobId: r.job_id as number | null, outcome: r.outcome as string } : undefined;
-  }
-
-  recordEvent(e: { eventKey: string; deliveryId: string; attempt: number; scope: string; customerId: string; jobId: number | null; outcome: string }, now = Date.now()): boolean {
-    return this.s.putEvent.run({ ...e, now }).changes === 1;
-  }
-
-  transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn).immediate();
-  }
-
-  /** The same, committed together with whatever else is queued this turn (resolves once durable). */
-  commit<T>(fn: () => T): Promise<T> {
-    return this.group.run(fn);
   }
 }

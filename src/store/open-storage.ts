@@ -1,0 +1,22 @@
+import type { ConnectorConfig } from '../config/schema.js';
+import { ConnectorError } from '../shared/errors.js';
+import type { Storage } from './ports.js';
+import { SqliteStore } from './sqlite/sqlite-store.js';
+
+export interface OpenStorageOptions {
+  redact?: (text: string) => string;
+  /** The iPaaS.com account (base URL) the customer sync state belongs to. */
+  account?: string;
+  /** This process's name among several instances (recorded on what it does). */
+  instance?: string;
+  /** SQLite: checkpoint the WAL off the committing thread (long-running processes). */
+  backgroundCheckpoints?: boolean;
+}
+
+/** The configured store: PostgreSQL for a `postgres://` URL, else the embedded SQLite file. */
+export async function openStorage(store: ConnectorConfig['store'], options: OpenStorageOptions = {}): Promise<Storage> {
+  if (store.url) {
+    throw new ConnectorError('CONFIG_INVALID', 'This build has no PostgreSQL adapter yet.', { fix: 'Leave IPAAS_OPENAI_DB / store.url unset (or a file path) to use SQLite.' });
+  }
+  return new SqliteStore(store.path, options);
+}

@@ -1,0 +1,416 @@
+/**
+ * The storage ports: everything the runner, the triggers, the server, the CLI and the pacing need to
+ * keep, as async interfaces. SQLite (store/sqlite, the embedded default) and PostgreSQL (store/postgres,
+ * several instances) are adapters; nothing outside store/ knows which one it talks to.
+ */
+import type { JobState } from '../queue/job-states.js';
+import type { JobTrigger } from '../queue/trigger.js';
+
+// ---------------------------------------------------------------------------------------------------
+// The sync log
+
+export type Outcome = 'synced' | 'failed' | 'skipped';
+
+/** One attempt at one record: what was sent, what came back, tokens, cost, outcome, errors. */
+export interface AttemptRecord {
+  startedAt: string;
+  finishedAt: string;
+  /** What started it, as a label (queue/trigger.ts: triggerLabel). */
+  trigger: string;
+  customerId: string | null;
+  customerNumber: string | null;
+  /** What the person asked for (CustomerNumber or id), kept even when the customer cannot be loaded. */
+  requestedRef: string;
+  collection: string | null;
+  outcome: Outcome;
+  errorCode: string | null;
+  errorMessage: string | null;
+  errorFix: string | null;
+  retryable: boolean;
+  api: string | null;
+  model: string | null;
+  request: unknown;
+  response: unknown;
+  answer: unknown;
+  writes: unknown;
+  responseId: string | null;
+  requestId: string | null;
+  inputTokens: number;
+  cachedTokens: number;
+  outputTokens: number;
+  reasoningTokens: number;
+  costUsd: number | null;
+  loadMs: number | null;
+  openaiMs: number | null;
+  writeMs: number | null;
+  totalMs: number;
+  /** The queue job this attempt ran for. */
+  jobId?: number | null;
+  /** Notes a person should see, e.g. "human-edit: Comment kept". */
+  flags?: string[] | null;
+}
+
+export interface StoredAttempt extends AttemptRecord {
+  id: number;
+}
+
+export interface RecordState {
+  recordKey: string;
+  customerId: string | null;
+  customerNumber: string | null;
+  status: Outcome;
+  lastAttemptId: number;
+  lastError: string | null;
+  attempts: number;
+  updatedAt: string;
+}
+
+export interface AttemptQuery {
+  customerNumber?: string | undefined;
+  outcome?: Outcome | undefined;
+  limit?: number | undefined;
+  offset?: number | undefined;
+}
+
+export interface OutcomeTotals {
+  outcome: Outcome;
+  count: number;
+  inputTokens: number;
+  cachedTokens: number;
+  outputTokens: number;
+  costUsd: number;
+}
+
+export interface SyncLogPort {
+  /** Attempts that end no job (a skipped webhook delivery); a job's attempt is written by QueuePort.settle. */
+  record(a: AttemptRecord): Promise<StoredAttempt>;
+  list(q?: AttemptQuery): Promise<StoredAttempt[]>;
+  get(id: number): Promise<StoredAttempt | undefined>;
+  /** Each record's latest outcome. */
+  records(status?: Outcome): Promise<RecordState[]>;
+  totals(): Promise<OutcomeTotals[]>;
+  /** Average output tokens of recent successful calls with this model (for estimates); undefined with too few. */
+  averageOutputTokens(model: string, minSamples?: number): Promise<number | undefined>;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The queue
+
+export type RefKind = 'number' | 'id';
+export type HoldKind = 'budget' | 'quota';
+
+export interface NewJob {
+  ref: string;
+  refKind: RefKind;
+  customerId?: string | null | undefined;
+  trigger: JobTrigger;
+  priority?: number;
+  maxAttempts: number;
+  runId?: string | null;
+  eventKey?: string | null;
+}
+
+export interface Job {
+  id: number;
+  customerId: string | null;
+  ref: string;
+  refKind: RefKind;
+  trigger: JobTrigger;
+  priority: number;
+  state: JobState;
+  attempts: number;
+  maxAttempts: number;
+  runAfter: number;
+  leaseOwner: string | null;
+  leaseUntil: number | null;
+  answer: unknown;
+  lastErrorCode: string | null;
+  lastError: string | null;
+  lastErrorFix: string | null;
+  lastAttemptId: number | null;
+  coalesced: number;
+  runId: string | null;
+  batchId: string | null;
+  /** Why it is held: a spend cap (`budget`) or OpenAI's exhausted quota (`quota`); null unless held. */
+  holdKind: HoldKind | null;
+  holdReason: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface EnqueueResult {
+  job: Job;
+  /** True when an equal job was already waiting and this one was folded into it. */
+  coalesced: boolean;
+}
+
+/** What the sync state remembers of a customer after our write (loop safety, human edits). */
+export interface CustomerSyncState {
+  customerId: string;
+  customerNumber: string | null;
+  inputFingerprint: string;
+  written: Record<string, string>;
+  lastResponseId: string | null;
+  lastWrittenAt: number;
+}
+
+/** A job's error as its row keeps it. */
+export interface JobError {
+  code: string | null;
+  message: string | null;
+  fix: string | null;
+}
+
+/**
+ * How one run of a job ends, decided by the runner and committed by the queue in one transaction
+ * with the attempt's log row (and, for a write, the customer's new sync state).
+ */
+export type Settlement =
+  | { to: 'written'; attempt: AttemptRecord; answer: unknown; syncState: CustomerSyncState }
+  | { to: 'skipped'; attempt?: AttemptRecord | undefined; reason: string }
+  | { to: 'failed'; attempt?: AttemptRecord | undefined; error: JobError; answer?: unknown }
+  /** Retryable: back to pending (or answered, keeping the stored answer) after `delayMs`; counts a try. */
+  | { to: 'retry'; attempt?: AttemptRecord | undefined; error: JobError; delayMs: number; answer?: unknown }
+  | { to: 'held'; attempt?: AttemptRecord | undefined; hold: { kind: HoldKind; reason: string }; until: number };
+
+export interface Settled {
+  /** The attempt's row, when the settlement carried one. */
+  attempt: StoredAttempt | null;
+}
+
+/** A webhook notification, classified by the intake; the queue dedupes it and enqueues it in one commit. */
+export interface IntakeItem {
+  eventKey: string;
+  deliveryId: string;
+  attempt: number;
+  scope: string;
+  customerId: string;
+  /** The job to enqueue; absent when the intake already decided to skip it (`skipReason`). */
+  job?: NewJob | undefined;
+  skipReason?: string | undefined;
+}
+
+/** Why a notification became a skipped attempt instead of a new job. */
+export type IntakeSkip = { kind: 'duplicate'; jobId: number | null } | { kind: 'skipped'; reason: string } | { kind: 'coalesced'; jobId: number };
+
+export type IntakeOutcome =
+  | { kind: 'enqueued'; job: Job; coalesced: boolean }
+  | { kind: 'duplicate'; jobId: number | null }
+  | { kind: 'skipped'; reason: string };
+
+export interface QueuePort {
+  /** Adds a job, or folds it into a waiting one for the same customer (the newest data is loaded when it runs). */
+  enqueue(job: NewJob, now?: number): Promise<EnqueueResult>;
+  enqueueMany(jobs: NewJob[], now?: number): Promise<EnqueueResult[]>;
+  /** Jobs of a run: a customer already in the run is not added twice. Returns how many were added. */
+  insertRunJobs(jobs: NewJob[], now?: number): Promise<number>;
+  /**
+   * Webhook deliveries: each notification is checked against the deliveries already seen, recorded
+   * and enqueued, all in one commit that resolves once durable (the acknowledgement waits for it).
+   * `skipAttempt` builds the log row of a notification that starts no new job (a duplicate, one the
+   * intake skipped, one folded into a waiting job); it is pure and runs inside the commit.
+   */
+  intake(items: IntakeItem[], skipAttempt: (item: IntakeItem, why: IntakeSkip) => AttemptRecord, now?: number): Promise<IntakeOutcome[]>;
+
+  get(id: number): Promise<Job | undefined>;
+  list(q?: { state?: JobState | undefined; runId?: string | undefined; limit?: number; offset?: number }): Promise<Job[]>;
+  counts(runId?: string): Promise<Record<JobState, number>>;
+  /** The newest run whose id is `key` or `key.<n>`, if any. */
+  latestRunId(key: string): Promise<string | undefined>;
+  runStates(runId: string): Promise<Array<{ id: number; state: JobState; lastAttemptId: number | null; runAfter: number }>>;
+  /** Jobs of a run still to finish now (pending or in flight), for back-pressure. */
+  openInRun(runId: string): Promise<number>;
+
+  /**
+   * Claims up to `limit` ready jobs for `owner`: a pending job comes back in `calling`, an answered
+   * one stays `answered`; never two jobs of one customer in flight. Expired `calling` leases count a try.
+   */
+  claim(owner: string, limit: number, leaseMs: number, now?: number): Promise<Job[]>;
+  extendLeases(owner: string, ids: number[], leaseMs: number, now?: number): Promise<void>;
+  setCustomerId(jobId: number, customerId: string): Promise<void>;
+  /** The crash-safety point: the answer is durable before anything is written to iPaaS.com. */
+  storeAnswer(job: Job, answer: unknown, now?: number): Promise<void>;
+  /** Ends one run of a job (see Settlement); throws when the job is no longer in the state `job` says. */
+  settle(job: Job, s: Settlement, now?: number): Promise<Settled>;
+
+  /** Graceful shutdown: hand back every job this owner holds. */
+  releaseAll(owner: string, now?: number): Promise<number>;
+  /** Held jobs of a kind back to pending: those whose time came, or all of them. */
+  releaseHeld(kind: HoldKind, options: { onlyDue: boolean }, now?: number): Promise<number>;
+  /** Holders of leases now (to find dead ones). */
+  leaseOwners(): Promise<string[]>;
+  /** A holder known to be dead: its jobs are claimable at once instead of after the lease. */
+  releaseDeadOwner(owner: string, now?: number): Promise<number>;
+  /** Re-runs dead-lettered jobs (all when no ids are given). */
+  retryFailed(ids: number[] | 'all', now?: number): Promise<number>;
+  /** Queues each of these records once (its newest failed job, or a new job); records with an open job are left to it. */
+  retryRecords(records: Array<{ customerId: string | null; customerNumber: string | null }>, maxAttempts: number, now?: number): Promise<number>;
+
+  /** Bulk jobs waiting to be written into a batch file. */
+  pendingForBatch(runId: string, limit: number, afterId?: number, now?: number): Promise<Job[]>;
+  countForBatch(runId: string, cap: number, now?: number): Promise<number>;
+  jobsInBatch(batchId: string): Promise<Job[]>;
+  /** A batch line failed or expired: back to the queue, as a direct call (`fallback`) or for the next batch. */
+  unbatch(job: Job, to: { fallback: boolean }, error: string, now?: number): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Customer sync state, runs and batches, pauses, spend
+
+export interface SyncStatePort {
+  get(customerId: string): Promise<CustomerSyncState | undefined>;
+}
+
+export type BulkMode = 'direct' | 'batch';
+
+export interface BulkRun {
+  id: string;
+  mode: BulkMode;
+  params: Record<string, unknown>;
+  status: 'running' | 'done';
+  nextPage: number;
+  enumerated: number;
+  total: number | null;
+  createdAt: number;
+  finishedAt: number | null;
+}
+
+export interface StoredBatch {
+  id: string;
+  runId: string | null;
+  inputFileId: string;
+  status: string;
+  lines: number;
+  outputFileId: string | null;
+  errorFileId: string | null;
+  applied: boolean;
+  nextPollAt: number;
+  polls: number;
+}
+
+/** A batch about to be created: its jobs are marked as in it under a local id, before anything is sent. */
+export const SUBMITTING = 'submitting';
+
+export interface RunsPort {
+  run(id: string): Promise<BulkRun | undefined>;
+  /** The newest run with these parameters (a finished run is followed by `<key>.2`, `<key>.3`, …). */
+  latestRun(key: string): Promise<BulkRun | undefined>;
+  runCount(key: string): Promise<number>;
+  createRun(id: string, mode: BulkMode, params: Record<string, unknown>, now?: number): Promise<BulkRun>;
+  /** One page of customers becomes jobs and the cursor moves, in one commit. Returns how many jobs were added. */
+  addPage(runId: string, page: number, jobs: NewJob[], total: number | null, now?: number): Promise<number>;
+  finishEnumeration(runId: string, now?: number): Promise<void>;
+  finishRun(runId: string, now?: number): Promise<void>;
+
+  /** The intent to create a batch (status SUBMITTING) and its jobs marked batched, in one commit. */
+  recordSubmission(b: { id: string; runId: string; inputFileId: string; lines: number }, jobIds: number[], now?: number): Promise<void>;
+  /** The created batch takes the place of its recorded intent (same jobs, OpenAI's id). */
+  confirmSubmission(localId: string, b: { id: string; inputFileId: string; status: string; nextPollAt: number }, now?: number): Promise<void>;
+  /** No batch came of the intent: its jobs wait again for the next file. */
+  dropSubmission(localId: string, now?: number): Promise<void>;
+  updateBatch(id: string, fields: { status: string; outputFileId?: string | null; errorFileId?: string | null; nextPollAt: number }, now?: number): Promise<void>;
+  markApplied(id: string, now?: number): Promise<void>;
+  /** Batches created at OpenAI and not yet applied. */
+  openBatches(runId?: string): Promise<StoredBatch[]>;
+  batches(runId: string): Promise<StoredBatch[]>;
+}
+
+/** Why sending stopped for everyone: `quota` = OpenAI answered insufficient_quota. */
+export type PauseKind = 'quota';
+
+export interface Pause {
+  kind: PauseKind;
+  reason: string;
+  since: number;
+}
+
+/** Pauses live in the store, so any process lifts the pause a running `serve` waits in. */
+export interface PausePort {
+  get(kind: PauseKind): Promise<Pause | undefined>;
+  /** True when this call started the pause. */
+  set(kind: PauseKind, reason: string, now?: number): Promise<boolean>;
+  /** True when a pause was lifted. */
+  clear(kind: PauseKind): Promise<boolean>;
+}
+
+/** What was spent: the spend caps count from it. */
+export interface SpendLedgerPort {
+  /** Tokens and cost logged since an ISO time. */
+  since(iso: string): Promise<{ tokens: number; usd: number }>;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Read models for the dashboard and /metrics (small columns only, never request/response bodies)
+
+export interface ActivityQuery {
+  /** Matches CustomerNumber, the requested reference, the iPaaS id, the trigger or the reason. */
+  q?: string | undefined;
+  outcome?: Outcome | undefined;
+  /** ISO timestamps (inclusive since, exclusive until) on finished_at. */
+  since?: string | undefined;
+  until?: string | undefined;
+  limit: number;
+  offset: number;
+}
+
+export interface ActivityItem {
+  id: number;
+  startedAt: string;
+  finishedAt: string;
+  customerNumber: string | null;
+  customerId: string | null;
+  requestedRef: string;
+  trigger: string;
+  outcome: Outcome;
+  errorCode: string | null;
+  reason: string | null;
+  fix: string | null;
+  totalMs: number;
+  inputTokens: number;
+  cachedTokens: number;
+  outputTokens: number;
+  costUsd: number | null;
+  jobId: number | null;
+  flags: string[] | null;
+}
+
+export interface DayTotals {
+  synced: number;
+  skipped: number;
+  failed: number;
+  /** Attempts that sent a request to OpenAI (the SDK's own retries of one request count once). */
+  openaiCalls: number;
+  inputTokens: number;
+  cachedTokens: number;
+  outputTokens: number;
+  costUsd: number;
+}
+
+export interface ViewsPort {
+  activity(q: ActivityQuery): Promise<{ total: number; items: ActivityItem[] }>;
+  outcomeSeries(since: Date, bucketMs: number, buckets: number): Promise<Record<Outcome, number[]>>;
+  dayTotals(since: Date): Promise<DayTotals>;
+  /** Totals of attempts after `lastId` (for counters that only grow). */
+  totalsAfter(lastId: number): Promise<{ maxId: number; rows: OutcomeTotals[] }>;
+}
+
+// ---------------------------------------------------------------------------------------------------
+
+export interface Storage {
+  readonly engine: 'sqlite' | 'postgres';
+  /** Where it is, for people: a file path, or the URL without its password. */
+  readonly location: string;
+  readonly queue: QueuePort;
+  readonly log: SyncLogPort;
+  readonly state: SyncStatePort;
+  readonly runs: RunsPort;
+  readonly pauses: PausePort;
+  readonly ledger: SpendLedgerPort;
+  readonly views: ViewsPort;
+  close(): Promise<void>;
+}
+
+/** The record a sync attempt is about: its CustomerNumber, else its iPaaS id, else what was asked for. */
+export function recordKey(a: Pick<AttemptRecord, 'customerNumber' | 'customerId' | 'requestedRef'>): string {
+  return a.customerNumber ?? (a.customerId ? `id:${a.customerId}` : `ref:${a.requestedRef}`);
+}

@@ -1,0 +1,190 @@
+import { expandTemplates, TemplateCompactor } from './request-templates.js';
+import type { SqliteDatabase } from './sqlite-database.js';
+import { recordKey, type AttemptQuery, type AttemptRecord, type Outcome, type OutcomeTotals, type RecordState, type StoredAttempt, type SyncLogPort } from '../ports.js';
+
+type Row = Record<string, unknown>;
+const json = (v: unknown) => (v === undefined || v === null ? null : JSON.stringify(v));
+const unjson = (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : null);
+
+function toAttempt(r: Row, expand: (doc: unknown) => unknown = (d) => d): StoredAttempt {
+  return {
+    id: r.id as number,
+    startedAt: r.started_at as string,
+    finishedAt: r.finished_at as string,
+    trigger: r.trigger as string,
+    customerId: r.customer_id as string | null,
+    customerNumber: r.customer_number as string | null,
+    requestedRef: r.requested_ref as string,
+    collection: r.collection as string | null,
+    outcome: r.outcome as Outcome,
+    errorCode: r.error_code as string | null,
+    errorMessage: r.error_message as string | null,
+    errorFix: r.error_fix as string | null,
+    retryable: r.retryable === 1,
+    api: r.api as string | null,
+    model: r.model as string | null,
+    request: expand(unjson(r.request_json)),
+    response: expand(unjson(r.response_json)),
+    answer: unjson(r.answer_json),
+    writes: unjson(r.writes_json),
+    responseId: r.response_id as string | null,
+    requestId: r.request_id as string | null,
+    inputTokens: r.input_tokens as number,
+    cachedTokens: r.cached_tokens as number,
+    outputTokens: r.output_tokens as number,
+    reasoningTokens: r.reasoning_tokens as number,
+    costUsd: r.cost_usd as number | null,
+    loadMs: r.load_ms as number | null,
+    openaiMs: r.openai_ms as number | null,
+    writeMs: r.write_ms as number | null,
+    totalMs: r.total_ms as number,
+    jobId: (r.job_id as number | null) ?? null,
+    flags: unjson(r.flags) as string[] | null,
+  };
+}
+
+/**
+ * The sync log in SQLite: one row per attempt (secrets redacted, the static parts of requests stored
+ * once as templates) and each record's latest outcome. `insert` runs inside the caller's transaction,
+ * so a job's settlement and its attempt row commit together.
+ */
+export class SqliteSyncLog implements SyncLogPort {
+  private readonly s;
+  private readonly compactor = new TemplateCompactor();
+  private readonly templateCache = new Map<string, string>();
+
+  constructor(
+    private readonly db: SqliteDatabase,
+    /** Secrets never reach the database: every text column and JSON document passes this redactor. */
+    private readonly redact: (text: string) => string,
+  ) {
+    this.s = {
+      insert: db.prepare(`INSERT INTO sync_attempts (
+        started_at, finished_at, trigger, customer_id, customer_number, requested_ref, collection, outcome,
+        error_code, error_message, error_fix, retryable, api, model, request_json, response_json, answer_json, writes_json,
+        response_id, request_id, input_tokens, cached_tokens, output_tokens, reasoning_tokens, cost_usd,
+        load_ms, openai_ms, write_ms, total_ms, job_id, flags) VALUES (
+        @startedAt, @finishedAt, @trigger, @customerId, @customerNumber, @requestedRef, @collection, @outcome,
+        @errorCode, @errorMessage, @errorFix, @retryable, @api, @model, @request, @response, @answer, @writes,
+        @responseId, @requestId, @inputTokens, @cachedTokens, @outputTokens, @reasoningTokens, @costUsd,
+        @loadMs, @openaiMs, @writeMs, @totalMs, @jobId, @flags)`),
+      upsert: db.prepare(`INSERT INTO records (record_key, customer_id, customer_number, status, last_attempt_id, last_error, attempts, updated_at)
+        VALUES (@key, @customerId, @customerNumber, @status, @id, @lastError, 1, @at)
+        ON CONFLICT(record_key) DO UPDATE SET customer_id = coalesce(excluded.customer_id, customer_id), customer_number = excluded.customer_number,
+          status = excluded.status, last_attempt_id = excluded.last_attempt_id, last_error = excluded.last_error,
+          attempts = attempts + 1, updated_at = excluded.updated_at`),
+      putTemplate: db.prepare('INSERT OR IGNORE INTO request_templates (key, json) VALUES (?, ?)'),
+      getTemplate: db.prepare('SELECT json FROM request_templates WHERE key = ?'),
+      get: db.prepare('SELECT * FROM sync_attempts WHERE id = ?'),
+      average: db.prepare(`SELECT count(*) AS n, avg(output_tokens) AS avg FROM (SELECT output_tokens FROM sync_attempts WHERE outcome = 'synced' AND model = ? AND output_tokens > 0 ORDER BY id DESC LIMIT 500)`),
+      spend: db.prepare(`SELECT coalesce(sum(input_tokens + output_tokens), 0) AS tokens, coalesce(sum(cost_usd), 0) AS usd FROM sync_attempts WHERE started_at >= ?`),
+    };
+  }
+
+  /**
+   * Writes the attempt row and the record's latest outcome; call inside a transaction, and once it
+   * committed, `committed(templates)` (a rolled-back attempt must not leave a template believed stored).
+   */
+  insert(a: AttemptRecord): { stored: StoredAttempt; templates: Array<{ key: string; json: string }> } {
+    const r = this.redact;
+    const compacted = this.compactor.compact(a.request, a.response);
+    const text = (v: string | null) => (v === null ? null : r(v));
+    const doc = (v: unknown) => {
+      const j = json(v);
+      return j === null ? null : r(j);
+    };
+    const info = this.s.insert.run({
+      ...a,
+      errorMessage: text(a.errorMessage),
+      errorFix: text(a.errorFix),
+      retryable: a.retryable ? 1 : 0,
+      request: doc(compacted.request),
+      response: doc(compacted.response),
+      answer: doc(a.answer),
+      writes: doc(a.writes),
+      jobId: a.jobId ?? null,
+      flags: a.flags?.length ? JSON.stringify(a.flags) : null,
+    });
+    const id = Number(info.lastInsertRowid);
+    const fresh = compacted.templates.filter((t) => !this.templateCache.has(t.key));
+    for (const t of fresh) this.s.putTemplate.run(t.key, r(t.json));
+    this.s.upsert.run({ key: recordKey(a), customerId: a.customerId, customerNumber: a.customerNumber, status: a.outcome, id, lastError: text(a.errorMessage), at: a.finishedAt });
+    return { stored: { ...a, id }, templates: fresh };
+  }
+
+  committed(templates: Array<{ key: string; json: string }>): void {
+    for (const t of templates) this.templateCache.set(t.key, this.redact(t.json));
+  }
+
+  async record(a: AttemptRecord): Promise<StoredAttempt> {
+    const { stored, templates } = this.db.transaction(() => this.insert(a))();
+    this.committed(templates);
+    return stored;
+  }
+
+  async list(q: AttemptQuery = {}): Promise<StoredAttempt[]> {
+    const where: string[] = [];
+    const params: Row = { limit: q.limit ?? 50, offset: q.offset ?? 0 };
+    if (q.customerNumber) {
+      where.push('(customer_number = @cn OR requested_ref = @cn)');
+      params.cn = q.customerNumber;
+    }
+    if (q.outcome) {
+      where.push('outcome = @outcome');
+      params.outcome = q.outcome;
+    }
+    const sql = `SELECT * FROM sync_attempts ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT @limit OFFSET @offset`;
+    return (this.db.prepare(sql).all(params) as Row[]).map((r) => toAttempt(r, this.expand));
+  }
+
+  async get(id: number): Promise<StoredAttempt | undefined> {
+    const r = this.s.get.get(id) as Row | undefined;
+    return r ? toAttempt(r, this.expand) : undefined;
+  }
+
+  private readonly expand = (doc: unknown) =>
+    expandTemplates(doc, (key) => {
+      let json = this.templateCache.get(key);
+      if (json === undefined) {
+        json = (this.s.getTemplate.get(key) as { json: string } | undefined)?.json;
+        if (json !== undefined) this.templateCache.set(key, json);
+      }
+      return json;
+    });
+
+  async records(status?: Outcome): Promise<RecordState[]> {
+    const rows = (status
+      ? this.db.prepare('SELECT * FROM records WHERE status = ? ORDER BY updated_at DESC').all(status)
+      : this.db.prepare('SELECT * FROM records ORDER BY updated_at DESC').all()) as Row[];
+    return rows.map((r) => ({
+      recordKey: r.record_key as string,
+      customerId: r.customer_id as string | null,
+      customerNumber: r.customer_number as string | null,
+      status: r.status as Outcome,
+      lastAttemptId: r.last_attempt_id as number,
+      lastError: r.last_error as string | null,
+      attempts: r.attempts as number,
+      updatedAt: r.updated_at as string,
+    }));
+  }
+
+  async averageOutputTokens(model: string, minSamples = 20): Promise<number | undefined> {
+    const r = this.s.average.get(model) as { n: number; avg: number | null };
+    return r.n >= minSamples && r.avg !== null ? Math.round(r.avg) : undefined;
+  }
+
+  /** Tokens and cost logged since an ISO time (the spend ledger). */
+  async spendSince(iso: string): Promise<{ tokens: number; usd: number }> {
+    return this.s.spend.get(iso) as { tokens: number; usd: number };
+  }
+
+  async totals(): Promise<OutcomeTotals[]> {
+    return this.db
+      .prepare(
+        `SELECT outcome, count(*) AS count, sum(input_tokens) AS inputTokens, sum(cached_tokens) AS cachedTokens,
+                sum(output_tokens) AS outputTokens, coalesce(sum(cost_usd), 0) AS costUsd
+         FROM sync_attempts GROUP BY outcome`,
+      )
+      .all() as unknown as OutcomeTotals[];
+  }
+}
