@@ -38,6 +38,22 @@ describe('loadConfig', () => {
     expect(secrets).toEqual(['sk-test-123456']);
   });
 
+  it('a postgres:// URL selects PostgreSQL, the environment wins over the file, other schemes are refused', () => {
+    const d = dir();
+    writeFileSync(path.join(d, 'ipaas-openai.yaml'), 'store:\n  url: postgresql://app:s3cret%21@db.internal:5432/ipaas\n');
+    const fromFile = loadConfig({ env: {}, cwd: d });
+    expect(fromFile.config.store.url).toBe('postgresql://app:s3cret%21@db.internal:5432/ipaas');
+    expect(fromFile.secrets).toContain('s3cret!'); // the password is redacted like any other secret
+    // A path in IPAAS_OPENAI_DB wins over the file's URL: SQLite.
+    expect(loadConfig({ env: { IPAAS_OPENAI_DB: 'local.db' }, cwd: d }).config.store).toEqual({ path: path.join(d, 'local.db') });
+    expect(loadConfig({ env: { IPAAS_OPENAI_DB: 'postgres://u@127.0.0.1:5433/x' }, cwd: d }).config.store.url).toBe('postgres://u@127.0.0.1:5433/x');
+    // Not silently a SQLite file named "mysql:".
+    expect(() => loadConfig({ env: { IPAAS_OPENAI_DB: 'mysql://u@h/x' }, cwd: dir() })).toThrow(/IPAAS_OPENAI_DB is not a PostgreSQL URL \(mysql:\/\/\)/);
+    expect(() => loadConfig({ env: { IPAAS_OPENAI_DB: 'postgres://u@[bad/x' }, cwd: dir() })).toThrow(/cannot be read as a URL/);
+    // Nothing configured: the embedded SQLite default.
+    expect(loadConfig({ env: {}, cwd: dir() }).config.store.url).toBeUndefined();
+  });
+
   it('warns when a key is written in the file', () => {
     const d = dir();
     writeFileSync(path.join(d, 'c.json'), JSON.stringify({ openai: { apiKey: 'sk-in-file-0000' } }));
