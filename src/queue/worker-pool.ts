@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { SyncDeps } from '../app/sync-deps.js';
 import { isDeadLocalOwner, leaseOwner } from './lease-owner.js';
 import type { PlanCache } from './plan-cache.js';
+import { LagGovernor, LoopLag } from '../pacing/loop-lag.js';
 import { runJob, type ProcessOptions } from './run-job.js';
 
 const QUOTA_PAUSE = 'OpenAI answered insufficient_quota: sending stopped. Add credit or raise the quota, then run `ipaas-openai retry` (or POST /api/retry).';
@@ -20,6 +21,11 @@ export interface WorkerPoolOptions extends ProcessOptions {
   /** How often to look for work when nothing wakes the pool. */
   pollMs?: number;
   owner?: string;
+  /**
+   * Keep the event loop responsive for other work in this process (serve's webhook intake): fewer
+   * jobs in flight while the loop runs later than this many milliseconds.
+   */
+  maxLoopLagMs?: number;
 }
 
 /**
@@ -53,13 +59,21 @@ export class WorkerPool {
   ) {
     this.owner = opts.owner ?? leaseOwner('worker');
     this.pollMs = opts.pollMs ?? 250;
+    if (opts.maxLoopLagMs !== undefined) {
+      this.lag = new LoopLag();
+      this.governor = new LagGovernor(this.lag, opts.concurrency, opts.maxLoopLagMs);
+    }
   }
+
+  private readonly lag: LoopLag | undefined;
+  private readonly governor: LagGovernor | undefined;
 
   /** Starts the loop; resolves once dead holders' jobs are recovered and due held jobs released (the first claim can see them). */
   start(): Promise<void> {
     if (this.running) return this.ready;
     this.running = true;
     if (this.stopping.signal.aborted) this.stopping = new AbortController(); // started again after a stop
+    this.lag?.start();
     this.heartbeat = setInterval(() => {
       if (this.inFlight.size) {
         this.deps.store.queue.extendLeases(this.owner, [...this.inFlight.keys()], this.opts.leaseMs).catch((err) => this.deps.logger.error({ err }, 'extending leases failed'));
@@ -141,7 +155,7 @@ export class WorkerPool {
 
   private async run(): Promise<void> {
     while (this.running) {
-      const free = this.opts.concurrency - this.inFlight.size;
+      const free = (this.governor?.limit() ?? this.opts.concurrency) - this.inFlight.size;
       let claimed = 0;
       let paused = false;
       try {
@@ -177,7 +191,7 @@ export class WorkerPool {
           this.deps.logger.error({ err }, 'claiming jobs failed');
         }
       }
-      if (claimed > 0 && this.inFlight.size < this.opts.concurrency) continue;
+      if (claimed > 0 && this.inFlight.size < (this.governor?.limit() ?? this.opts.concurrency)) continue;
       await new Promise<void>((resolve) => {
         this.wake = resolve;
         const t = setTimeout(resolve, this.pollMs);
@@ -196,6 +210,7 @@ export class WorkerPool {
    */
   async stop(graceMs = 10_000, calls: 'abort' | 'drain' = 'abort'): Promise<{ finished: number; released: number }> {
     this.running = false;
+    this.lag?.stop();
     if (calls === 'abort') this.stopping.abort();
     this.wake?.();
     clearInterval(this.heartbeat);

@@ -127,6 +127,9 @@ export const openApiDocument = {
         ...read,
         parameters: [
           query('q', str, 'Matches CustomerNumber, requested reference, iPaaS id, trigger or reason.'),
+          query('customerNumber', str, 'Only this CustomerNumber (exact).'),
+          query('customerId', str, 'Only this iPaaS.com customer id (exact).'),
+          query('requestedRef', str, 'Only attempts asked for by this reference (exact; records without a number).'),
           query('outcome', { enum: OUTCOMES }, 'Only this outcome.'),
           query('since', { type: 'string', format: 'date-time' }, 'Finished at or after (ISO 8601).'),
           query('until', { type: 'string', format: 'date-time' }, 'Finished before (ISO 8601).'),

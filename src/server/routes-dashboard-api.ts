@@ -22,6 +22,9 @@ const isoDate = z.iso.datetime({ offset: true }).transform((s) => new Date(s).to
 const overviewQuery = z.object({ range: z.enum(['1h', '24h', '7d']).default('24h'), dayStart: isoDate.optional() });
 const activityQuery = z.object({
   q: z.string().trim().max(200).optional(),
+  customerNumber: z.string().trim().min(1).max(200).optional(),
+  customerId: z.string().trim().min(1).max(200).optional(),
+  requestedRef: z.string().trim().min(1).max(200).optional(),
   outcome: z.enum(['synced', 'skipped', 'failed']).optional(),
   since: isoDate.optional(),
   until: isoDate.optional(),

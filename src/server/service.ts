@@ -30,6 +30,9 @@ export interface StartServiceOptions {
 }
 
 /** `ipaas-openai serve`: one process with the HTTP server and the workers, sharing the store and the rate limiter. */
+/** The event-loop lag above which serve's workers take fewer jobs, so a webhook is acknowledged within ~20 ms. */
+const INTAKE_LOOP_LAG_MS = 8;
+
 export async function startService(loaded: LoadedConfig, options: StartServiceOptions = {}): Promise<RunningService> {
   const { config } = loaded;
   // Ambiguous mappings (two enabled collections writing one field) are refused before anything listens.
@@ -53,6 +56,8 @@ export async function startService(loaded: LoadedConfig, options: StartServiceOp
     concurrency: config.jobs.concurrency,
     leaseMs: config.jobs.leaseMs,
     backoff: { baseMs: config.jobs.retryBaseMs, maxMs: config.jobs.retryMaxMs },
+    // Webhook acknowledgements first: iPaaS.com redelivers what it thinks timed out.
+    maxLoopLagMs: INTAKE_LOOP_LAG_MS,
   });
   const ctx: ServiceContext = {
     deps, plans, pool, adminToken, adminTokenGenerated: generatedAdminToken, loopbackOnly: isLoopbackHost(config.server.host), startedAt: new Date(), queries, metrics, queueHistory,

@@ -343,8 +343,12 @@ export interface SpendLedgerPort {
 // Read models for the dashboard and /metrics (small columns only, never request/response bodies)
 
 export interface ActivityQuery {
-  /** Matches CustomerNumber, the requested reference, the iPaaS id, the trigger or the reason. */
+  /** Matches CustomerNumber, the requested reference, the iPaaS id, the trigger or the reason (text search). */
   q?: string | undefined;
+  /** One record's attempts, exactly: by CustomerNumber, else iPaaS id, else what was asked for. */
+  customerNumber?: string | undefined;
+  customerId?: string | undefined;
+  requestedRef?: string | undefined;
   outcome?: Outcome | undefined;
   /** ISO timestamps (inclusive since, exclusive until) on finished_at. */
   since?: string | undefined;

@@ -58,6 +58,9 @@ describe('DashboardQueries', () => {
     expect((await q.activity({ ...base, q: '100%' })).total).toBe(1);
     expect((await q.activity({ ...base, q: 'CUST_' })).items.map((a) => a.customerNumber)).toEqual(['CUST_400']);
     expect((await q.activity({ ...base, outcome: 'failed' })).items[0]).toMatchObject({ customerNumber: 'CUST-200', reason: 'API request failed. 100% broken' });
+    // One record exactly: CUST-100 is not CUST-1000, nor an attempt whose reason mentions it.
+    expect((await q.activity({ ...base, customerNumber: 'CUST-100' })).items.map((a) => a.customerNumber)).toEqual(['CUST-100']);
+    expect((await q.activity({ ...base, customerNumber: 'CUST-10' })).total).toBe(0);
     const range = await q.activity({ ...base, since: new Date(T0 + 60_000).toISOString(), until: new Date(T0 + 3 * 60_000).toISOString() });
     expect(range.items.map((a) => a.customerNumber)).toEqual(['CUST-300', 'CUST-200']);
     expect((await q.activity({ limit: 1, offset: 1 }))).toMatchObject({ total: 4, items: [{ customerNumber: 'CUST-300' }] });

@@ -80,6 +80,9 @@ export class DashboardQueries implements ViewsPort {
       params.like = `%${q.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
       params.exact = q.q;
     }
+    if (q.customerNumber) (where.push('customer_number = @customerNumber'), (params.customerNumber = q.customerNumber));
+    if (q.customerId) (where.push('customer_id = @customerId'), (params.customerId = q.customerId));
+    if (q.requestedRef) (where.push('requested_ref = @requestedRef'), (params.requestedRef = q.requestedRef));
     if (q.outcome) (where.push('outcome = @outcome'), (params.outcome = q.outcome));
     if (q.since) {
       where.push('id >= @firstId AND finished_at >= @since');

@@ -91,7 +91,9 @@ export async function render(root, { match, life }) {
   const history = h('ul', { class: 'history' });
   root.append(section('Other attempts for this record', 'sec-history', history));
   try {
-    const page = await api('GET', `/api/activity?limit=10&q=${encodeURIComponent(a.customerNumber ?? a.requestedRef)}`);
+    // Exactly this record (a text search for "6" would also list customer 60).
+    const [key, value] = a.customerNumber ? ['customerNumber', a.customerNumber] : a.customerId ? ['customerId', a.customerId] : ['requestedRef', a.requestedRef];
+    const page = await api('GET', `/api/activity?limit=10&${key}=${encodeURIComponent(value)}`);
     const others = page.items.filter((x) => x.id !== a.id);
     history.append(...(others.length ? others.map((x) => h('li', null, h('a', { href: `#/attempt/${x.id}` }, `#${x.id}`), ' ', dateTime(x.finishedAt), ' ', badge(x.outcome), x.reason ? h('span', { class: 'muted' }, ` ${x.reason}`) : null)) : [h('li', { class: 'muted' }, 'None.')]));
   } catch (err) {

@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { LagGovernor, LoopLag } from './loop-lag.js';
+
+describe('LagGovernor', () => {
+  it('halves the jobs in flight while the loop lags, adds one back at a time once it is calm', () => {
+    const lag = { ms: 0 };
+    let t = 0;
+    const g = new LagGovernor(lag, 64, 8, () => t);
+    expect(g.limit()).toBe(64);
+    lag.ms = 30;
+    expect(g.limit()).toBe(32);
+    expect(g.limit()).toBe(32); // at most one halving per 50 ms
+    t += 50;
+    expect(g.limit()).toBe(16);
+    for (let i = 0; i < 10; i++) ((t += 50), g.limit());
+    expect(g.limit()).toBe(1); // never below one: the queue still moves
+    lag.ms = 6; // between half and the threshold: hold
+    t += 100;
+    expect(g.limit()).toBe(1);
+    lag.ms = 1;
+    const seen: number[] = [];
+    for (let i = 0; i < 5; i++) ((t += 20), seen.push(g.limit()));
+    expect(seen).toEqual([2, 3, 4, 5, 6]);
+    for (let i = 0; i < 200; i++) ((t += 20), g.limit());
+    expect(g.limit()).toBe(64);
+  });
+});
+
+describe('LoopLag', () => {
+  it('sees a blocked event loop, and calms down after', async () => {
+    const lag = new LoopLag(5);
+    lag.start();
+    try {
+      await new Promise((r) => setTimeout(r, 30));
+      const busyUntil = performance.now() + 120;
+      while (performance.now() < busyUntil) { /* block the loop */ }
+      await new Promise((r) => setTimeout(r, 1));
+      expect(lag.ms).toBeGreaterThan(60);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(lag.ms).toBeLessThan(60);
+    } finally {
+      lag.stop();
+    }
+    expect(lag.ms).toBe(0);
+  });
+});
