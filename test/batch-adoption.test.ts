@@ -17,7 +17,8 @@ afterEach(async () => {
 /** A fetch for the SDK that loses OpenAI's answer to batch creation (the batch exists; the connector never hears of it). */
 function losingBatchAnswers(state: { loseCreate: boolean; failList: boolean }): typeof fetch {
   return async (input, init) => {
-    const url = String(input instanceof Request ? input.url : input);
+    // The path, not the URL: the SDK lists batches as /v1/batches?limit=100.
+    const url = new URL(String(input instanceof Request ? input.url : input)).pathname;
     const method = (init?.method ?? (input instanceof Request ? input.method : 'GET')).toUpperCase();
     if (url.endsWith('/batches') && method === 'GET' && state.failList) throw new TypeError('fetch failed (emulated network loss)');
     const res = await fetch(input, init);

@@ -1,8 +1,9 @@
 /**
  * The emulator's HTTP surface (Fastify): auth, OpenAI headers on every response, rate limits, faults,
  * counters and the request log. Endpoints: POST /v1/responses, POST /v1/chat/completions,
- * GET /v1/models, GET /v1/models/:id, the Files API (files.ts), the Batch API (batches.ts) and the
- * control API under /__emulator/ (control-api.ts), which gets the auth and nothing else.
+ * GET /v1/models, GET /v1/models/:id, the Files API (files.ts), the Batch API (batches.ts; a create's
+ * answer can be withheld by the batchCreate setting) and the control API under /__emulator/
+ * (control-api.ts), which gets the auth and nothing else.
  */
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import { controlUrlOf, isControlPath } from '../control-path.js';
@@ -80,7 +81,12 @@ export function createOpenAIEmulator(options: OpenAIEmulatorOptions = {}): OpenA
   let closing = false;
   const engine = createCompletionEngine({ models, faults, cache, limiter, counters });
   const store = new FileStore();
-  const knobs: LiveKnobs = { latencyMs: options.latencyMs ?? 0, limiter, batch: { ...BATCH_DEFAULTS, ...definedOnly(options.batch ?? {}) } };
+  const knobs: LiveKnobs = {
+    latencyMs: options.latencyMs ?? 0,
+    limiter,
+    batch: { ...BATCH_DEFAULTS, ...definedOnly(options.batch ?? {}) },
+    batchCreate: 'answer',
+  };
   const batches = new BatchManager({ store, engine, counters, options: knobs.batch });
   const resetCounters = (): void => {
     Object.assign(counters, emptyCounters());
@@ -178,7 +184,7 @@ export function createOpenAIEmulator(options: OpenAIEmulatorOptions = {}): OpenA
     return modelObject(req.params.id);
   });
 
-  /** The 'timeout' and 'hang' faults: never answer; resolve when the client disconnects or close() runs. */
+  /** The 'timeout' and 'hang' faults and a lost batch create: never answer; resolve when the client disconnects or close() runs. */
   async function hang(req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     reply.hijack();
     await new Promise<void>((resolve) => {
@@ -229,7 +235,14 @@ export function createOpenAIEmulator(options: OpenAIEmulatorOptions = {}): OpenA
       if (st) st.entry.body = body;
     },
   });
-  registerBatchRoutes(app, batches);
+  registerBatchRoutes(app, batches, {
+    // batchCreate 'lost': the batch exists (created above, listed, running); only its answer is withheld.
+    async created(req, reply, batch) {
+      if (knobs.batchCreate !== 'lost') return batch;
+      counters.hung += 1;
+      return hang(req, reply);
+    },
+  });
 
   const emulator: OpenAIEmulator = {
     app,

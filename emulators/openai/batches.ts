@@ -6,7 +6,7 @@
  * Output and error files (purpose 'batch_output') list lines in a hash order, not the input order.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { COMPLETION_PATHS, type CompletionEngine, type EngineOutcome } from './engine.js';
 import { ApiError, errors } from './errors.js';
 import { cursorPage, intQuery, type FileStore } from './files.js';
@@ -534,8 +534,17 @@ function bearerKey(req: FastifyRequest): string {
   return (typeof auth === 'string' ? /^Bearer\s+(.*)$/i.exec(auth.trim())?.[1]?.trim() : undefined) ?? '';
 }
 
-export function registerBatchRoutes(app: FastifyInstance, manager: BatchManager): void {
-  app.post('/v1/batches', async (req) => manager.create(req.body, bearerKey(req)));
+export interface BatchRouteHooks {
+  /** Decides what a successful create answers (by default the batch object); app.ts uses it for the
+   * `batchCreate: 'lost'` setting, which keeps the batch and withholds the answer. */
+  created?: (req: FastifyRequest, reply: FastifyReply, batch: Json) => Promise<unknown>;
+}
+
+export function registerBatchRoutes(app: FastifyInstance, manager: BatchManager, hooks: BatchRouteHooks = {}): void {
+  app.post('/v1/batches', async (req, reply) => {
+    const batch = manager.create(req.body, bearerKey(req));
+    return hooks.created ? hooks.created(req, reply, batch) : batch;
+  });
   app.get<{ Querystring: Record<string, string | undefined> }>('/v1/batches', async (req) =>
     manager.list(req.query.after, intQuery(req.query.limit, 'limit', 1, 100, 20)),
   );

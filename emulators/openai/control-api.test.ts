@@ -1,6 +1,7 @@
 /**
  * The OpenAI emulator's control API (/__emulator/) over real HTTP: auth, counters, faults (which
- * must act exactly like injectFault()), the 'hang' fault with client aborts, and live settings.
+ * must act exactly like injectFault()), the 'hang' fault with client aborts, live settings, and the
+ * batchCreate 'lost' setting (a batch created whose answer never comes).
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BATCH_DEFAULTS, BATCH_FAST, createOpenAIEmulator, type OpenAICounters, type OpenAIEmulator, type OpenAIFault } from './index.js';
@@ -241,6 +242,7 @@ describe('control API: settings', () => {
     rpm: 10_000,
     tpm: 10_000_000,
     batch: { validatingMs: BATCH_DEFAULTS.validatingMs, msPerLine: BATCH_DEFAULTS.msPerLine, finalizingMs: BATCH_DEFAULTS.finalizingMs, cancellingMs: BATCH_DEFAULTS.cancellingMs },
+    batchCreate: 'answer',
   };
 
   it('GET shows the live knobs; PATCH changes latency, answering with the settings in force', async () => {
@@ -290,7 +292,9 @@ describe('control API: settings', () => {
     [{ tpm: 'lots' }, 'tpm', 'whole number'],
     [{ batchSpeed: 'ludicrous' }, 'batchSpeed', '"fast" or "real"'],
     [{ batch: { speed: 1 } }, 'batch.speed', 'validatingMs, msPerLine, finalizingMs, cancellingMs'],
-    [{ models: ['x'] }, 'models', 'latencyMs, rpm, tpm, batchSpeed and batch'],
+    [{ batchCreate: 'dropped' }, 'batchCreate', '"answer" or "lost"'],
+    [{ batchCreate: false }, 'batchCreate', '"answer" or "lost"'],
+    [{ models: ['x'] }, 'models', 'latencyMs, rpm, tpm, batchSpeed, batch and batchCreate'],
     [[1], 'body', 'Send a JSON object'],
   ])('bad settings %j -> 400 naming %s; nothing changes', async (payload, field, allowed) => {
     const r = await control('PATCH', 'settings', payload);
@@ -303,5 +307,98 @@ describe('control API: settings', () => {
   it('updateSettings() validates in-process too', () => {
     expect(() => emu.updateSettings({ latencyMs: -5 })).toThrow(/latencyMs must be a whole number/);
     expect(emu.updateSettings({ tpm: 1234 }).tpm).toBe(1234);
+  });
+});
+
+describe("control API: batchCreate 'lost' (the batch is created, its answer never comes)", () => {
+  const LINES = 3;
+  const TIMINGS = { validatingMs: 10, msPerLine: 0, finalizingMs: 10 };
+  async function uploadBatchInput(): Promise<string> {
+    const jsonl = Array.from({ length: LINES }, (_, i) => JSON.stringify({ custom_id: `line-${i}`, method: 'POST', url: '/v1/responses', body: body(`CUST-${i}`) })).join('\n') + '\n';
+    const form = new FormData();
+    form.append('purpose', 'batch');
+    form.append('file', new Blob([jsonl], { type: 'application/jsonl' }), 'input.jsonl');
+    const r = await fetch(`${api}/files`, { method: 'POST', headers: { authorization: `Bearer ${KEY}` }, body: form });
+    expect(r.status).toBe(200);
+    return ((await r.json()) as { id: string }).id;
+  }
+  const createBatch = (inputFileId: string, metadata?: Record<string, string>, signal?: AbortSignal) =>
+    send(`${api}/batches`, 'POST', { input_file_id: inputFileId, endpoint: '/v1/responses', completion_window: '24h', ...(metadata ? { metadata } : {}) }, KEY, signal);
+  const listBatches = async () => (await send(`${api}/batches`, 'GET')).json.data as Array<{ id: string; status: string; metadata: unknown; request_counts: unknown }>;
+
+  it('GET shows it, PATCH sets it, the in-process settings agree', async () => {
+    const r = await control('PATCH', 'settings', { batchCreate: 'lost' });
+    expect(r.status).toBe(200);
+    expect(r.json.batchCreate).toBe('lost');
+    expect((await control('GET', 'settings')).json.batchCreate).toBe('lost');
+    expect(emu.settings().batchCreate).toBe('lost');
+    expect(emu.updateSettings({ batchCreate: 'answer' }).batchCreate).toBe('answer');
+    expect((await control('PATCH', 'settings', { latencyMs: 5 })).json.batchCreate).toBe('answer'); // untouched by other knobs
+  });
+
+  it('the batch exists, is listed and runs to the end while the create hangs; the client abort ends it', async () => {
+    await control('PATCH', 'settings', { batchCreate: 'lost', batch: TIMINGS });
+    const fileId = await uploadBatchInput();
+    const abort = new AbortController();
+    const pending = createBatch(fileId, { run_id: 'run-1', submission: 'submitting-1' }, abort.signal).catch((e: unknown) => e);
+    await until(async () => (await control('GET', 'counters')).json.hung === 1, 'the create to hang');
+    expect(emu.counters.batchesCreated).toBe(1);
+
+    const [listed, ...others] = await listBatches();
+    expect(others).toEqual([]);
+    expect(listed).toMatchObject({ metadata: { run_id: 'run-1', submission: 'submitting-1' } });
+    await until(async () => (await send(`${api}/batches/${listed!.id}`, 'GET')).json.status === 'completed', 'the batch to complete');
+    expect((await send(`${api}/batches/${listed!.id}`, 'GET')).json.request_counts).toEqual({ total: LINES, completed: LINES, failed: 0 });
+    expect(emu.counters.aborted).toBe(0); // the create is still held
+    const create = emu.requests().find((q) => q.method === 'POST' && q.path === '/v1/batches');
+    expect(create?.status).toBeUndefined(); // never answered
+    expect(create?.body).toMatchObject({ input_file_id: fileId });
+
+    abort.abort();
+    expect(await pending).toBeInstanceOf(Error);
+    await until(() => emu.counters.aborted === 1, 'the abort to be counted');
+    expect(emu.counters).toMatchObject({ hung: 1, aborted: 1, batchesCreated: 1, batchLinesProcessed: LINES, completions: 0 });
+  });
+
+  it('"answer" restores normal creates: answered at once, nothing more held', async () => {
+    await control('PATCH', 'settings', { batchCreate: 'lost', batch: TIMINGS });
+    const fileId = await uploadBatchInput();
+    const abort = new AbortController();
+    const lost = createBatch(fileId, undefined, abort.signal).catch((e: unknown) => e);
+    await until(() => emu.counters.hung === 1, 'the create to hang');
+    expect((await control('PATCH', 'settings', { batchCreate: 'answer' })).json.batchCreate).toBe('answer');
+    const answered = await createBatch(fileId, { run_id: 'run-2' });
+    expect(answered.status).toBe(200);
+    expect(answered.json).toMatchObject({ object: 'batch', status: 'validating', metadata: { run_id: 'run-2' } });
+    expect(answered.headers.get('x-request-id')).toMatch(/^req_/);
+    expect((await listBatches()).map((b) => b.id)).toEqual([answered.json.id, expect.stringMatching(/^batch_/)]);
+    expect(emu.counters).toMatchObject({ hung: 1, batchesCreated: 2, aborted: 0 });
+    abort.abort(); // the one held before the switch stays held until its client leaves
+    expect(await lost).toBeInstanceOf(Error);
+    await until(() => emu.counters.aborted === 1, 'the abort to be counted');
+  });
+
+  it('an invalid create still gets its error at once; nothing is created or held', async () => {
+    await control('PATCH', 'settings', { batchCreate: 'lost' });
+    const missing = await createBatch('file-nope');
+    expect(missing.status).toBe(404);
+    expect(missing.json.error).toMatchObject({ param: 'input_file_id' });
+    const noEndpoint = await send(`${api}/batches`, 'POST', { input_file_id: await uploadBatchInput(), completion_window: '24h' });
+    expect(noEndpoint.status).toBe(400);
+    expect(noEndpoint.json.error).toMatchObject({ param: 'endpoint' });
+    expect(emu.counters).toMatchObject({ hung: 0, batchesCreated: 0 });
+    expect(await listBatches()).toEqual([]);
+  });
+
+  it('close() releases a held create promptly and does not count it as a client abort', async () => {
+    await control('PATCH', 'settings', { batchCreate: 'lost' });
+    const pending = createBatch(await uploadBatchInput()).catch((e: unknown) => e);
+    await until(() => emu.counters.hung === 1, 'the create to hang');
+    const t0 = Date.now();
+    await emu.close();
+    expect(Date.now() - t0).toBeLessThan(1000);
+    expect(await pending).toBeInstanceOf(Error);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(emu.counters).toMatchObject({ hung: 1, aborted: 0, batchesCreated: 1 });
   });
 });

@@ -5,6 +5,7 @@
 export { createOpenAIEmulator, DEFAULT_API_KEY, DEFAULT_MAX_OUTPUT_TOKENS, DEFAULT_MODELS } from './app.js';
 export type {
   BatchControl,
+  BatchCreateMode,
   BatchOptions,
   OpenAICounters,
   OpenAIEmulator,

@@ -1,14 +1,16 @@
 /**
- * The OpenAI emulator's live knobs (PATCH /__emulator/settings): latency, RPM/TPM and the batch
- * timings. Only what is safe to change while requests run: the limiter refills on a change, and
- * batch timings apply to the next timer a batch starts (a timer already running keeps its delay).
+ * The OpenAI emulator's live knobs (PATCH /__emulator/settings): latency, RPM/TPM, the batch
+ * timings and whether batch creates are answered. Only what is safe to change while requests run:
+ * the limiter refills on a change, batch timings apply to the next timer a batch starts (a timer
+ * already running keeps its delay), and batchCreate to the next POST /v1/batches (a create already
+ * held stays held until its client gives up).
  */
 import { z } from 'zod';
 import { fieldIssues, summarize } from '../zod-issues.js';
 import { BATCH_DEFAULTS, BATCH_FAST } from './batches.js';
 import { ApiError } from './errors.js';
 import type { RateLimiter } from './rate-limits.js';
-import type { BatchOptions, BatchTimings, OpenAISettings, OpenAISettingsPatch } from './types.js';
+import type { BatchCreateMode, BatchOptions, BatchTimings, OpenAISettings, OpenAISettingsPatch } from './types.js';
 
 /** The mutable state the app reads on every request. */
 export interface LiveKnobs {
@@ -16,7 +18,11 @@ export interface LiveKnobs {
   limiter: RateLimiter;
   /** The BatchManager's own options object: changes are seen by its next timer. */
   batch: Required<BatchOptions>;
+  /** 'lost': POST /v1/batches creates the batch and withholds the answer (app.ts). */
+  batchCreate: BatchCreateMode;
 }
+
+export const BATCH_CREATE_MODES = ['answer', 'lost'] as const satisfies readonly BatchCreateMode[];
 
 const MAX_LATENCY_MS = 600_000;
 const MAX_TIMER_MS = 2_147_483_647;
@@ -43,6 +49,9 @@ const SettingsPatchSchema = z.strictObject(
     rpm: perMinute('rpm'),
     tpm: perMinute('tpm'),
     batchSpeed: z.enum(['fast', 'real'], { error: 'batchSpeed must be "fast" or "real".' }).optional(),
+    batchCreate: z
+      .enum(BATCH_CREATE_MODES, { error: 'batchCreate must be "answer" or "lost" (POST /v1/batches creates the batch and never answers).' })
+      .optional(),
     batch: z
       .strictObject(
         Object.fromEntries(TIMING_KEYS.map((k) => [k, millis(`batch.${k}`, MAX_TIMER_MS)])) as Record<
@@ -53,7 +62,7 @@ const SettingsPatchSchema = z.strictObject(
       )
       .optional(),
   },
-  { error: unknownKeys('latencyMs, rpm, tpm, batchSpeed and batch') },
+  { error: unknownKeys('latencyMs, rpm, tpm, batchSpeed, batch and batchCreate') },
 );
 
 export function parseSettingsPatch(body: unknown): OpenAISettingsPatch {
@@ -71,7 +80,7 @@ export function parseSettingsPatch(body: unknown): OpenAISettingsPatch {
 
 export function currentSettings(k: LiveKnobs): OpenAISettings {
   const batch = Object.fromEntries(TIMING_KEYS.map((key) => [key, k.batch[key]])) as BatchTimings;
-  return { latencyMs: k.latencyMs, rpm: k.limiter.requests.capacity, tpm: k.limiter.tokens.capacity, batch };
+  return { latencyMs: k.latencyMs, rpm: k.limiter.requests.capacity, tpm: k.limiter.tokens.capacity, batch, batchCreate: k.batchCreate };
 }
 
 /** Validates (throws a 400 ApiError) and applies a patch; returns the settings now in force. */
@@ -87,5 +96,6 @@ export function applySettings(k: LiveKnobs, raw: OpenAISettingsPatch): OpenAISet
     const v = p.batch?.[key];
     if (v !== undefined) k.batch[key] = v;
   }
+  if (p.batchCreate !== undefined) k.batchCreate = p.batchCreate;
   return currentSettings(k);
 }

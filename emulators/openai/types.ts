@@ -86,7 +86,8 @@ export interface OpenAICounters {
   completions: number;
   /** Every 429 (rate_limit_exceeded and insufficient_quota). */
   rateLimited: number;
-  /** Requests held by a 'hang' fault. */
+  /** Requests held unanswered on purpose: by a 'hang' fault, or a POST /v1/batches whose answer the
+   * `batchCreate: 'lost'` setting withholds (the batch was created). */
   hung: number;
   /** Requests whose client disconnected before the answer was sent (hung, timed out, or during latency);
    * not the ones close() cut off. */
@@ -113,12 +114,16 @@ export interface PendingFault {
 /** Batch timings that can change while the emulator runs; they apply to timers started afterwards. */
 export type BatchTimings = Pick<Required<BatchOptions>, 'validatingMs' | 'msPerLine' | 'finalizingMs' | 'cancellingMs'>;
 
+/** What POST /v1/batches does with a batch it created: answer it, or lose the answer (see OpenAISettingsPatch). */
+export type BatchCreateMode = 'answer' | 'lost';
+
 /** The knobs that can change while the emulator runs (PATCH /__emulator/settings). */
 export interface OpenAISettings {
   latencyMs: number;
   rpm: number;
   tpm: number;
   batch: BatchTimings;
+  batchCreate: BatchCreateMode;
 }
 
 export interface OpenAISettingsPatch {
@@ -130,6 +135,12 @@ export interface OpenAISettingsPatch {
    * fields in `batch` override it. */
   batchSpeed?: 'fast' | 'real';
   batch?: Partial<BatchTimings>;
+  /** 'answer' (the default): POST /v1/batches answers as OpenAI does. 'lost': a valid create still makes
+   * the batch (counted in batchesCreated, listed, run to the end) but its answer never comes: the request
+   * is held like a 'hang' fault (counted in `hung`) until the client aborts or close() runs. Invalid
+   * creates still get their 400/404. For tests of a client that dies, or times out, while the create's
+   * answer is on its way. */
+  batchCreate?: BatchCreateMode;
 }
 
 export interface RecordedRequest {

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import type OpenAI from 'openai';
 import type { LoadedConfig } from '../config/load-config.js';
 import { IpaasClient } from '../ipaas/ipaas-client.js';
@@ -10,7 +11,13 @@ import { RateLimiter } from '../pacing/rate-limiter.js';
 import type { ConnectorConfig } from '../config/schema.js';
 import type { SyncDeps } from './sync-deps.js';
 
+/** This process's name among several instances: IPAAS_OPENAI_INSTANCE (or `instance:`), else host:pid. */
+export function instanceName(config: ConnectorConfig): string {
+  return config.instance ?? `${hostname()}:${process.pid}`;
+}
+
 export interface Connector extends SyncDeps {
+  readonly instance: string;
   close(): Promise<void>;
 }
 
@@ -37,14 +44,16 @@ export function ipaasFromConfig(loaded: LoadedConfig): IpaasClient {
 export async function openConnector(loaded: LoadedConfig, options: OpenConnectorOptions = {}): Promise<Connector> {
   const { config } = loaded;
   const redact = createRedactor(loaded.secrets);
-  const logger = options.logger ?? createLogger({ level: config.log.level, file: config.log.path, redact });
+  const instance = instanceName(config);
+  const logger = options.logger ?? createLogger({ level: config.log.level, file: config.log.path, redact, instance });
   const ipaas = ipaasFromConfig(loaded);
   const openai: OpenAI = createOpenAIClient(config.openai, {
     ...(options.fetch ? { fetch: options.fetch } : {}),
     ...(options.limiter ? { observe: options.limiter } : {}),
   });
-  const store = await openStorage(config.store, { redact, account: config.ipaas.baseUrl, backgroundCheckpoints: true });
+  const store = await openStorage(config.store, { redact, account: config.ipaas.baseUrl, backgroundCheckpoints: true, instance });
   return {
+    instance,
     config, ipaas, openai, store, logger, redact, limiter: options.limiter,
     budget: await Budget.open(config.budget, store.ledger),
     now: options.now ?? (() => new Date()),

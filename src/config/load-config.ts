@@ -10,6 +10,7 @@ import { configSchema, type ConnectorConfig } from './schema.js';
 export const ENV = {
   configPath: 'IPAAS_OPENAI_CONFIG',
   dbPath: 'IPAAS_OPENAI_DB',
+  instance: 'IPAAS_OPENAI_INSTANCE',
   ipaasBaseUrl: 'IPAAS_BASE_URL',
   ipaasApiKey: 'IPAAS_API_KEY',
   ipaasEmail: 'IPAAS_EMAIL',
@@ -94,6 +95,7 @@ function envOverrides(env: Env): Json {
   if (env[ENV.adminToken]) server.adminToken = env[ENV.adminToken];
   if (env[ENV.port] && Number.isInteger(Number(env[ENV.port]))) server.port = Number(env[ENV.port]);
   if (Object.keys(server).length) o.server = server;
+  if (env[ENV.instance]) o.instance = env[ENV.instance];
   if (Object.keys(ipaas).length) o.ipaas = ipaas;
   if (Object.keys(openai).length) o.openai = openai;
   return o;

@@ -55,6 +55,7 @@ const capSchema = z
 export const configSchema = z
   .object({
     $schema: z.string().optional(),
+    instance: z.string().trim().min(1).max(100).optional().describe('This process\'s name among several instances, recorded on every attempt and log line (env IPAAS_OPENAI_INSTANCE; default host:pid)'),
     ipaas: z
       .object({
         baseUrl: z.url().default('https://api.ipaas.com'),

@@ -34,6 +34,7 @@ const schemas = {
     id: int, startedAt: str, finishedAt: str, customerNumber: nstr, customerId: nstr, requestedRef: str, trigger: str, outcome: { enum: OUTCOMES },
     errorCode: nstr, reason: { ...nstr, description: 'Why it failed or was skipped.' }, fix: nstr, totalMs: num, inputTokens: int, cachedTokens: int, outputTokens: int,
     costUsd: { type: ['number', 'null'] }, jobId: { type: ['integer', 'null'] }, flags: { type: ['array', 'null'], items: str },
+    instance: { ...nstr, description: 'The instance that ran it (IPAAS_OPENAI_INSTANCE, default host:pid).' },
   }),
   Attempt: {
     description: 'One sync attempt, whole: the exact request sent to OpenAI, its response, the parsed answer and the fields written (before -> after).',

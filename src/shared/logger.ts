@@ -6,14 +6,14 @@ import { redactDeep, type Redactor } from './redact.js';
 export type { Logger };
 
 /** Structured JSON logs; every value passes the secret redactor before it is written. */
-export function createLogger(options: { level: string; file?: string | undefined; redact: Redactor }): Logger {
+export function createLogger(options: { level: string; file?: string | undefined; redact: Redactor; instance?: string }): Logger {
   const destination = options.file && options.file !== '-'
     ? (mkdirSync(path.dirname(options.file), { recursive: true }), pino.destination({ dest: options.file, sync: false, mkdir: true }))
     : pino.destination(2);
   return pino(
     {
       level: options.level,
-      base: { service: 'ipaas-openai' },
+      base: { service: 'ipaas-openai', ...(options.instance ? { instance: options.instance } : {}) },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { log: (obj) => redactDeep(obj, options.redact) },
       hooks: {

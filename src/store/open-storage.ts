@@ -1,5 +1,4 @@
 import type { ConnectorConfig } from '../config/schema.js';
-import { ConnectorError } from '../shared/errors.js';
 import type { Storage } from './ports.js';
 import { SqliteStore } from './sqlite/sqlite-store.js';
 
@@ -16,7 +15,8 @@ export interface OpenStorageOptions {
 /** The configured store: PostgreSQL for a `postgres://` URL, else the embedded SQLite file. */
 export async function openStorage(store: ConnectorConfig['store'], options: OpenStorageOptions = {}): Promise<Storage> {
   if (store.url) {
-    throw new ConnectorError('CONFIG_INVALID', 'This build has no PostgreSQL adapter yet.', { fix: 'Leave IPAAS_OPENAI_DB / store.url unset (or a file path) to use SQLite.' });
+    const { openPostgresStorage } = await import('./postgres/index.js');
+    return openPostgresStorage(store.url, options);
   }
   return new SqliteStore(store.path, options);
 }

@@ -52,6 +52,8 @@ export interface AttemptRecord {
 
 export interface StoredAttempt extends AttemptRecord {
   id: number;
+  /** The instance that ran it (IPAAS_OPENAI_INSTANCE, default host:pid); the store records it. */
+  instance?: string | null;
 }
 
 export interface RecordState {
@@ -376,6 +378,7 @@ export interface ActivityItem {
   costUsd: number | null;
   jobId: number | null;
   flags: string[] | null;
+  instance: string | null;
 }
 
 export interface DayTotals {

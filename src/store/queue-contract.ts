@@ -127,6 +127,20 @@ export function queueContract(adapter: string, open: () => Promise<QueueFixture>
       expect((await f.log.list()).map((a) => a.id)).toEqual([done.attempt!.id]);
     });
 
+    it('a worker whose lease ran out cannot settle, answer or extend a job another worker has taken since', async () => {
+      const { job: j } = await f.jobs.enqueue(job('CUST-7', { customerId: '7' }), T);
+      const [late] = await f.jobs.claim('slow', 1, 1_000, T);
+      await f.jobs.extendLeases('slow', [j.id], 1_000, T + 1_500); // already expired: not revived
+      const [taken] = await f.other.claim('fast', 1, 60_000, T + 2_000);
+      expect(taken).toMatchObject({ id: j.id, state: 'calling', leaseOwner: 'fast' });
+      await expect(f.jobs.storeAnswer(late!, { answer: {} }, T + 2_001)).rejects.toThrow(/no longer/);
+      await expect(f.jobs.settle(late!, { to: 'failed', attempt: attempt(late!), error: { code: null, message: 'late', fix: null } }, T + 2_002)).rejects.toThrow(/no longer/);
+      expect(await f.other.get(j.id)).toMatchObject({ state: 'calling', leaseOwner: 'fast' });
+      await f.other.storeAnswer(taken!, { answer: { Comment: 'fast' } }, T + 2_003);
+      await f.other.settle(taken!, { to: 'written', attempt: attempt(taken!), answer: {}, syncState: syncState('7') }, T + 2_004);
+      expect((await f.jobs.get(j.id))!.state).toBe('written');
+    });
+
     it('a retryable failure counts a try and waits; an answered job keeps its answer', async () => {
       const { job: j } = await f.jobs.enqueue(job('CUST-8', { customerId: '8' }), T);
       const [claimed] = await f.jobs.claim('a', 1, 60_000, T);

@@ -29,10 +29,11 @@ const toItem = (r: Row): ActivityItem => ({
   costUsd: r.cost_usd as number | null,
   jobId: (r.job_id as number | null) ?? null,
   flags: typeof r.flags === 'string' ? (JSON.parse(r.flags) as string[]) : null,
+  instance: (r.instance as string | null) ?? null,
 });
 
 const LIST_COLUMNS = `id, started_at, finished_at, customer_number, customer_id, requested_ref, trigger, outcome, error_code, error_message,
-  error_fix, total_ms, input_tokens, cached_tokens, output_tokens, cost_usd, job_id, flags`;
+  error_fix, total_ms, input_tokens, cached_tokens, output_tokens, cost_usd, job_id, flags, instance`;
 
 export class DashboardQueries implements ViewsPort {
   private readonly s;

@@ -69,4 +69,6 @@ export const MIGRATIONS = [
   // Why a job is held, as a field the queue branches on (the reason stays text for people).
   `ALTER TABLE jobs ADD COLUMN hold_kind TEXT CHECK (hold_kind IN ('budget','quota'));
    UPDATE jobs SET hold_kind = CASE WHEN hold_reason LIKE 'quota%' THEN 'quota' ELSE 'budget' END WHERE state = 'held';`,
+  // Which instance ran each attempt (several may share a database's log, or a restart renames one).
+  `ALTER TABLE sync_attempts ADD COLUMN instance TEXT;`,
 ];

@@ -75,11 +75,12 @@ export class SqliteJobStore implements QueuePort {
     const retried = `CASE WHEN answer_json IS NOT NULL THEN 'answered' ELSE 'pending' END`;
     this.s = {
       insert: db.prepare(`INSERT INTO jobs (customer_id, ref, ref_kind, trigger, priority, state, attempts, max_attempts, run_after, run_id, event_key, created_at, updated_at)
-        VALUES (@customerId, @ref, @refKind, @trigger, @priority, 'pending', 0, @maxAttempts, @now, @runId, @eventKey, @now, @now)`),
-      // Two lookups, each on its own index: an OR across columns would scan every pending job.
-      waitingForCustomer: db.prepare(`SELECT * FROM jobs WHERE customer_id = ? AND state = 'pending' AND lease_owner IS NULL AND run_id IS NULL ORDER BY id LIMIT 1`),
-      waitingForRef: db.prepare(`SELECT * FROM jobs WHERE ref = ? AND state = 'pending' AND ref_kind = ? AND lease_owner IS NULL AND run_id IS NULL ORDER BY id LIMIT 1`),
-      coalesce: db.prepare(`UPDATE jobs SET coalesced = coalesced + 1, priority = max(priority, @priority), trigger = @trigger, updated_at = @now WHERE id = @id`),
+        VALUES (@customerId, @ref, @refKind, @trigger, @priority, 'pending', 0, @maxAttempts, @now, @runId, @eventKey, @now, @now) RETURNING *`),
+      // The waiting job to fold into: by customer when the id is known (a job by id always has it),
+      // else by reference. Only the id: node:sqlite reads every column's name for SELECT *, even on a miss.
+      waitingForCustomer: db.prepare(`SELECT id FROM jobs WHERE customer_id = ? AND state = 'pending' AND lease_owner IS NULL AND run_id IS NULL ORDER BY id LIMIT 1`),
+      waitingForRef: db.prepare(`SELECT id FROM jobs WHERE ref = ? AND state = 'pending' AND ref_kind = ? AND lease_owner IS NULL AND run_id IS NULL ORDER BY id LIMIT 1`),
+      coalesce: db.prepare(`UPDATE jobs SET coalesced = coalesced + 1, priority = max(priority, @priority), trigger = @trigger, updated_at = @now WHERE id = @id RETURNING *`),
       get: db.prepare('SELECT * FROM jobs WHERE id = ?'),
       insertRun: db.prepare(`INSERT OR IGNORE INTO jobs (customer_id, ref, ref_kind, trigger, priority, state, attempts, max_attempts, run_after, run_id, event_key, created_at, updated_at)
         VALUES (@customerId, @ref, @refKind, @trigger, @priority, 'pending', 0, @maxAttempts, @now, @runId, @eventKey, @now, @now)`),
@@ -88,26 +89,29 @@ export class SqliteJobStore implements QueuePort {
       openInRun: db.prepare(`SELECT count(*) AS n FROM jobs WHERE run_id = ? AND state IN ('pending','calling','answered')`),
       // Ready jobs, skipping customers that have a job in flight (one call per customer at a time).
       // Jobs waiting for a batch file are the batch runner's, not the direct workers'.
-      ready: db.prepare(`SELECT id FROM jobs j WHERE state IN ('pending','calling','answered') AND run_after <= @now AND NOT (trigger = 'batch' AND state = 'pending')
+      ready: db.prepare(`SELECT id, customer_id FROM jobs j WHERE state IN ('pending','calling','answered') AND run_after <= @now AND NOT (trigger = 'batch' AND state = 'pending')
           AND (lease_until IS NULL OR lease_until < @now)
           AND (j.customer_id IS NULL OR NOT EXISTS (SELECT 1 FROM jobs o WHERE o.customer_id = j.customer_id AND o.id <> j.id AND o.lease_until >= @now AND o.state IN ('calling','answered')))
         ORDER BY priority DESC, run_after, id LIMIT @limit`),
       // Claiming a pending job starts its call in the same statement (one commit fewer per record).
       lease: db.prepare(`UPDATE jobs SET lease_owner = @owner, lease_until = @until, updated_at = @now,
-          state = ${calling} WHERE id = @id AND (lease_until IS NULL OR lease_until < @now) AND ${staysOrMovesTo(calling)}`),
-      extend: db.prepare(`UPDATE jobs SET lease_until = @until WHERE lease_owner = @owner AND id = @id`),
+          state = ${calling} WHERE id = @id AND (lease_until IS NULL OR lease_until < @now) AND ${staysOrMovesTo(calling)} RETURNING *`),
+      // Only a live lease is extended: one that ran out may already be another worker's to take.
+      extend: db.prepare(`UPDATE jobs SET lease_until = @until WHERE lease_owner = @owner AND id = @id AND lease_until >= @now`),
       setCustomer: db.prepare(`UPDATE jobs SET customer_id = @customerId WHERE id = @id`),
-      answered: db.prepare(`UPDATE jobs SET state = 'answered', answer_json = @answer, updated_at = @now,
-          lease_owner = coalesce(@owner, lease_owner), lease_until = coalesce(@until, lease_until) WHERE id = @id AND state = @from AND ${movesTo("'answered'")}`),
+      // A job's run ends only for the holder of its lease (or, unleased, for nobody's): a worker whose
+      // lease expired and whose job another worker took since cannot settle it over that one's head.
+      answered: db.prepare(`UPDATE jobs SET state = 'answered', answer_json = @answer, updated_at = @now
+          WHERE id = @id AND state = @from AND lease_owner IS @leaseOwner AND ${movesTo("'answered'")}`),
       finish: db.prepare(`UPDATE jobs SET state = @state, lease_owner = NULL, lease_until = NULL, last_attempt_id = @attemptId, answer_json = coalesce(@answer, answer_json),
-          last_error_code = @code, last_error = @error, last_error_fix = @fix, updated_at = @now WHERE id = @id AND state = @from AND ${movesTo('@state')}`),
+          last_error_code = @code, last_error = @error, last_error_fix = @fix, updated_at = @now WHERE id = @id AND state = @from AND lease_owner IS @leaseOwner AND ${movesTo('@state')}`),
       retryLater: db.prepare(`UPDATE jobs SET state = @state, attempts = attempts + 1, run_after = @runAfter, lease_owner = NULL, lease_until = NULL, answer_json = coalesce(@answer, answer_json),
-          last_attempt_id = @attemptId, last_error_code = @code, last_error = @error, last_error_fix = @fix, updated_at = @now WHERE id = @id AND state = @from AND ${movesTo('@state')}`),
+          last_attempt_id = @attemptId, last_error_code = @code, last_error = @error, last_error_fix = @fix, updated_at = @now WHERE id = @id AND state = @from AND lease_owner IS @leaseOwner AND ${movesTo('@state')}`),
       release: db.prepare(`UPDATE jobs SET lease_owner = NULL, lease_until = NULL, state = ${handBack}, updated_at = @now WHERE lease_owner = @owner AND state IN ('calling','answered','pending') AND ${staysOrMovesTo(handBack)}`),
       expiredCalling: db.prepare(`UPDATE jobs SET state = 'pending', attempts = attempts + 1, last_error = 'The worker stopped while the OpenAI call was in flight (lease expired); the call is repeated.', updated_at = @now
           WHERE state = 'calling' AND lease_until < @now AND ${movesTo("'pending'")}`),
       hold: db.prepare(`UPDATE jobs SET state = 'held', hold_kind = @kind, hold_reason = @reason, run_after = @until, lease_owner = NULL, lease_until = NULL,
-          last_attempt_id = coalesce(@attemptId, last_attempt_id), updated_at = @now WHERE id = @id AND state = @from AND ${movesTo("'held'")}`),
+          last_attempt_id = coalesce(@attemptId, last_attempt_id), updated_at = @now WHERE id = @id AND state = @from AND lease_owner IS @leaseOwner AND ${movesTo("'held'")}`),
       releaseHeld: db.prepare(`UPDATE jobs SET state = 'pending', hold_kind = NULL, hold_reason = NULL, run_after = @now, updated_at = @now WHERE state = 'held' AND hold_kind = @kind AND (@due = 0 OR run_after <= @now) AND ${movesTo("'pending'")}`),
       pendingForBatch: db.prepare(`SELECT * FROM jobs WHERE run_id = ? AND trigger = 'batch' AND state = 'pending' AND run_after <= ? AND id > ? ORDER BY id LIMIT ?`),
       countForBatch: db.prepare(`SELECT count(*) AS n FROM (SELECT 1 FROM jobs WHERE run_id = ? AND trigger = 'batch' AND state = 'pending' AND run_after <= ? LIMIT ?)`),
@@ -142,16 +146,16 @@ export class SqliteJobStore implements QueuePort {
   private enqueueNow(job: NewJob, now: number): EnqueueResult {
     const waiting = job.runId
       ? undefined
-      : ((job.customerId ? this.s.waitingForCustomer.get(job.customerId) : undefined) ?? this.s.waitingForRef.get(job.ref, job.refKind)) as Row | undefined;
+      : ((job.customerId ? this.s.waitingForCustomer.get(job.customerId) : this.s.waitingForRef.get(job.ref, job.refKind)) as Row | undefined);
     if (waiting) {
-      this.s.coalesce.run({ id: waiting.id, priority: job.priority ?? 0, trigger: triggerLabel(job.trigger), now });
-      return { job: this.getNow(waiting.id as number)!, coalesced: true };
+      const row = this.s.coalesce.get({ id: waiting.id, priority: job.priority ?? 0, trigger: triggerLabel(job.trigger), now }) as Row;
+      return { job: toJob(row), coalesced: true };
     }
-    const info = this.s.insert.run({
+    const row = this.s.insert.get({
       customerId: job.customerId ?? null, ref: job.ref, refKind: job.refKind, trigger: triggerLabel(job.trigger),
       priority: job.priority ?? 0, maxAttempts: job.maxAttempts, runId: job.runId ?? null, eventKey: job.eventKey ?? null, now,
-    });
-    return { job: this.getNow(Number(info.lastInsertRowid))!, coalesced: false };
+    }) as Row;
+    return { job: toJob(row), coalesced: false };
   }
 
   private getNow(id: number): Job | undefined {
@@ -205,7 +209,7 @@ export class SqliteJobStore implements QueuePort {
           skip({ kind: 'duplicate', jobId });
           return { kind: 'duplicate', jobId };
         }
-        if (!item.job) {
+        if (item.skipReason !== undefined || !item.job) {
           const reason = item.skipReason ?? 'Not sent to OpenAI.';
           record(null, 'skipped');
           skip({ kind: 'skipped', reason });
@@ -242,15 +246,16 @@ export class SqliteJobStore implements QueuePort {
   async claim(owner: string, limit: number, leaseMs: number, now = Date.now()): Promise<Job[]> {
     return this.db.transaction(() => {
       this.s.expiredCalling.run({ now });
-      const ids = (this.s.ready.all({ now, limit }) as Row[]).map((r) => r.id as number);
+      const ready = this.s.ready.all({ now, limit }) as Row[];
       const claimed: Job[] = [];
       const seenCustomers = new Set<string>();
-      for (const id of ids) {
-        const job = this.getNow(id)!;
-        if (job.customerId && seenCustomers.has(job.customerId)) continue;
-        if (this.s.lease.run({ id, owner, until: now + leaseMs, now }).changes === 1) {
-          if (job.customerId) seenCustomers.add(job.customerId);
-          claimed.push({ ...job, state: job.state === 'pending' ? 'calling' : job.state, leaseOwner: owner, leaseUntil: now + leaseMs });
+      for (const r of ready) {
+        const customerId = r.customer_id as string | null;
+        if (customerId && seenCustomers.has(customerId)) continue;
+        const row = this.s.lease.get({ id: r.id, owner, until: now + leaseMs, now }) as Row | undefined;
+        if (row) {
+          if (customerId) seenCustomers.add(customerId);
+          claimed.push(toJob(row));
         }
       }
       return claimed;
@@ -259,7 +264,7 @@ export class SqliteJobStore implements QueuePort {
 
   async extendLeases(owner: string, ids: number[], leaseMs: number, now = Date.now()): Promise<void> {
     this.db.transaction(() => {
-      for (const id of ids) this.s.extend.run({ id, owner, until: now + leaseMs });
+      for (const id of ids) this.s.extend.run({ id, owner, until: now + leaseMs, now });
     })();
   }
 
@@ -269,7 +274,7 @@ export class SqliteJobStore implements QueuePort {
 
   async storeAnswer(job: Job, answer: unknown, now = Date.now()): Promise<void> {
     assertTransition(job.id, job.state, 'answered');
-    const params = { id: job.id, from: job.state, answer: JSON.stringify(answer), owner: null, until: null, now };
+    const params = { id: job.id, from: job.state, leaseOwner: job.leaseOwner, answer: JSON.stringify(answer), now };
     await this.group.run(() => {
       if (this.s.answered.run(params).changes !== 1) throw new Error(`Job ${job.id} is no longer ${job.state}.`);
     });
@@ -279,6 +284,7 @@ export class SqliteJobStore implements QueuePort {
 
   async settle(job: Job, st: Settlement, now = Date.now()): Promise<Settled> {
     const from = job.state;
+    const leaseOwner = job.leaseOwner;
     const to: JobState = st.to === 'retry' ? (from === 'answered' ? 'answered' : 'pending') : st.to;
     assertTransition(job.id, from, to);
     const templates: Array<{ key: string; json: string }> = [];
@@ -288,24 +294,24 @@ export class SqliteJobStore implements QueuePort {
       let changes: number;
       switch (st.to) {
         case 'written':
-          changes = this.s.finish.run({ id: job.id, from, state: to, ...outcomeParams(attemptId, {}, st.answer), now }).changes;
+          changes = this.s.finish.run({ id: job.id, from, leaseOwner, state: to, ...outcomeParams(attemptId, {}, st.answer), now }).changes;
           if (changes === 1) this.putCustomerState(st.syncState);
           break;
         case 'skipped':
-          changes = this.s.finish.run({ id: job.id, from, state: to, ...outcomeParams(attemptId, { message: st.reason }, undefined), now }).changes;
+          changes = this.s.finish.run({ id: job.id, from, leaseOwner, state: to, ...outcomeParams(attemptId, { message: st.reason }, undefined), now }).changes;
           break;
         case 'failed':
-          changes = this.s.finish.run({ id: job.id, from, state: to, ...outcomeParams(attemptId, st.error, st.answer), now }).changes;
+          changes = this.s.finish.run({ id: job.id, from, leaseOwner, state: to, ...outcomeParams(attemptId, st.error, st.answer), now }).changes;
           break;
         case 'retry':
-          changes = this.s.retryLater.run({ id: job.id, from, state: to, runAfter: now + st.delayMs, ...outcomeParams(attemptId, st.error, st.answer), now }).changes;
+          changes = this.s.retryLater.run({ id: job.id, from, leaseOwner, state: to, runAfter: now + st.delayMs, ...outcomeParams(attemptId, st.error, st.answer), now }).changes;
           break;
         case 'held':
-          changes = this.s.hold.run({ id: job.id, from, kind: st.hold.kind, reason: st.hold.reason, until: st.until, now, attemptId }).changes;
+          changes = this.s.hold.run({ id: job.id, from, leaseOwner, kind: st.hold.kind, reason: st.hold.reason, until: st.until, now, attemptId }).changes;
           break;
       }
       // Rolls back the attempt row with it: a job moved elsewhere meanwhile keeps no half-settled trace.
-      if (changes !== 1) throw new Error(`Job ${job.id} is no longer ${from}.`);
+      if (changes !== 1) throw new Error(`Job ${job.id} is no longer ${from}${leaseOwner ? ` under ${leaseOwner}'s lease` : ''}.`);
       return attempt;
     });
     this.log.committed(templates);

@@ -17,6 +17,8 @@ export interface SqliteStoreOptions {
   backgroundCheckpoints?: boolean;
   /** The iPaaS.com account (base URL) the customer sync state belongs to. */
   account?: string;
+  /** This process's name, recorded on every attempt it logs. */
+  instance?: string;
 }
 
 /** The embedded default: every port in one SQLite file (WAL), for one process on one machine. */
@@ -46,7 +48,7 @@ export class SqliteStore implements Storage {
       this.checkpoints = new BackgroundCheckpoint(file);
     }
     this.migrate();
-    this.log = new SqliteSyncLog(this.db, options.redact ?? ((t) => t));
+    this.log = new SqliteSyncLog(this.db, options.redact ?? ((t) => t), options.instance ?? null);
     this.queue = new SqliteJobStore(this.db, this.log);
     if (options.account) this.queue.setAccount(options.account);
     this.runs = new SqliteBulkStore(this.db, this.queue);

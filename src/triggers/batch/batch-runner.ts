@@ -162,6 +162,8 @@ export class BatchRunner {
   /** Polls the run's open batches that are due; applies the ones that ended. Returns how many are still open. */
   async poll(): Promise<number> {
     const { runs } = this.deps.store;
+    // An intent left by a killed run holds its jobs as batched: only asking OpenAI settles it (D1).
+    await this.resolveSubmissions();
     const open = await runs.openBatches(this.runId);
     for (const b of open) {
       if (b.nextPollAt > Date.now()) continue;

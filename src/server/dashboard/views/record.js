@@ -61,6 +61,7 @@ export async function render(root, { match, life }) {
     ['iPaaS id', a.customerId ?? '–'], ['Job', a.jobId ? `#${a.jobId}` : '– (direct run)'], ['Model', a.model ? `${a.model} (${a.api} API)` : '–'],
     ['Tokens', a.inputTokens || a.outputTokens ? `${num(a.inputTokens)} in (${num(a.cachedTokens)} cached) / ${num(a.outputTokens)} out` : '–'],
     ['Cost', a.costUsd === null ? '–' : usd(a.costUsd)],
+    ['Instance', a.instance ?? '–'],
     ['Timings', `load ${ms(a.loadMs)} · OpenAI ${ms(a.openaiMs)} · write ${ms(a.writeMs)}`]]) facts.append(h('div', null, h('dt', null, k), h('dd', null, v)));
   root.append(h('div', { class: 'card' }, facts));
 

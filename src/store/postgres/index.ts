@@ -1,0 +1,83 @@
+/**
+ * The PostgreSQL adapter: every storage port in one database that several instances share.
+ * See pg-queue.ts for how claims stay exclusive across instances.
+ */
+import type { SpendLedgerPort, Storage, SyncStatePort } from '../ports.js';
+import { PgDatabase } from './pg-database.js';
+import { PgPauses } from './pg-pauses.js';
+import { PgQueue } from './pg-queue.js';
+import { redaction } from './pg-redact.js';
+import { PgRuns } from './pg-runs.js';
+import { migrate } from './pg-schema.js';
+import { PgSyncLog } from './pg-sync-log.js';
+import { PgViews } from './pg-views.js';
+
+export interface PostgresStorageOptions {
+  /** Secrets never reach the database: every text column and JSON document passes it. */
+  redact?: (text: string) => string;
+  /** The iPaaS.com account (base URL) the customer sync state belongs to. */
+  account?: string;
+  /** This process's name among several instances: its connections carry it (pg_stat_activity.application_name). */
+  instance?: string;
+  /** Connections in the pool (default 10). */
+  poolSize?: number;
+}
+
+/** The URL for people: any password replaced by `***`. */
+export function describeUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return url.replace(/(\/\/[^:/@]*:)[^@]*@/, '$1***@');
+  }
+}
+
+export class PostgresStorage implements Storage {
+  readonly engine = 'postgres' as const;
+  readonly location: string;
+  readonly queue: PgQueue;
+  readonly log: PgSyncLog;
+  readonly state: SyncStatePort;
+  readonly runs: PgRuns;
+  readonly pauses: PgPauses;
+  readonly ledger: SpendLedgerPort;
+  readonly views: PgViews;
+
+  constructor(
+    readonly db: PgDatabase,
+    url: string,
+    options: PostgresStorageOptions,
+  ) {
+    this.location = describeUrl(url);
+    const r = redaction(options.redact ?? ((t) => t));
+    this.log = new PgSyncLog(db, r, options.instance ?? null);
+    this.queue = new PgQueue(db, this.log, r);
+    if (options.account) this.queue.setAccount(options.account);
+    this.runs = new PgRuns(db, this.queue);
+    this.pauses = new PgPauses(db, r);
+    this.views = new PgViews(db);
+    const queue = this.queue;
+    this.state = { get: (customerId) => queue.customerState(customerId) };
+    const log = this.log;
+    this.ledger = { since: (iso) => log.spendSince(iso) };
+  }
+
+  async close(): Promise<void> {
+    await this.db.close();
+  }
+}
+
+/** Connects, brings the schema up to date (once, however many instances start together) and returns the ports. */
+export async function openPostgresStorage(url: string, options: PostgresStorageOptions = {}): Promise<Storage> {
+  const applicationName = `ipaas-openai${options.instance ? ` ${options.instance}` : ''}`.slice(0, 63);
+  const db = new PgDatabase(url, { applicationName, ...(options.poolSize ? { max: options.poolSize } : {}) });
+  try {
+    await migrate(db);
+  } catch (err) {
+    await db.close().catch(() => {});
+    throw err;
+  }
+  return new PostgresStorage(db, url, options);
+}

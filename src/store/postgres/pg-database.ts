@@ -1,0 +1,112 @@
+import pg from 'pg';
+
+export type Row = Record<string, unknown>;
+
+/** Anything that runs a query: the pool (one statement, autocommit) or a client inside a transaction. */
+export interface Queryable {
+  query(text: string, values?: unknown[]): Promise<pg.QueryResult>;
+}
+
+/**
+ * The database clock in epoch milliseconds. When a method is given no `now`, this is the time it
+ * uses, so several hosts order leases, retries and holds by one clock instead of each by its own.
+ */
+export const DB_NOW_MS = `(extract(epoch from clock_timestamp()) * 1000)::bigint`;
+
+/** Advisory lock keys (the single-bigint key space; per-key locks use the two-int4 space, which does not overlap). */
+export const LOCK = {
+  /** Held by every claim transaction: claims run one at a time across instances. */
+  claim: 0x69706161_0001n,
+  /** Held while the schema is migrated (instances starting together migrate once). */
+  migrate: 0x69706161_0002n,
+} as const;
+
+/** Namespaces of per-key advisory locks (`pg_advisory_xact_lock(namespace, hashtext(key))`). */
+export const KEY_LOCK = {
+  /** A customer (or reference) jobs coalesce on: enqueue, intake and retryRecords of one customer serialise. */
+  customer: 0x6970_0001,
+  /** A webhook event key. */
+  event: 0x6970_0002,
+} as const;
+
+/** int8 (counts, ids, epoch ms) and numeric (sums of bigints) as JS numbers, for this pool only. */
+const types: pg.CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: string) => {
+    if (oid === 20 || oid === 1700) return (v: string | null) => (v === null ? null : Number(v));
+    return pg.types.getTypeParser(oid, format as 'text');
+  }) as pg.CustomTypesConfig['getTypeParser'],
+};
+
+/** Deadlocks and serialisation failures are retried: the transaction body is re-run from the start. */
+const RETRYABLE = new Set(['40P01', '40001']);
+
+export class PgDatabase implements Queryable {
+  readonly pool: pg.Pool;
+
+  constructor(url: string, options: { applicationName?: string; max?: number } = {}) {
+    this.pool = new pg.Pool({ connectionString: url, types, max: options.max ?? 10, application_name: options.applicationName ?? 'ipaas-openai' });
+    // An idle client whose connection dropped (server restart, network) is discarded by the pool; without
+    // a listener the 'error' event would end the process. The next query gets a fresh connection.
+    this.pool.on('error', () => {});
+  }
+
+  query(text: string, values?: unknown[]): Promise<pg.QueryResult> {
+    return this.pool.query(text, values as unknown[]);
+  }
+
+  /** `now`, or the database clock when it is undefined. */
+  async clock(now: number | undefined, db: Queryable = this): Promise<number> {
+    if (now !== undefined) return now;
+    return (await db.query(`SELECT ${DB_NOW_MS} AS now`)).rows[0].now as number;
+  }
+
+  /**
+   * Runs `fn` in one transaction (READ COMMITTED). `lock` is taken first, then the clock is read, in
+   * the same round trip as BEGIN: transactions serialised by the lock also see time move forward.
+   */
+  async tx<T>(fn: (c: pg.PoolClient, now: number) => Promise<T>, options: { now?: number | undefined; lock?: bigint } = {}): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      const client = await this.pool.connect();
+      let broken: Error | undefined;
+      try {
+        const head = ['BEGIN'];
+        if (options.lock !== undefined) head.push(`SELECT pg_advisory_xact_lock(${options.lock.toString()})`);
+        head.push(`SELECT ${options.now === undefined ? DB_NOW_MS : `${Math.trunc(options.now)}::bigint`} AS now`);
+        const results = (await client.query(head.join('; '))) as unknown as pg.QueryResult[];
+        const now = results[results.length - 1]!.rows[0].now as number;
+        try {
+          const out = await fn(client, now);
+          await client.query('COMMIT');
+          return out;
+        } catch (err) {
+          await client.query('ROLLBACK').catch((e: Error) => (broken = e));
+          throw err;
+        }
+      } catch (err) {
+        const code = (err as { code?: string }).code;
+        // No SQLSTATE: the connection itself failed; the client is not given back to the pool.
+        if (!code) broken ??= err as Error;
+        if (code && RETRYABLE.has(code) && attempt < 4 && !broken) continue;
+        throw err;
+      } finally {
+        client.release(broken);
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}
+
+/**
+ * Takes per-key advisory locks for the rest of the transaction, all in one statement and in one
+ * global order (namespace, hash), so two transactions locking overlapping keys never deadlock.
+ */
+export async function lockKeys(c: Queryable, keys: Array<{ ns: number; key: string }>): Promise<void> {
+  if (keys.length === 0) return;
+  await c.query(
+    `SELECT pg_advisory_xact_lock(ns, h) FROM (SELECT DISTINCT ns, hashtext(k) AS h FROM unnest($1::int4[], $2::text[]) AS t(ns, k) ORDER BY ns, h) s`,
+    [keys.map((k) => k.ns), keys.map((k) => k.key)],
+  );
+}

@@ -1,0 +1,122 @@
+import { canTransition, JOB_STATES } from '../../queue/job-states.js';
+import { LOCK, type PgDatabase } from './pg-database.js';
+
+/**
+ * The PostgreSQL schema, the same tables as the SQLite one (store/sqlite/migrations.ts) in one
+ * first migration. Times the queue computes with are epoch milliseconds (BIGINT); the sync log keeps
+ * ISO text like SQLite, in the "C" collation so comparing and sorting them is comparing the text.
+ * JSON documents are text, exactly as they were redacted.
+ */
+export const PG_MIGRATIONS: readonly string[] = [
+  `CREATE TABLE sync_attempts (
+     id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+     started_at TEXT COLLATE "C" NOT NULL, finished_at TEXT COLLATE "C" NOT NULL, trigger TEXT NOT NULL,
+     customer_id TEXT, customer_number TEXT, requested_ref TEXT NOT NULL, collection TEXT,
+     outcome TEXT NOT NULL CHECK (outcome IN ('synced','failed','skipped')),
+     error_code TEXT, error_message TEXT, error_fix TEXT, retryable BOOLEAN NOT NULL DEFAULT false,
+     api TEXT, model TEXT, request_json TEXT, response_json TEXT, answer_json TEXT, writes_json TEXT,
+     response_id TEXT, request_id TEXT,
+     input_tokens BIGINT NOT NULL DEFAULT 0, cached_tokens BIGINT NOT NULL DEFAULT 0,
+     output_tokens BIGINT NOT NULL DEFAULT 0, reasoning_tokens BIGINT NOT NULL DEFAULT 0, cost_usd DOUBLE PRECISION,
+     load_ms DOUBLE PRECISION, openai_ms DOUBLE PRECISION, write_ms DOUBLE PRECISION, total_ms DOUBLE PRECISION NOT NULL,
+     job_id BIGINT, flags TEXT, instance TEXT
+   );
+   CREATE INDEX sync_attempts_customer ON sync_attempts (customer_number, id);
+   CREATE INDEX sync_attempts_outcome ON sync_attempts (outcome, id);
+   CREATE INDEX sync_attempts_started ON sync_attempts (started_at);
+   CREATE INDEX sync_attempts_finished ON sync_attempts (finished_at);
+   CREATE INDEX sync_attempts_model ON sync_attempts (model, id) WHERE outcome = 'synced';
+   CREATE TABLE records (
+     record_key TEXT PRIMARY KEY, customer_id TEXT, customer_number TEXT,
+     status TEXT NOT NULL, last_attempt_id BIGINT NOT NULL, last_error TEXT,
+     attempts INTEGER NOT NULL, updated_at TEXT COLLATE "C" NOT NULL
+   );
+   CREATE INDEX records_status ON records (status);
+   CREATE TABLE request_templates (key TEXT PRIMARY KEY, json TEXT NOT NULL);
+
+   CREATE TABLE jobs (
+     id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+     customer_id TEXT, ref TEXT NOT NULL, ref_kind TEXT NOT NULL CHECK (ref_kind IN ('number','id')),
+     trigger TEXT NOT NULL, priority INTEGER NOT NULL DEFAULT 0,
+     state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, max_attempts INTEGER NOT NULL,
+     run_after BIGINT NOT NULL, lease_owner TEXT, lease_until BIGINT,
+     answer_json TEXT, last_error_code TEXT, last_error TEXT, last_error_fix TEXT, last_attempt_id BIGINT,
+     coalesced INTEGER NOT NULL DEFAULT 0, run_id TEXT, event_key TEXT, batch_id TEXT,
+     hold_kind TEXT CHECK (hold_kind IN ('budget','quota')), hold_reason TEXT,
+     created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL
+   );
+   CREATE INDEX jobs_ready ON jobs (state, priority DESC, run_after, id);
+   CREATE INDEX jobs_customer ON jobs (customer_id, state);
+   CREATE INDEX jobs_ref ON jobs (ref, state);
+   CREATE INDEX jobs_run ON jobs (run_id, state);
+   CREATE UNIQUE INDEX jobs_run_ref ON jobs (run_id, ref, ref_kind) WHERE run_id IS NOT NULL;
+   CREATE INDEX jobs_batch ON jobs (batch_id) WHERE batch_id IS NOT NULL;
+   CREATE INDEX jobs_lease_owner ON jobs (lease_owner) WHERE lease_owner IS NOT NULL;
+   CREATE TABLE customer_state (
+     customer_id TEXT PRIMARY KEY, customer_number TEXT, input_fingerprint TEXT NOT NULL,
+     written_json TEXT NOT NULL, last_response_id TEXT, last_written_at BIGINT NOT NULL
+   );
+   CREATE TABLE webhook_events (
+     event_key TEXT PRIMARY KEY, delivery_id TEXT, attempt INTEGER, scope TEXT, customer_id TEXT,
+     received_at BIGINT NOT NULL, job_id BIGINT, outcome TEXT NOT NULL
+   );
+
+   CREATE TABLE bulk_runs (
+     id TEXT PRIMARY KEY, seq BIGINT GENERATED ALWAYS AS IDENTITY, mode TEXT NOT NULL CHECK (mode IN ('direct','batch')), params_json TEXT NOT NULL,
+     status TEXT NOT NULL, next_page INTEGER NOT NULL DEFAULT 1, enumerated INTEGER NOT NULL DEFAULT 0, total INTEGER,
+     created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, finished_at BIGINT
+   );
+   CREATE TABLE batches (
+     id TEXT PRIMARY KEY, seq BIGINT GENERATED ALWAYS AS IDENTITY, run_id TEXT, input_file_id TEXT NOT NULL, status TEXT NOT NULL, lines INTEGER NOT NULL,
+     output_file_id TEXT, error_file_id TEXT, applied BOOLEAN NOT NULL DEFAULT false, next_poll_at BIGINT NOT NULL DEFAULT 0,
+     polls INTEGER NOT NULL DEFAULT 0, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL
+   );
+   CREATE INDEX batches_run ON batches (run_id);
+
+   CREATE TABLE pauses (kind TEXT PRIMARY KEY, reason TEXT NOT NULL, since BIGINT NOT NULL);
+
+   -- The job state machine (queue/job-states.ts) as rows; every state-changing UPDATE checks its move here.
+   CREATE TABLE job_transitions (from_state TEXT NOT NULL, to_state TEXT NOT NULL, PRIMARY KEY (from_state, to_state));`,
+];
+
+/**
+ * Brings the schema up to date and (re)fills job_transitions from the code's state machine, in one
+ * transaction holding an advisory lock: of several instances starting at once, one migrates and the
+ * others wait for it, then find nothing left to do.
+ *
+ * job_transitions is brought to the code's set with a DELETE of the moves no longer allowed and an
+ * INSERT ... ON CONFLICT DO NOTHING of the allowed ones, not TRUNCATE: TRUNCATE would take an ACCESS
+ * EXCLUSIVE lock that blocks every other instance's queue statements, and is not MVCC-safe. Re-running
+ * it changes nothing.
+ */
+export async function migrate(db: PgDatabase): Promise<void> {
+  const moves = JOB_STATES.flatMap((from) => JOB_STATES.filter((to) => canTransition(from, to)).map((to) => [from, to] as const));
+  await db.tx(
+    async (c) => {
+      await c.query(`CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`);
+      const done = (await c.query(`SELECT coalesce(max(version), 0) AS v FROM schema_migrations`)).rows[0].v as number;
+      if (done > PG_MIGRATIONS.length) {
+        throw new Error(`The PostgreSQL schema is at version ${done}, newer than this build knows (${PG_MIGRATIONS.length}); upgrade ipaas-openai on this host.`);
+      }
+      for (let v = done; v < PG_MIGRATIONS.length; v++) {
+        await c.query(PG_MIGRATIONS[v]!);
+        await c.query(`INSERT INTO schema_migrations (version, applied_at) VALUES ($1, (extract(epoch from clock_timestamp()) * 1000)::bigint)`, [v + 1]);
+      }
+      const from = moves.map((m) => m[0]);
+      const to = moves.map((m) => m[1]);
+      await c.query(
+        `DELETE FROM job_transitions t WHERE NOT EXISTS (SELECT 1 FROM unnest($1::text[], $2::text[]) AS m(f, s) WHERE m.f = t.from_state AND m.s = t.to_state)`,
+        [from, to],
+      );
+      await c.query(`INSERT INTO job_transitions (from_state, to_state) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING`, [from, to]);
+    },
+    { lock: LOCK.migrate },
+  );
+}
+
+/** SQL condition for an UPDATE of `jobs`: moving the row from its (old) state to `target` (an SQL expression) is allowed. */
+export const movesTo = (target: string): string =>
+  `EXISTS (SELECT 1 FROM job_transitions t WHERE t.from_state = jobs.state AND t.to_state = (${target}))`;
+
+/** The same for statements that may leave the state as it is (lease bookkeeping): staying is not a move. */
+export const staysOrMovesTo = (target: string): string => `((${target}) = jobs.state OR ${movesTo(target)})`;

@@ -1,0 +1,325 @@
+/**
+ * The contract of the storage ports other than the queue (queue-contract.ts has that one), written once
+ * against the `Storage` interface and run on every adapter: the sync log and its redaction, the spend
+ * ledger, the customer sync state, bulk runs and batches, pauses, and the dashboard's read models.
+ *
+ * `open` must open a fresh, empty store with `storageContractOptions` (its redactor hides
+ * `STORAGE_CONTRACT_SECRET`; the account namespaces the sync state; the instance is recorded on attempts).
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SUBMITTING, type AttemptRecord, type CustomerSyncState, type NewJob, type Outcome, type Storage } from './ports.js';
+
+export const STORAGE_CONTRACT_SECRET = 'sk-contract-SECRET-0123456789';
+export const storageContractOptions = {
+  redact: (text: string) => text.split(STORAGE_CONTRACT_SECRET).join('[REDACTED]'),
+  account: 'https://api.ipaas.example/',
+  instance: 'contract-host:4242',
+};
+
+const T = 1_800_000_000_000;
+const at = (ms: number) => new Date(T + ms).toISOString();
+
+/** A sync-log row finished `ms` after T. */
+function attempt(ms: number, fields: Partial<AttemptRecord> = {}): AttemptRecord {
+  return {
+    startedAt: at(ms - 100), finishedAt: at(ms), trigger: 'manual', customerId: null, customerNumber: 'C-1', requestedRef: 'C-1',
+    collection: null, outcome: 'synced', errorCode: null, errorMessage: null, errorFix: null, retryable: false,
+    api: null, model: null, request: null, response: null, answer: null, writes: null, responseId: null, requestId: null,
+    inputTokens: 0, cachedTokens: 0, outputTokens: 0, reasoningTokens: 0, costUsd: null,
+    loadMs: null, openaiMs: null, writeMs: null, totalMs: 100, jobId: null, flags: null,
+    ...fields,
+  };
+}
+
+const byOutcome = <R extends { outcome: Outcome }>(rows: R[]) => [...rows].sort((a, b) => a.outcome.localeCompare(b.outcome));
+
+export function storageContract(name: string, open: () => Promise<{ storage: Storage; close(): Promise<void> }>): void {
+  describe(`storage contract on ${name}`, () => {
+    let s: Storage;
+    let close: () => Promise<void>;
+    beforeEach(async () => {
+      ({ storage: s, close } = await open());
+    });
+    afterEach(async () => close());
+
+    describe('sync log', () => {
+      it('records an attempt and reads it back exactly, request templates included', async () => {
+        const request = {
+          model: 'gpt-x', instructions: 'You enrich customer records.', input: [{ role: 'user', content: 'C-1' }],
+          text: { format: { type: 'json_schema', name: 'answer', schema: { type: 'object' } } },
+        };
+        const response = { id: 'resp_1', instructions: 'You enrich customer records.', text: { format: { type: 'json_schema', name: 'answer', schema: { type: 'object' } } }, output: [] };
+        const a = attempt(1_000, {
+          customerId: '17', collection: 'Customer', api: 'responses', model: 'gpt-x', request, response, answer: { Comment: 'ok' },
+          writes: [{ field: 'Comment', before: null, after: 'ok' }], responseId: 'resp_1', requestId: 'req_1', inputTokens: 120, cachedTokens: 20,
+          outputTokens: 30, reasoningTokens: 5, costUsd: 0.0012, loadMs: 1.5, openaiMs: 200.25, writeMs: 3, totalMs: 210.5, retryable: true, flags: ['human-edit: Comment kept'],
+        });
+        const stored = await s.log.record(a);
+        const instance = storageContractOptions.instance;
+        expect(stored).toEqual({ ...a, id: stored.id, instance });
+        expect(stored.id).toBeGreaterThan(0);
+        // A second attempt shares the templates; both read back whole.
+        const second = await s.log.record({ ...a, finishedAt: at(2_000) });
+        expect(await s.log.get(stored.id)).toEqual({ ...a, id: stored.id, instance });
+        expect((await s.views.activity({ limit: 5, offset: 0 })).items.map((i) => i.instance)).toEqual([instance, instance]);
+        expect((await s.log.get(second.id))!.request).toEqual(request);
+        expect(await s.log.get(second.id + 1000)).toBeUndefined();
+      });
+
+      it('lists newest first, by CustomerNumber (or what was asked for) and outcome, with paging', async () => {
+        const one = await s.log.record(attempt(1_000, { customerNumber: 'C-1', requestedRef: 'C-1' }));
+        const two = await s.log.record(attempt(2_000, { customerNumber: null, requestedRef: 'C-2', outcome: 'failed', errorMessage: 'not found' }));
+        const three = await s.log.record(attempt(3_000, { customerNumber: 'C-1', requestedRef: 'C-1', outcome: 'skipped' }));
+        expect((await s.log.list()).map((a) => a.id)).toEqual([three.id, two.id, one.id]);
+        expect((await s.log.list({ customerNumber: 'C-1' })).map((a) => a.id)).toEqual([three.id, one.id]);
+        expect((await s.log.list({ customerNumber: 'C-2' })).map((a) => a.id)).toEqual([two.id]);
+        expect((await s.log.list({ outcome: 'failed' })).map((a) => a.id)).toEqual([two.id]);
+        expect((await s.log.list({ customerNumber: 'C-1', outcome: 'synced' })).map((a) => a.id)).toEqual([one.id]);
+        expect((await s.log.list({ limit: 1, offset: 1 })).map((a) => a.id)).toEqual([two.id]);
+      });
+
+      it("keeps each record's latest outcome and counts its attempts", async () => {
+        await s.log.record(attempt(1_000, { customerNumber: 'C-1', outcome: 'failed', errorMessage: 'timeout' }));
+        const later = await s.log.record(attempt(2_000, { customerNumber: 'C-1', outcome: 'synced' }));
+        const byId = await s.log.record(attempt(3_000, { customerNumber: null, customerId: '99', requestedRef: '99', outcome: 'failed', errorMessage: 'gone' }));
+        const records = await s.log.records();
+        expect(records.map((r) => r.recordKey)).toEqual(['id:99', 'C-1']);
+        expect(records[1]).toEqual({ recordKey: 'C-1', customerId: null, customerNumber: 'C-1', status: 'synced', lastAttemptId: later.id, lastError: null, attempts: 2, updatedAt: at(2_000) });
+        expect(await s.log.records('failed')).toEqual([{ recordKey: 'id:99', customerId: '99', customerNumber: null, status: 'failed', lastAttemptId: byId.id, lastError: 'gone', attempts: 1, updatedAt: at(3_000) }]);
+        expect(await s.log.records('skipped')).toEqual([]);
+      });
+
+      it('totals by outcome', async () => {
+        expect(await s.log.totals()).toEqual([]);
+        await s.log.record(attempt(1_000, { inputTokens: 100, cachedTokens: 10, outputTokens: 20, costUsd: 0.5 }));
+        await s.log.record(attempt(2_000, { inputTokens: 50, cachedTokens: 0, outputTokens: 5, costUsd: 0.25 }));
+        await s.log.record(attempt(3_000, { outcome: 'failed' }));
+        expect(byOutcome(await s.log.totals())).toEqual([
+          { outcome: 'failed', count: 1, inputTokens: 0, cachedTokens: 0, outputTokens: 0, costUsd: 0 },
+          { outcome: 'synced', count: 2, inputTokens: 150, cachedTokens: 10, outputTokens: 25, costUsd: 0.75 },
+        ]);
+      });
+
+      it('averages the output tokens of successful calls with a model, once there are enough', async () => {
+        for (const [i, out] of [10, 20, 31].entries()) await s.log.record(attempt(1_000 + i, { model: 'gpt-x', outputTokens: out }));
+        await s.log.record(attempt(2_000, { model: 'gpt-x', outputTokens: 1_000, outcome: 'failed' }));
+        await s.log.record(attempt(2_001, { model: 'gpt-y', outputTokens: 1_000 }));
+        await s.log.record(attempt(2_002, { model: 'gpt-x', outputTokens: 0 }));
+        expect(await s.log.averageOutputTokens('gpt-x', 3)).toBe(20);
+        expect(await s.log.averageOutputTokens('gpt-x', 4)).toBeUndefined();
+        expect(await s.log.averageOutputTokens('gpt-x')).toBeUndefined();
+        expect(await s.log.averageOutputTokens('gpt-z', 1)).toBeUndefined();
+      });
+
+      it('a secret passed through the redactor never appears in anything read back', async () => {
+        const secret = STORAGE_CONTRACT_SECRET;
+        const a = await s.log.record(
+          attempt(1_000, {
+            outcome: 'failed', errorCode: 'OPENAI_AUTH', errorMessage: `Incorrect key ${secret}`, errorFix: `Replace ${secret} in .env`,
+            request: { instructions: `Use key ${secret}`, input: [{ role: 'user', content: secret }], text: { format: { type: 'json_schema', name: secret } } },
+            response: { error: { message: `bad ${secret}` } }, answer: { Comment: secret }, writes: [{ field: 'Comment', after: secret }],
+          }),
+        );
+        const seen = JSON.stringify([
+          await s.log.get(a.id), await s.log.list(), await s.log.records(), await s.views.activity({ limit: 10, offset: 0 }),
+        ]);
+        expect(seen).not.toContain(secret);
+        expect(seen).toContain('[REDACTED]');
+        expect((await s.log.get(a.id))!.errorMessage).toBe('Incorrect key [REDACTED]');
+      });
+    });
+
+    it('the spend ledger sums tokens and cost of attempts started since a time', async () => {
+      expect(await s.ledger.since(at(0))).toEqual({ tokens: 0, usd: 0 });
+      await s.log.record(attempt(1_000, { inputTokens: 100, outputTokens: 10, costUsd: 0.5 }));
+      await s.log.record(attempt(5_000, { inputTokens: 40, outputTokens: 2, costUsd: 0.25 }));
+      await s.log.record(attempt(6_000, { outcome: 'failed', inputTokens: 1, outputTokens: 0, costUsd: null }));
+      expect(await s.ledger.since(at(0))).toEqual({ tokens: 153, usd: 0.75 });
+      expect(await s.ledger.since(at(4_000))).toEqual({ tokens: 43, usd: 0.25 });
+      expect(await s.ledger.since(at(10_000))).toEqual({ tokens: 0, usd: 0 });
+    });
+
+    it("a written settlement keeps the customer's sync state", async () => {
+      expect(await s.state.get('42')).toBeUndefined();
+      const { job } = await s.queue.enqueue({ ref: '42', refKind: 'id', customerId: '42', trigger: { source: 'manual' }, maxAttempts: 3 }, T);
+      const [claimed] = await s.queue.claim('w', 1, 60_000, T);
+      expect(claimed!.id).toBe(job.id);
+      await s.queue.storeAnswer(claimed!, { Comment: 'hi' }, T + 1);
+      const state: CustomerSyncState = { customerId: '42', customerNumber: 'C-42', inputFingerprint: 'fp-1', written: { Comment: 'hi' }, lastResponseId: 'resp_9', lastWrittenAt: T + 2 };
+      const done = await s.queue.settle(claimed!, { to: 'written', attempt: attempt(2, { customerId: '42', customerNumber: 'C-42', jobId: job.id }), answer: { Comment: 'hi' }, syncState: state }, T + 2);
+      expect(claimed!.state).toBe('written');
+      expect(await s.state.get('42')).toEqual(state);
+      expect(await s.queue.get(job.id)).toMatchObject({ state: 'written', lastAttemptId: done.attempt!.id, answer: { Comment: 'hi' }, leaseOwner: null });
+      // A later write replaces it.
+      const { job: again } = await s.queue.enqueue({ ref: '42', refKind: 'id', customerId: '42', trigger: { source: 'manual' }, maxAttempts: 3 }, T + 3);
+      const [c2] = await s.queue.claim('w', 1, 60_000, T + 3);
+      expect(c2!.id).toBe(again.id);
+      await s.queue.storeAnswer(c2!, { Comment: 'hey' }, T + 4);
+      const next = { ...state, inputFingerprint: 'fp-2', written: { Comment: 'hey' }, lastWrittenAt: T + 5 };
+      await s.queue.settle(c2!, { to: 'written', attempt: attempt(5, { customerId: '42' }), answer: { Comment: 'hey' }, syncState: next }, T + 5);
+      expect(await s.state.get('42')).toEqual(next);
+      expect(await s.state.get('43')).toBeUndefined();
+    });
+
+    describe('bulk runs and batches', () => {
+      const bulkJob = (ref: string, runId: string, source: 'bulk' | 'batch' = 'bulk'): NewJob => ({ ref, refKind: 'number', customerId: `id-${ref}`, trigger: { source }, maxAttempts: 3, runId });
+
+      it('creates, finds the newest of a key, counts, and finishes runs', async () => {
+        expect(await s.runs.run('k')).toBeUndefined();
+        expect(await s.runs.latestRun('k')).toBeUndefined();
+        expect(await s.runs.runCount('k')).toBe(0);
+        const run = await s.runs.createRun('k', 'direct', { mode: 'direct', filter: { status: 'Active' } }, T);
+        expect(run).toEqual({ id: 'k', mode: 'direct', params: { mode: 'direct', filter: { status: 'Active' } }, status: 'running', nextPage: 1, enumerated: 0, total: null, createdAt: T, finishedAt: null });
+        expect(await s.runs.run('k')).toEqual(run);
+        await s.runs.finishRun('k', T + 10);
+        expect(await s.runs.run('k')).toMatchObject({ status: 'done', finishedAt: T + 10 });
+        await s.runs.createRun('k.2', 'batch', { mode: 'batch' }, T + 20);
+        await s.runs.createRun('other', 'direct', {}, T + 30);
+        await s.runs.createRun('kx', 'direct', {}, T + 40);
+        expect((await s.runs.latestRun('k'))!.id).toBe('k.2');
+        expect(await s.runs.runCount('k')).toBe(2);
+        // Creating a run again restarts it.
+        expect(await s.runs.createRun('k', 'direct', {}, T + 50)).toMatchObject({ id: 'k', status: 'running', finishedAt: null, createdAt: T });
+      });
+
+      it('adds a page of jobs and moves the cursor in one commit; a customer already in the run is not added twice', async () => {
+        await s.runs.createRun('r', 'direct', {}, T);
+        expect(await s.runs.addPage('r', 1, [bulkJob('A', 'r'), bulkJob('B', 'r')], 5, T + 1)).toBe(2);
+        expect(await s.runs.run('r')).toMatchObject({ nextPage: 2, enumerated: 2, total: 5 });
+        // The same page again (a resumed enumeration): nothing new, the cursor still moves.
+        expect(await s.runs.addPage('r', 1, [bulkJob('A', 'r'), bulkJob('B', 'r')], null, T + 2)).toBe(0);
+        expect(await s.runs.addPage('r', 2, [bulkJob('B', 'r'), bulkJob('C', 'r')], null, T + 3)).toBe(1);
+        expect(await s.runs.run('r')).toMatchObject({ nextPage: 3, enumerated: 6, total: 5 });
+        expect((await s.queue.counts('r')).pending).toBe(3);
+        // Another run takes the same customer again.
+        await s.runs.createRun('r.2', 'direct', {}, T + 4);
+        expect(await s.runs.addPage('r.2', 1, [bulkJob('A', 'r.2')], 1, T + 5)).toBe(1);
+        await s.runs.finishEnumeration('r', T + 6);
+        expect(await s.runs.run('r')).toMatchObject({ nextPage: -1, status: 'running' });
+      });
+
+      it('a submission marks its jobs batched under a local id; it is confirmed with OpenAI\'s id, or dropped', async () => {
+        await s.runs.createRun('b', 'batch', {}, T);
+        await s.runs.addPage('b', 1, ['A', 'B', 'C', 'D'].map((r) => bulkJob(r, 'b', 'batch')), 4, T);
+        const pending = await s.queue.pendingForBatch('b', 10, 0, T + 1);
+        expect(pending.map((j) => j.ref)).toEqual(['A', 'B', 'C', 'D']);
+        expect(await s.queue.countForBatch('b', 3, T + 1)).toBe(3);
+        const [a, b, c, d] = pending.map((j) => j.id) as [number, number, number, number];
+
+        await s.runs.recordSubmission({ id: 'local-1', runId: 'b', inputFileId: 'file_1', lines: 2 }, [a, b], T + 2);
+        expect((await s.queue.jobsInBatch('local-1')).map((j) => j.id).sort()).toEqual([a, b].sort());
+        expect(await s.queue.get(a)).toMatchObject({ state: 'batched', batchId: 'local-1' });
+        expect(await s.runs.openBatches()).toEqual([]);
+        expect(await s.runs.batches('b')).toEqual([
+          { id: 'local-1', runId: 'b', inputFileId: 'file_1', status: SUBMITTING, lines: 2, outputFileId: null, errorFileId: null, applied: false, nextPollAt: Number.MAX_SAFE_INTEGER, polls: 0 },
+        ]);
+        expect((await s.queue.pendingForBatch('b', 10, 0, T + 3)).map((j) => j.id)).toEqual([c, d]);
+
+        await s.runs.confirmSubmission('local-1', { id: 'batch_abc', inputFileId: 'file_1b', status: 'validating', nextPollAt: T + 60_000 }, T + 3);
+        expect(await s.queue.jobsInBatch('local-1')).toEqual([]);
+        expect((await s.queue.jobsInBatch('batch_abc')).map((j) => j.id).sort()).toEqual([a, b].sort());
+        expect(await s.runs.openBatches('b')).toEqual([
+          { id: 'batch_abc', runId: 'b', inputFileId: 'file_1b', status: 'validating', lines: 2, outputFileId: null, errorFileId: null, applied: false, nextPollAt: T + 60_000, polls: 0 },
+        ]);
+        await s.runs.updateBatch('batch_abc', { status: 'completed', outputFileId: 'file_out', nextPollAt: T + 120_000 }, T + 4);
+        await s.runs.updateBatch('batch_abc', { status: 'completed', nextPollAt: T + 180_000 }, T + 5);
+        expect(await s.runs.openBatches()).toMatchObject([{ id: 'batch_abc', status: 'completed', outputFileId: 'file_out', errorFileId: null, nextPollAt: T + 180_000, polls: 2 }]);
+
+        await s.runs.recordSubmission({ id: 'local-2', runId: 'b', inputFileId: 'file_2', lines: 2 }, [c, d], T + 6);
+        expect((await s.queue.counts('b')).batched).toBe(4);
+        await s.runs.dropSubmission('local-2', T + 7);
+        expect((await s.queue.pendingForBatch('b', 10, 0, T + 8)).map((j) => j.id)).toEqual([c, d]);
+        expect(await s.queue.get(c)).toMatchObject({ state: 'pending', batchId: null });
+        expect((await s.runs.batches('b')).map((x) => x.id)).toEqual(['batch_abc']);
+
+        await s.runs.markApplied('batch_abc', T + 9);
+        expect(await s.runs.openBatches()).toEqual([]);
+        expect(await s.runs.batches('b')).toMatchObject([{ id: 'batch_abc', applied: true }]);
+      });
+    });
+
+    it('pauses: set once (the second set is not a new pause), read, cleared once', async () => {
+      expect(await s.pauses.get('quota')).toBeUndefined();
+      expect(await s.pauses.set('quota', 'quota: insufficient_quota', T)).toBe(true);
+      expect(await s.pauses.set('quota', 'quota: again', T + 1)).toBe(false);
+      expect(await s.pauses.get('quota')).toEqual({ kind: 'quota', reason: 'quota: insufficient_quota', since: T });
+      expect(await s.pauses.clear('quota')).toBe(true);
+      expect(await s.pauses.clear('quota')).toBe(false);
+      expect(await s.pauses.get('quota')).toBeUndefined();
+    });
+
+    describe('dashboard views', () => {
+      // Attempts are written as they finish, so ids follow finished_at.
+      const seed = async () => {
+        const rows = [
+          attempt(1_000, { customerNumber: 'ACME-1', requestedRef: 'ACME-1', outcome: 'synced', inputTokens: 100, cachedTokens: 10, outputTokens: 20, costUsd: 0.5, request: { model: 'm' } }),
+          attempt(2_000, { customerNumber: 'ACME-2', requestedRef: 'ACME-2', outcome: 'failed', errorCode: 'X', errorMessage: 'OpenAI timed out', request: { model: 'm' }, inputTokens: 5 }),
+          attempt(3_000, { customerNumber: null, customerId: '77', requestedRef: '77', trigger: 'webhook:updated', outcome: 'skipped', errorMessage: 'unchanged', flags: ['echo'] }),
+          attempt(61_000, { customerNumber: 'BETA_1', requestedRef: 'BETA_1', outcome: 'synced', inputTokens: 1, outputTokens: 2, costUsd: 0.25, request: { model: 'm' } }),
+          attempt(62_000, { customerNumber: 'ACME-1', requestedRef: 'ACME-1', outcome: 'failed', errorMessage: 'write failed' }),
+        ];
+        const ids: number[] = [];
+        for (const r of rows) ids.push((await s.log.record(r)).id);
+        return ids;
+      };
+
+      it('activity: filters by outcome, text and record, pages newest first', async () => {
+        const [one, two, three, four, five] = (await seed()) as [number, number, number, number, number];
+        const all = await s.views.activity({ limit: 10, offset: 0 });
+        expect(all.total).toBe(5);
+        expect(all.items.map((i) => i.id)).toEqual([five, four, three, two, one]);
+        expect(all.items[2]).toEqual({
+          id: three, startedAt: at(2_900), finishedAt: at(3_000), customerNumber: null, customerId: '77', requestedRef: '77', trigger: 'webhook:updated', outcome: 'skipped',
+          errorCode: null, reason: 'unchanged', fix: null, totalMs: 100, inputTokens: 0, cachedTokens: 0, outputTokens: 0, costUsd: null, jobId: null, flags: ['echo'], instance: storageContractOptions.instance,
+        });
+        const ids = async (q: Partial<Parameters<Storage['views']['activity']>[0]>) => (await s.views.activity({ limit: 10, offset: 0, ...q })).items.map((i) => i.id);
+        expect(await ids({ outcome: 'failed' })).toEqual([five, two]);
+        expect(await ids({ q: 'acme' })).toEqual([five, two, one]);
+        expect(await ids({ q: 'acme', outcome: 'synced' })).toEqual([one]);
+        expect(await ids({ q: 'timed out' })).toEqual([two]);
+        expect(await ids({ q: '77' })).toEqual([three]);
+        expect(await ids({ q: 'webhook' })).toEqual([three]);
+        // The search text is text, not a pattern.
+        expect(await ids({ q: '_' })).toEqual([four]);
+        expect(await ids({ q: '%' })).toEqual([]);
+        expect(await ids({ customerNumber: 'ACME-1' })).toEqual([five, one]);
+        expect(await ids({ customerId: '77' })).toEqual([three]);
+        expect(await ids({ requestedRef: 'ACME-2' })).toEqual([two]);
+        expect(await ids({ since: at(2_000), until: at(61_000) })).toEqual([three, two]);
+        const page = await s.views.activity({ limit: 2, offset: 2 });
+        expect(page).toMatchObject({ total: 5 });
+        expect(page.items.map((i) => i.id)).toEqual([three, two]);
+        expect((await s.views.activity({ q: 'acme', limit: 1, offset: 0 })).total).toBe(3);
+      });
+
+      it('dayTotals: attempts finished since a time, by outcome, with calls and spend', async () => {
+        await seed();
+        expect(await s.views.dayTotals(new Date(T))).toEqual({ synced: 2, skipped: 1, failed: 2, openaiCalls: 3, inputTokens: 106, cachedTokens: 10, outputTokens: 22, costUsd: 0.75 });
+        expect(await s.views.dayTotals(new Date(T + 60_000))).toEqual({ synced: 1, skipped: 0, failed: 1, openaiCalls: 1, inputTokens: 1, cachedTokens: 0, outputTokens: 2, costUsd: 0.25 });
+        expect(await s.views.dayTotals(new Date(T + 100_000))).toEqual({ synced: 0, skipped: 0, failed: 0, openaiCalls: 0, inputTokens: 0, cachedTokens: 0, outputTokens: 0, costUsd: 0 });
+      });
+
+      it('totalsAfter: only the attempts after an id, and the newest id', async () => {
+        const ids = await seed();
+        const all = await s.views.totalsAfter(0);
+        expect(all.maxId).toBe(ids[4]);
+        expect(byOutcome(all.rows).map(({ outcome, count, inputTokens, cachedTokens, outputTokens, costUsd }) => ({ outcome, count, inputTokens, cachedTokens, outputTokens, costUsd }))).toEqual([
+          { outcome: 'failed', count: 2, inputTokens: 5, cachedTokens: 0, outputTokens: 0, costUsd: 0 },
+          { outcome: 'skipped', count: 1, inputTokens: 0, cachedTokens: 0, outputTokens: 0, costUsd: 0 },
+          { outcome: 'synced', count: 2, inputTokens: 101, cachedTokens: 10, outputTokens: 22, costUsd: 0.75 },
+        ]);
+        const after = await s.views.totalsAfter(ids[2]!);
+        expect(after.maxId).toBe(ids[4]);
+        expect(byOutcome(after.rows).map((r) => [r.outcome, r.count])).toEqual([['failed', 1], ['synced', 1]]);
+        expect(await s.views.totalsAfter(ids[4]!)).toEqual({ maxId: ids[4], rows: [] });
+      });
+
+      it('outcomeSeries: counts per bucket, oldest first, outside the window ignored', async () => {
+        await seed();
+        expect(await s.views.outcomeSeries(new Date(T), 30_000, 3)).toEqual({ synced: [1, 0, 1], skipped: [1, 0, 0], failed: [1, 0, 1] });
+        expect(await s.views.outcomeSeries(new Date(T + 1_500), 1_000, 2)).toEqual({ synced: [0, 0], skipped: [0, 1], failed: [1, 0] });
+        expect(await s.views.outcomeSeries(new Date(T + 500_000), 1_000, 2)).toEqual({ synced: [0, 0], skipped: [0, 0], failed: [0, 0] });
+      });
+    });
+  });
+}
