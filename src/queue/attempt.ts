@@ -32,12 +32,45 @@ export function stampAttempt(deps: SyncDeps, a: AttemptRecord, startedPerf: numb
   return a;
 }
 
+/** Where a job stands after this attempt, for the log line: try n of m, and what happens next. */
+export interface AttemptContext {
+  attempt: number;
+  maxAttempts: number;
+  /** Retried at this time (epoch ms); absent when this was the last try. */
+  nextAt?: number | undefined;
+  /** Held instead (a spend cap or the quota). */
+  held?: string | undefined;
+  runId?: string | null | undefined;
+}
+
+/** Dollars without float noise (0.000035900000000000005 -> 0.0000359). */
+export const roundUsd = (usd: number | null): number | null => (usd === null ? null : Number(usd.toPrecision(6)));
+
 /** What follows a committed attempt: the spend it adds, whoever listens (progress, metrics), one log line. */
-export function announceAttempt(deps: SyncDeps, stored: StoredAttempt): void {
+export function announceAttempt(deps: SyncDeps, stored: StoredAttempt, ctx?: AttemptContext): void {
   const a = stored;
   if (a.inputTokens || a.outputTokens) deps.budget?.record(a.inputTokens + a.outputTokens, a.costUsd, a.outputTokens);
   deps.onAttempt?.(stored);
-  const log = { attemptId: stored.id, jobId: a.jobId, customerNumber: a.customerNumber ?? a.requestedRef, outcome: a.outcome, trigger: a.trigger, tokens: a.inputTokens + a.outputTokens, costUsd: a.costUsd, ms: a.totalMs, flags: a.flags ?? undefined };
-  if (a.outcome === 'failed') deps.logger.warn({ ...log, error: a.errorCode, message: a.errorMessage }, 'sync failed');
-  else if (deps.logger.isLevelEnabled('info')) deps.logger.info(log, a.outcome === 'synced' ? 'sync done' : 'sync skipped');
+  const log = {
+    attemptId: stored.id, jobId: a.jobId, ...(ctx?.runId ? { runId: ctx.runId } : {}), customerNumber: a.customerNumber ?? a.requestedRef,
+    ...(a.customerId ? { customerId: a.customerId } : {}), outcome: a.outcome, trigger: a.trigger,
+    tokens: a.inputTokens + a.outputTokens, costUsd: roundUsd(a.costUsd), ms: a.totalMs, flags: a.flags ?? undefined,
+  };
+  if (a.outcome === 'failed') {
+    const next = ctx?.held
+      ? `held: ${ctx.held}`
+      : ctx?.nextAt !== undefined
+        ? `retried at ${new Date(ctx.nextAt).toISOString()}`
+        : !ctx
+          ? undefined
+          : a.retryable
+            ? 'no tries left: dead-lettered (ipaas-openai retry re-runs it)'
+            : 'dead-lettered: trying again will not help until the cause is fixed (then ipaas-openai retry)';
+    deps.logger.warn(
+      { ...log, error: a.errorCode, reason: a.errorMessage, ...(ctx ? { try: `${ctx.attempt} of ${ctx.maxAttempts}` } : {}), ...(next ? { next } : {}) },
+      ctx ? `sync failed (try ${ctx.attempt} of ${ctx.maxAttempts})` : 'sync failed',
+    );
+  } else if (deps.logger.isLevelEnabled('info')) {
+    deps.logger.info(a.outcome === 'skipped' ? { ...log, reason: a.errorMessage } : log, a.outcome === 'synced' ? 'sync done' : 'sync skipped');
+  }
 }

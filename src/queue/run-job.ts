@@ -36,8 +36,17 @@ export const jobRef = (job: Job): CustomerRef => (job.refKind === 'id' ? { id: j
  */
 export async function settle(deps: SyncDeps, job: Job, s: Settlement, started: number): Promise<StoredAttempt | null> {
   if (s.attempt) stampAttempt(deps, s.attempt, started);
+  const tries = job.attempts + 1;
   const { attempt } = await deps.store.queue.settle(job, s);
-  if (attempt) announceAttempt(deps, attempt);
+  if (attempt) {
+    announceAttempt(deps, attempt, {
+      attempt: tries,
+      maxAttempts: job.maxAttempts,
+      runId: job.runId,
+      nextAt: s.to === 'retry' ? Date.now() + s.delayMs : undefined,
+      held: s.to === 'held' ? s.hold.reason : undefined,
+    });
+  }
   return attempt;
 }
 

@@ -15,7 +15,8 @@ export function createLogger(options: { level: string; file?: string | undefined
       level: options.level,
       base: { service: 'ipaas-openai', ...(options.instance ? { instance: options.instance } : {}) },
       timestamp: pino.stdTimeFunctions.isoTime,
-      formatters: { log: (obj) => redactDeep(obj, options.redact) },
+      // Levels as words ("warn"), not pino's numbers: people and log shippers read them.
+      formatters: { level: (label) => ({ level: label }), log: (obj) => redactDeep(obj, options.redact) },
       hooks: {
         logMethod(args, method) {
           const clean = args.map((a) => (typeof a === 'string' ? options.redact(a) : a));

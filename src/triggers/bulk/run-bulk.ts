@@ -8,6 +8,7 @@ import type { NewJob } from '../../store/ports.js';
 import type { StoredAttempt } from '../../store/ports.js';
 import type { SyncDeps } from '../../app/sync-deps.js';
 import { describeError } from '../../shared/errors.js';
+import { roundUsd } from '../../queue/attempt.js';
 import { paramsKey, type BulkParams } from './bulk-params.js';
 import { customerPages } from './enumerate-customers.js';
 
@@ -125,6 +126,7 @@ export async function runBulk(baseDeps: SyncDeps, options: BulkRunOptions): Prom
     };
   };
 
+  deps.logger.info({ runId, mode: params.mode, resumed, total: run.total, done: doneAtStart, params }, resumed ? 'bulk run resumed' : 'bulk run started');
   await pool.start();
   const enumeration = enumerate().catch((err) => (enumerationError = err));
   let lastReport = 0;
@@ -166,6 +168,9 @@ export async function runBulk(baseDeps: SyncDeps, options: BulkRunOptions): Prom
   if (enumerationError) throw enumerationError;
   if (finished) await store.runs.finishRun(runId);
   const last = await progress();
+  const ended = { runId, mode: params.mode, total: last.total, ...last.counts, inputTokens: last.inputTokens, outputTokens: last.outputTokens, costUsd: roundUsd(last.costUsd), elapsedMs: last.elapsedMs };
+  if (finished) deps.logger.info(ended, 'bulk run finished');
+  else deps.logger.warn({ ...ended, reason: options.signal?.aborted ? 'interrupted (run again to continue)' : stoppedReason }, options.signal?.aborted ? 'bulk run interrupted' : 'bulk run stopped');
   options.onProgress?.(last);
   return { ...last, finished, interrupted: !!options.signal?.aborted, ...(stoppedReason ? { stoppedReason } : {}) };
 }
