@@ -2,18 +2,39 @@ import type { FastifyInstance } from 'fastify';
 import { describeError } from '../shared/errors.js';
 import type { ServiceContext } from './service-context.js';
 
+type Check = { ok: boolean; detail?: string; fix?: string };
+
+/**
+ * Checks the store (reachable; for SQLite, still the file at its path) and says so in the log once
+ * when it starts failing and once when it answers again. `serve` runs it every few seconds, so a
+ * deleted database or a lost PostgreSQL is reported even when nobody probes /readyz.
+ */
+export function storeWatch(ctx: Pick<ServiceContext, 'deps'>): () => Promise<{ check: Check; queue: Awaited<ReturnType<ServiceContext['deps']['store']['queue']['counts']>> | undefined }> {
+  let failing = false;
+  return async () => {
+    try {
+      await ctx.deps.store.check();
+      const queue = await ctx.deps.store.queue.counts();
+      if (failing) ctx.deps.logger.info({ store: ctx.deps.store.location }, 'the store answers again');
+      failing = false;
+      return { check: { ok: true }, queue };
+    } catch (err) {
+      const e = describeError(err);
+      const check: Check = { ok: false, detail: ctx.deps.redact(e.message), ...(e.fix ? { fix: e.fix } : {}) };
+      if (!failing) ctx.deps.logger.error({ store: ctx.deps.store.location, error: e.code, reason: check.detail, fix: e.fix }, 'the store is not usable');
+      failing = true;
+      return { check, queue: undefined };
+    }
+  };
+}
+
 /** /healthz: the process answers. /readyz: the store works, the mappings are checked, the workers run. */
 export async function healthRoutes(app: FastifyInstance, ctx: ServiceContext): Promise<void> {
   app.get('/healthz', async () => ({ ok: true, startedAt: ctx.startedAt.toISOString() }));
   app.get('/readyz', async (_req, reply) => {
-    const checks: Record<string, { ok: boolean; detail?: string; fix?: string }> = {};
-    let queue;
-    try {
-      queue = await ctx.deps.store.queue.counts();
-      checks.store = { ok: true };
-    } catch (err) {
-      checks.store = { ok: false, detail: ctx.deps.redact(describeError(err).message) };
-    }
+    const checks: Record<string, Check> = {};
+    const { check, queue } = await ctx.watchStore();
+    checks.store = check;
     try {
       await ctx.plans.get();
       checks.mappings = { ok: true };

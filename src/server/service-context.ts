@@ -20,4 +20,6 @@ export interface ServiceContext {
   queries: ViewsPort;
   metrics: ServiceMetrics;
   queueHistory: QueueHistory;
+  /** Checks the store and logs when it starts or stops failing (routes-health.ts: storeWatch). */
+  watchStore: () => Promise<{ check: { ok: boolean; detail?: string; fix?: string }; queue: Record<import('../queue/job-states.js').JobState, number> | undefined }>;
 }

@@ -11,6 +11,7 @@ import { isLoopbackHost } from './auth.js';
 import { buildApp } from './build-app.js';
 import { ServiceMetrics } from './metrics.js';
 import { QueueHistory } from './queue-history.js';
+import { storeWatch } from './routes-health.js';
 import type { ServiceContext } from './service-context.js';
 
 export interface RunningService {
@@ -32,6 +33,8 @@ export interface StartServiceOptions {
 /** `ipaas-openai serve`: one process with the HTTP server and the workers, sharing the store and the rate limiter. */
 /** The event-loop lag above which serve's workers take fewer jobs, so a webhook is acknowledged within ~20 ms. */
 const INTAKE_LOOP_LAG_MS = 8;
+/** How often serve checks its store by itself. */
+const STORE_CHECK_MS = 5_000;
 
 export async function startService(loaded: LoadedConfig, options: StartServiceOptions = {}): Promise<RunningService> {
   const { config } = loaded;
@@ -61,6 +64,7 @@ export async function startService(loaded: LoadedConfig, options: StartServiceOp
   });
   const ctx: ServiceContext = {
     deps, plans, pool, adminToken, adminTokenGenerated: generatedAdminToken, loopbackOnly: isLoopbackHost(config.server.host), startedAt: new Date(), queries, metrics, queueHistory,
+    watchStore: storeWatch({ deps }),
   };
   const app = await buildApp(ctx);
   let url: string;
@@ -72,7 +76,10 @@ export async function startService(loaded: LoadedConfig, options: StartServiceOp
   }
   if (options.workers !== false) await pool.start();
   queueHistory.start();
-  connector.logger.info({ url, concurrency: config.jobs.concurrency }, 'service started');
+  // A deleted database file or a lost PostgreSQL is said in the log within seconds, probed or not.
+  const storeTimer = setInterval(() => void ctx.watchStore(), STORE_CHECK_MS);
+  storeTimer.unref();
+  connector.logger.info({ url, concurrency: config.jobs.concurrency, instance: connector.instance, store: connector.store.location }, 'service started');
   let stopped: Promise<{ finished: number; released: number }> | undefined;
   return {
     url,
@@ -84,6 +91,7 @@ export async function startService(loaded: LoadedConfig, options: StartServiceOp
       return (stopped ??= (async () => {
         // Stop taking webhooks first, then let the workers finish or hand back their jobs.
         await app.close();
+        clearInterval(storeTimer);
         queueHistory.stop();
         const result = await pool.stop(graceMs);
         connector.logger.info(result, 'service stopped');

@@ -15,7 +15,8 @@ export type ErrorCode =
   | 'CONFIG_INVALID'
   | 'INVALID_INPUT'
   | 'BUDGET_HELD'
-  | 'INTERRUPTED';
+  | 'INTERRUPTED'
+  | 'STORE_UNAVAILABLE';
 
 export interface ConnectorErrorOptions {
   retryable?: boolean;

@@ -414,6 +414,8 @@ export interface Storage {
   readonly pauses: PausePort;
   readonly ledger: SpendLedgerPort;
   readonly views: ViewsPort;
+  /** Throws, saying what is wrong and what to do, when the store cannot be trusted now (unreachable, deleted). */
+  check(): Promise<void>;
   close(): Promise<void>;
 }
 

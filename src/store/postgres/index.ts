@@ -64,6 +64,10 @@ export class PostgresStorage implements Storage {
     this.ledger = { since: (iso) => log.spendSince(iso) };
   }
 
+  async check(): Promise<void> {
+    await this.db.query('SELECT 1');
+  }
+
   async close(): Promise<void> {
     await this.db.close();
   }

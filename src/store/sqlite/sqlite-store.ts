@@ -1,4 +1,5 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
+import { ConnectorError } from '../../shared/errors.js';
 import path from 'node:path';
 import { BackgroundCheckpoint } from './background-checkpoint.js';
 import { DashboardQueries } from './dashboard-queries.js';
@@ -33,6 +34,7 @@ export class SqliteStore implements Storage {
   readonly state: SyncStatePort;
   readonly ledger: SpendLedgerPort;
   private readonly checkpoints: BackgroundCheckpoint | undefined;
+  private readonly inode: number | undefined;
 
   constructor(
     readonly file: string,
@@ -48,6 +50,7 @@ export class SqliteStore implements Storage {
       this.checkpoints = new BackgroundCheckpoint(file);
     }
     this.migrate();
+    this.inode = file === ':memory:' ? undefined : statSync(file).ino;
     this.log = new SqliteSyncLog(this.db, options.redact ?? ((t) => t), options.instance ?? null);
     this.queue = new SqliteJobStore(this.db, this.log);
     if (options.account) this.queue.setAccount(options.account);
@@ -62,6 +65,26 @@ export class SqliteStore implements Storage {
 
   get location(): string {
     return this.file;
+  }
+
+  /**
+   * The file this connection writes is still the one at the path: deleted or replaced while running,
+   * SQLite would go on writing to a file nobody can open again, and a restart would start empty.
+   */
+  async check(): Promise<void> {
+    this.db.prepare('SELECT 1').get();
+    if (this.file === ':memory:') return;
+    let now: number | undefined;
+    try {
+      now = statSync(this.file).ino;
+    } catch {
+      now = undefined;
+    }
+    if (now !== this.inode) {
+      throw new ConnectorError('STORE_UNAVAILABLE', `The database file ${this.file} was ${now === undefined ? 'deleted' : 'replaced'} while the connector ran: what is written now cannot be read after a restart.`, {
+        fix: 'Stop the connector and restore the file from a backup (or start afresh knowing the queue and the sync log are gone); never delete the database of a running connector.',
+      });
+    }
   }
 
   private migrate(): void {
