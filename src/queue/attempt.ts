@@ -68,7 +68,8 @@ export function announceAttempt(deps: SyncDeps, stored: StoredAttempt, ctx?: Att
             : 'dead-lettered: trying again will not help until the cause is fixed (then ipaas-openai retry)';
     deps.logger.warn(
       { ...log, error: a.errorCode, reason: a.errorMessage, ...(ctx ? { try: `${ctx.attempt} of ${ctx.maxAttempts}` } : {}), ...(next ? { next } : {}) },
-      ctx ? `sync failed (try ${ctx.attempt} of ${ctx.maxAttempts})` : 'sync failed',
+      // The message stays one fixed string (what log queries match); the try and what next are fields.
+      'sync failed',
     );
   } else if (deps.logger.isLevelEnabled('info')) {
     deps.logger.info(a.outcome === 'skipped' ? { ...log, reason: a.errorMessage } : log, a.outcome === 'synced' ? 'sync done' : 'sync skipped');
