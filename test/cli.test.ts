@@ -106,7 +106,12 @@ describe('ipaas-openai against running emulators', () => {
   it('sync --all prints the estimate, refuses to spend without --yes off a terminal, and backfills with --yes', async () => {
     const refused = await cli('sync', '--all');
     expect(refused.code).toBe(2);
-    expect(refused.stdout).toMatch(/Estimate for 6 customers \(1 without CustomerNumber will fail unsent; tokens counted with o200k_base on 5 real requests\)/);
+    // Counted, not extrapolated: the first page holds all 6.
+    // (Earlier tests here synced some of them: those are counted as unchanged.)
+    const est = /Estimate for 6 customers: (\d) to send; (?:(\d) unchanged since their last sync \(no call; --force sends them\); )?1 without CustomerNumber will fail unsent \(all 6 looked at; tokens counted with o200k_base on (\d) real requests\):/.exec(refused.stdout);
+    expect(est, refused.stdout).not.toBeNull();
+    expect(Number(est![1]) + Number(est![2] ?? 0)).toBe(5);
+    expect(est![3]).toBe(est![1]);
     expect(refused.stdout).toMatch(/cost with gpt-5-nano: direct \$[\d.]+ · batch \$[\d.]+/);
     expect(refused.stderr).toContain('Fix: Add --yes to run without asking');
     const before = h.emulators.openai.emulator.counters.completions;
@@ -114,6 +119,13 @@ describe('ipaas-openai against running emulators', () => {
     expect(r.stdout).toMatch(/Finished: 5 written, 0 skipped \(unchanged or filtered\), 1 failed of 6/);
     expect(r.stdout).toMatch(/Tokens: [\d,]+ in \(0% cached\) \/ [\d,]+ out · cost \$/);
     expect(r.code).toBe(1); // the customer without CustomerNumber failed, visibly
+    expect(h.emulators.openai.emulator.counters.completions - before).toBe(5);
+
+    // Run again: every customer with a number is unchanged, counted exactly: nothing to confirm, nothing paid.
+    const again = await cli('sync', '--all');
+    expect(again.stdout).toContain('Estimate for 6 customers: 0 to send; 5 unchanged since their last sync (no call; --force sends them); 1 without CustomerNumber will fail unsent');
+    expect(again.stdout).toContain('Nothing to send to OpenAI');
+    expect(again.stdout).toMatch(/Finished: 0 written, 5 skipped \(unchanged or filtered\), 1 failed of 6/);
     expect(h.emulators.openai.emulator.counters.completions - before).toBe(5);
   });
 

@@ -26,8 +26,17 @@ const n = (x: number) => Math.round(x).toLocaleString('en-US');
 const pct = (x: number) => `${Math.round(x * 100)}%`;
 
 export function describeEstimate(e: BulkEstimate, mode: 'direct' | 'batch'): string[] {
+  // Counted when the first page was every customer; otherwise say it is the sample's share, scaled.
+  const about = e.exact ? '' : 'about ';
+  const parts = [
+    e.alreadyDone ? `${n(e.alreadyDone)} already done in the interrupted run (not sent again)` : '',
+    e.unchanged ? `${about}${n(e.unchanged)} unchanged since their last sync (no call; --force sends them)` : '',
+    e.excludedByFilter ? `${about}${n(e.excludedByFilter)} skipped by the collection's filter` : '',
+    e.withoutCustomerNumber ? `${about}${n(e.withoutCustomerNumber)} without CustomerNumber will fail unsent` : '',
+  ].filter(Boolean);
+  const basis = e.exact ? `all ${n(e.sampleSize)} looked at` : `shares from the first ${n(e.sampleSize)}`;
   return [
-    `Estimate for ${n(e.records)} customers (${e.excludedByFilter ? `${n(e.excludedByFilter)} skipped by the collection's filter; ` : ''}${e.withoutCustomerNumber ? `${n(e.withoutCustomerNumber)} without CustomerNumber will fail unsent; ` : ''}tokens counted with o200k_base on ${e.sampled} real requests):`,
+    `Estimate for ${n(e.records)} customers: ${about}${n(e.toSend)} to send${parts.length ? `; ${parts.join('; ')}` : ''} (${basis}; tokens counted with o200k_base on ${e.sampled} real requests):`,
     `  input  ~${n(e.inputTokensPerRecord)} tokens/record, ${n(e.totalInputTokens)} in all; cached share ~${pct(e.cachedShare)}${e.cachedShare === 0 ? ' (the static prompt part is under 1,024 tokens)' : ''}`,
     `  output ~${n(e.outputTokensPerRecord)} tokens/record (from the ${e.outputSource}), ${n(e.totalOutputTokens)} in all`,
     `  cost with ${e.model}: direct ${usd(e.directUsd)} · batch ${usd(e.batchUsd)} (within 24 h)${mode === 'batch' ? '  <- this run' : '  <- this run (add --batch to halve it)'}`,
@@ -96,9 +105,13 @@ export async function syncAllCommand(options: SyncAllOptions, io: CommandIO): Pr
     const estimate = await estimateBulk(loaded.config, connector.ipaas, connector.store, params);
     if (options.json) io.out(JSON.stringify({ estimate }));
     else for (const l of describeEstimate(estimate, params.mode)) io.out(l);
-    if (!options.yes) {
+    if (estimate.exact && estimate.toSend === 0) {
+      // Counted, not guessed: nothing would be sent or paid for, so there is nothing to confirm.
+      if (!options.json) io.out('Nothing to send to OpenAI: every selected customer is done, unchanged, filtered or without a CustomerNumber.');
+    } else if (!options.yes) {
       if (!options.interactive) throw new ConnectorError('INVALID_INPUT', 'Not confirmed: this is not a terminal.', { fix: 'Add --yes to run without asking (scripts, CI).' });
-      if (!(await confirm(io, `Send ${n(estimate.records)} customers to OpenAI (${params.mode})? [y/N] `, options.signal))) {
+      const cost = params.mode === 'batch' ? estimate.batchUsd : estimate.directUsd;
+      if (!(await confirm(io, `Send ${estimate.exact ? '' : 'about '}${n(estimate.toSend)} customers to OpenAI (${params.mode}, ${usd(cost)})? [y/N] `, options.signal))) {
         io.out('Nothing sent.');
         return 0;
       }

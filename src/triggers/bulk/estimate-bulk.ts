@@ -10,11 +10,24 @@ import type { Storage } from '../../store/ports.js';
 import { prepareMappings } from '../../pipeline/prepare-mappings.js';
 import type { BulkParams } from './bulk-params.js';
 import { customerPages } from './enumerate-customers.js';
+import { paramsKey } from './bulk-params.js';
+import { inputFingerprint } from '../../pipeline/fingerprint.js';
+import { TERMINAL_STATES } from '../../queue/job-states.js';
 
 export interface BulkEstimate {
   records: number;
   sampled: number;
+  /** True when the sample was every selected customer: the counts below are counted, not extrapolated. */
+  exact: boolean;
+  /** Customers looked at for the counts (the first page). */
+  sampleSize: number;
   withoutCustomerNumber: number;
+  /** Mapped inputs unchanged since their last sync: skipped without a call (none with --force). */
+  unchanged: number;
+  /** Already finished in the interrupted run this one continues (not sent again). */
+  alreadyDone: number;
+  /** What will be sent to OpenAI, and what the cost below is for. */
+  toSend: number;
   /** Records the FROM collection's filter skips (no call, no cost). */
   excludedByFilter: number;
   model: string;
@@ -55,6 +68,7 @@ export async function estimateBulk(config: ConnectorConfig, ipaas: IpaasClient, 
   let sampled = 0;
   let withoutNumber = 0;
   let filtered = 0;
+  let unchanged = 0;
   let prefix = 0;
   for (const c of first.customers) {
     // The sync's own steps: the collection's filter skips a record before anything is sent.
@@ -66,7 +80,12 @@ export async function estimateBulk(config: ConnectorConfig, ipaas: IpaasClient, 
       withoutNumber++;
       continue;
     }
-    const request = buildRequest(config.openai, plan.answerFields, mapFrom(plan, c));
+    const mapped = mapFrom(plan, c);
+    if (!params.force && (await store.state.get(c.id))?.inputFingerprint === inputFingerprint(mapped, config.openai.model)) {
+      unchanged++;
+      continue;
+    }
+    const request = buildRequest(config.openai, plan.answerFields, mapped);
     inputSum += await countRequestTokens(request);
     if (!prefix) {
       const schema = request.api === 'responses' ? (request.body.text as { format: { schema: unknown } }).format.schema : (request.body.response_format as { json_schema: { schema: unknown } }).json_schema.schema;
@@ -79,14 +98,32 @@ export async function estimateBulk(config: ConnectorConfig, ipaas: IpaasClient, 
   const textFields = plan.answerFields.filter((f) => f.dataType === 'string').length;
   const outputPer = fromLog ?? 30 + 60 * textFields + 4 * (plan.answerFields.length - textFields);
   const cachedPer = Math.min(inputPer, cachedTokensFor(prefix));
-  const sendable = Math.round(records * (sampled / Math.max(1, sampled + withoutNumber + filtered)));
-  const excludedByFilter = Math.round(records * (filtered / Math.max(1, sampled + withoutNumber + filtered)));
+  // Counted when the first page was everything; else the sample's shares, scaled to the total.
+  const looked = Math.max(1, sampled + withoutNumber + filtered + unchanged);
+  const scale = (k: number) => (first.last ? k : Math.round(records * (k / looked)));
+  const excludedByFilter = scale(filtered);
+  const withoutCustomerNumber = scale(withoutNumber);
+  const unchangedCount = scale(unchanged);
+  // A rerun of an interrupted run: what it finished is not sent again.
+  const resumed = await store.runs.latestRun(paramsKey(params));
+  let alreadyDone = 0;
+  if (resumed?.status === 'running') {
+    const counts = await store.queue.counts(resumed.id);
+    alreadyDone = TERMINAL_STATES.reduce((sum, st) => sum + counts[st], 0);
+  }
+  // What is left of the run, in the sample's proportions (the sample cannot tell which ones are done).
+  const sendable = first.last && alreadyDone === 0 ? sampled : Math.round(Math.max(0, records - alreadyDone) * (sampled / looked));
   const price = priceFor(config.openai.model, config.openai.prices);
   const direct = costUsd({ inputTokens: inputPer * sendable, cachedTokens: cachedPer * Math.max(0, sendable - 1), outputTokens: outputPer * sendable, reasoningTokens: 0 }, price);
   return {
     records,
     sampled,
-    withoutCustomerNumber: Math.round(records - sendable - excludedByFilter),
+    exact: first.last,
+    sampleSize: seen,
+    withoutCustomerNumber,
+    unchanged: unchangedCount,
+    alreadyDone,
+    toSend: sendable,
     excludedByFilter,
     model: config.openai.model,
     inputTokensPerRecord: inputPer,
