@@ -24,7 +24,7 @@ const CONCURRENCY = 16; // jobs.concurrency, the default, written into the confi
 const NUMBERS = Array.from({ length: N }, (_, i) => `LOAD-${String(i).padStart(6, '0')}`);
 const OPEN_STATES = ['pending', 'calling', 'batched', 'answered', 'held'] as const;
 
-type Counts = Record<string, number>;
+type Counts = Record<'pending' | 'calling' | 'batched' | 'answered' | 'held' | 'written' | 'skipped' | 'failed', number>;
 type Activity = { customerNumber: string | null; outcome: string; instance: string | null; jobId: number | null; startedAt: string; reason: string | null };
 
 let cluster: PostgresCluster | undefined;
@@ -81,8 +81,15 @@ async function expectEachWrittenOnce(emu: Emulators, via: Instance, runId: strin
   for (const a of log) if (a.outcome === 'synced') synced.set(a.customerNumber!, (synced.get(a.customerNumber!) ?? 0) + 1);
   expect(synced.size).toBe(N);
   expect([...synced.values()].filter((n) => n !== 1)).toEqual([]);
-  // Nothing failed on the way (a failed try that a retry later fixed would still be a bug to see here).
-  expect(log.filter((a) => a.outcome !== 'synced').map((a) => `${a.instance} ${a.customerNumber} job ${a.jobId} ${a.outcome}: ${a.reason}`)).toEqual([]);
+  // No try failed on the way, not even one a retry fixed later. Soft, so the checks below still run:
+  // instances that start together on a fresh iPaaS.com account all create the missing custom
+  // fields, and the ones that lose the race fail the records they hold with a 409 "already exists".
+  const failedTries: Record<string, number> = {};
+  for (const a of log.filter((x) => x.outcome !== 'synced')) {
+    const key = `${a.instance} ${a.outcome}: ${a.reason}`;
+    failedTries[key] = (failedTries[key] ?? 0) + 1;
+  }
+  expect.soft(failedTries, 'tries that did not sync, by instance and reason (count)').toEqual({});
 
   // The iPaaS.com emulator counts PUTs per route, not per customer: N PUTs in all, and every one of
   // the N customers carries a Last Response ID, distinct from every other's, so each got exactly one.
@@ -140,7 +147,7 @@ describe('three serve instances on one PostgreSQL database', () => {
     let held: Array<{ id: number; state: string; lease_until: number }>;
     try {
       held = (
-        await raw.query(`SELECT id, state, lease_until::float8 AS lease_until FROM jobs WHERE lease_owner LIKE $1 AND state IN ('calling', 'answered')`, [`worker@%:${gamma.child.pid}:%`])
+        await raw.query(`SELECT id::int AS id, state, lease_until::float8 AS lease_until FROM jobs WHERE lease_owner LIKE $1 AND state IN ('calling', 'answered')`, [`worker@%:${gamma.child.pid}:%`])
       ).rows;
     } finally {
       await raw.end();
@@ -153,6 +160,7 @@ describe('three serve instances on one PostgreSQL database', () => {
       const c = await counts(alpha);
       return c.written + c.skipped + c.failed === N && open(c) === 0;
     }, 90_000, `the other two instances to finish all ${N} jobs`, 500);
+    const finishedAt = Date.now();
 
     const log = await activity(beta);
     await expectEachWrittenOnce(emu, alpha, runId, log);
@@ -160,8 +168,8 @@ describe('three serve instances on one PostgreSQL database', () => {
     // gamma's jobs were finished by alpha or beta, and only after gamma's lease ran out.
     const byJob = new Map(log.filter((a) => a.outcome === 'synced').map((a) => [a.jobId, a]));
     for (const j of held) {
-      const a = byJob.get(j.id)!;
-      expect(a, `job ${j.id}: ${JSON.stringify((await alpha.api('GET', `/api/jobs/${j.id}`)).body)}; its attempts ${JSON.stringify(log.filter((x) => x.jobId === j.id))}`).toBeDefined();
+      const a = byJob.get(j.id);
+      if (!a) throw new Error(`gamma's job ${j.id} has no synced attempt: ${JSON.stringify((await alpha.api('GET', `/api/jobs/${j.id}`)).body)}`);
       expect(['alpha', 'beta']).toContain(a.instance);
       expect(Date.parse(a.startedAt), `job ${j.id} restarted before gamma's lease (until ${new Date(j.lease_until).toISOString()}) expired`).toBeGreaterThanOrEqual(j.lease_until - 50);
     }
@@ -172,7 +180,7 @@ describe('three serve instances on one PostgreSQL database', () => {
     expect(completions).toBeGreaterThanOrEqual(N);
     expect(completions).toBeLessThanOrEqual(N + inFlightCalls);
     console.log(
-      `[several-instances] gamma killed at ${Date.now() - killedAt} ms before the end holding ${held.length} jobs (${inFlightCalls} calling); completions ${completions} for ${N} customers`,
+      `[several-instances] gamma SIGKILLed holding ${held.length} jobs (${inFlightCalls} calling); the others finished ${finishedAt - killedAt} ms later; completions ${completions} for ${N} customers`,
     );
   }, 120_000);
 });

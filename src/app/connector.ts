@@ -6,8 +6,10 @@ import { createOpenAIClient } from '../openai/openai-client.js';
 import { createLogger, type Logger } from '../shared/logger.js';
 import { createRedactor } from '../shared/redact.js';
 import { openStorage } from '../store/open-storage.js';
+import { sharedPacingOf } from '../store/ports.js';
 import { Budget } from '../pacing/budget.js';
 import { RateLimiter } from '../pacing/rate-limiter.js';
+import { rateBudgetKey } from '../pacing/shared-rate-budget.js';
 import type { ConnectorConfig } from '../config/schema.js';
 import type { SyncDeps } from './sync-deps.js';
 
@@ -35,6 +37,17 @@ export function rateLimiterFor(config: ConnectorConfig, maxConcurrency = config.
   return new RateLimiter({ rpm: config.openai.rpm, tpm: config.openai.tpm, maxPerSecond: config.openai.throttlePerSecond, maxConcurrency });
 }
 
+/** A warning at most once per `everyMs` (a store that is down fails every call). */
+function throttledWarning(logger: Logger, everyMs: number, message?: string): (err: unknown, msg?: string) => void {
+  let last = -Infinity;
+  return (err, msg) => {
+    const now = Date.now();
+    if (now - last < everyMs) return;
+    last = now;
+    logger.warn({ err }, msg ?? message ?? 'failed');
+  };
+}
+
 /** The iPaaS.com client alone (preview and validate need no OpenAI key to start). */
 export function ipaasFromConfig(loaded: LoadedConfig): IpaasClient {
   return new IpaasClient({ ...loaded.config.ipaas, redact: createRedactor(loaded.secrets) });
@@ -52,10 +65,19 @@ export async function openConnector(loaded: LoadedConfig, options: OpenConnector
     ...(options.limiter ? { observe: options.limiter } : {}),
   });
   const store = await openStorage(config.store, { redact, account: config.ipaas.baseUrl, backgroundCheckpoints: true, instance });
+  // Several instances on one store (PostgreSQL): one OpenAI rate budget, and spend caps counted over all of them.
+  const shared = sharedPacingOf(store);
+  if (shared && options.limiter) {
+    const warn = throttledWarning(logger, 30_000);
+    options.limiter.shareBudget(shared.rateBudget, rateBudgetKey(config.openai.baseUrl, config.openai.model), (err, during) =>
+      warn(err, during === 'reserve' ? 'the shared OpenAI rate budget could not be read; calls wait and ask again' : 'reporting to the shared OpenAI rate budget failed; that report is lost'),
+    );
+  }
+  const sharing = shared ? { range: shared.spendRange, onError: throttledWarning(logger, 30_000, 'reading what the other instances spent failed; the spend caps use the last totals') } : undefined;
   return {
     instance,
     config, ipaas, openai, store, logger, redact, limiter: options.limiter,
-    budget: await Budget.open(config.budget, store.ledger),
+    budget: await Budget.open(config.budget, store.ledger, Date.now, sharing),
     now: options.now ?? (() => new Date()),
     async close() {
       await store.close();

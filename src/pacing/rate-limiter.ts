@@ -20,11 +20,18 @@
  *   don't cut again), +1 after `concurrency` consecutive successes. It guards against the
  *   failures buckets can't see (server overload, other clients on the same key).
  * - Waiters are served strictly FIFO: a big request cannot be overtaken forever by small ones.
+ * - Several instances (PostgreSQL) share one budget through a RateBudgetPort (`shareBudget`): the
+ *   buckets and the 429 cool-down then live in the port (pacing/shared-rate-budget.ts describes the
+ *   model) and this limiter keeps the rest local: FIFO, concurrency and AIMD, the per-second cap as a
+ *   first gate, the oversize check. After the local gates pass, the queue head reserves in the port
+ *   (one reservation in flight at a time); releases, headers and penalties are reported to it in the
+ *   background, merged while one report is under way. Without a port nothing here changes.
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import { ConnectorError } from '../shared/errors.js';
 import { pacesClient, retryAfterFromHeaders } from '../http/retry-policy.js';
 import { parseGoDuration } from './go-duration.js';
+import type { RateBudgetPort, RateMark, RateReport, RateSettings, RateView, ServerRateKind } from '../store/ports.js';
 
 export interface Clock {
   now(): number;
@@ -162,6 +169,8 @@ interface KindState {
 
 interface Grant {
   seq: number;
+  /** Shared budget only: the budget's count of grants, this one included. */
+  mark?: RateMark;
   /** Tokens currently charged for this call: the estimate, then the actual usage once released. */
   tokens: number;
   released: boolean;
@@ -177,12 +186,44 @@ interface Waiter {
   detach(): void;
 }
 
+/** What waits to be reported to a shared budget (merged while a report is under way). */
+interface Outbox {
+  tokens: number;
+  requests: number;
+  /** Local clock. */
+  coolDownUntil: number;
+  server?: NonNullable<RateReport['server']>;
+}
+
+interface Shared {
+  port: RateBudgetPort;
+  key: string;
+  onError: ((err: unknown, during: 'reserve' | 'report') => void) | undefined;
+  reserving: boolean;
+  /** Local clock: the budget said no; ask again at this time. */
+  askAt: number;
+  failures: number;
+  view: RateView | undefined;
+  viewAt: number;
+  outbox: Outbox | undefined;
+  reporting: boolean;
+}
+
+/** After a failed reservation (database unreachable): ask again after 250 ms, doubling up to 5 s. */
+const SHARED_RETRY_MS = 250;
+const SHARED_RETRY_MAX_MS = 5_000;
+/** A reservation not answered in this long counts as failed. */
+const SHARED_TIMEOUT_MS = 10_000;
+
 export class RateLimiter {
   private readonly clock: Clock;
   private readonly utilization: number;
   private readonly maxConcurrency: number;
   private readonly minConcurrency: number;
   private readonly kinds: Record<Kind, KindState> = { requests: {}, tokens: {} };
+  /** Configured limits (per minute), as given. */
+  private readonly configuredLimit: Partial<Record<Kind, number>> = {};
+  private shared: Shared | undefined;
   /** Server-reported limits (not scaled by utilization). */
   private readonly serverLimit: Partial<Record<Kind, number>> = {};
   private readonly perSecond: { count: number; windowMs: number } | undefined;
@@ -214,6 +255,7 @@ export class RateLimiter {
       if (limit === undefined) continue;
       if (!(Number.isFinite(limit) && limit > 0)) throw new RangeError(`${kind === 'requests' ? 'rpm' : 'tpm'} must be a positive number`);
       this.kinds[kind].configured = new Bucket(limit, this.utilization, now);
+      this.configuredLimit[kind] = limit;
     }
     if (opts.maxPerSecond !== undefined) {
       const m = opts.maxPerSecond;
@@ -222,6 +264,23 @@ export class RateLimiter {
       const count = Math.max(1, Math.floor(m));
       this.perSecond = { count, windowMs: (1000 * count) / m };
     }
+  }
+
+  /**
+   * Paces by buckets shared with every limiter on `port` under `key` (e.g. OpenAI base URL + model)
+   * instead of this process's own: several instances then send what one would. Call before the first
+   * acquire. `onError` hears of failed port calls (a reservation is retried after a back-off).
+   */
+  shareBudget(port: RateBudgetPort, key: string, onError?: (err: unknown, during: 'reserve' | 'report') => void): void {
+    if (this.shared?.port === port && this.shared.key === key) return;
+    if (this.inFlight > 0 || this.queue.length > 0) throw new Error('shareBudget: call it before the limiter is used');
+    this.shared = { port, key, onError, reserving: false, askAt: -Infinity, failures: 0, view: undefined, viewAt: 0, outbox: undefined, reporting: false };
+    this.kinds.requests = {};
+    this.kinds.tokens = {};
+  }
+
+  get sharedKey(): string | undefined {
+    return this.shared?.key;
   }
 
   /** Waits until a call estimated at `estimatedTokens` (input + max output tokens, as OpenAI counts against TPM) may start. */
@@ -284,7 +343,17 @@ export class RateLimiter {
       if (kind === 'requests') snap.remainingRequests = r;
       else snap.remainingTokens = r;
     }
-    if (this.pausedUntil > now) snap.pausedUntil = this.pausedUntil;
+    const v = this.shared?.view;
+    let pausedUntil = this.pausedUntil;
+    if (v) {
+      for (const [level, cap, key] of [[v.requests, v.requestsCapacity, 'remainingRequests'], [v.tokens, v.tokensCapacity, 'remainingTokens']] as const) {
+        if (level === undefined || cap === undefined) continue;
+        snap[key] = Math.max(0, Math.floor(level + 1e-9));
+        snap.headroom = Math.min(snap.headroom, Math.max(0, Math.min(1, level / cap)));
+      }
+      if (v.pausedMs > 0) pausedUntil = Math.max(pausedUntil, this.shared!.viewAt + v.pausedMs);
+    }
+    if (pausedUntil > now) snap.pausedUntil = pausedUntil;
     return snap;
   }
 
@@ -300,7 +369,7 @@ export class RateLimiter {
 
   /** Smallest known limit (configured or server-reported), in its own window's units. */
   private limitOf(kind: Kind): number | undefined {
-    const candidates = [this.kinds[kind].configured?.limit, this.serverLimit[kind]].filter((v): v is number => v !== undefined);
+    const candidates = [this.configuredLimit[kind], this.serverLimit[kind]].filter((v): v is number => v !== undefined);
     return candidates.length === 0 ? undefined : Math.min(...candidates);
   }
 
@@ -336,6 +405,16 @@ export class RateLimiter {
         this.armTimer(now, wait);
         return;
       }
+      if (this.shared) {
+        // The local gates passed: the head asks the shared budget (one reservation at a time keeps FIFO).
+        if (this.shared.reserving) return;
+        if (this.shared.askAt > now) {
+          this.armTimer(now, this.shared.askAt - now);
+          return;
+        }
+        this.reserve(this.shared, head);
+        return;
+      }
       this.queue.shift();
       head.detach();
       head.resolve(this.grant(head.tokens, now));
@@ -355,13 +434,140 @@ export class RateLimiter {
     return wait;
   }
 
-  private grant(tokens: number, now: number): Permit {
+  private reserve(shared: Shared, head: Waiter): void {
+    shared.reserving = true;
+    // A store that stops answering (no error, no answer) must not stall the limiter: after a while the
+    // reservation counts as failed; should it be granted after all, it is given back.
+    let over = false;
+    const timer = new AbortController();
+    const settled = (): number => {
+      over = true;
+      timer.abort();
+      shared.reserving = false;
+      return this.clock.now();
+    };
+    const failed = (err: unknown): void => {
+      const now = settled();
+      shared.askAt = now + Math.min(SHARED_RETRY_MAX_MS, SHARED_RETRY_MS * 2 ** shared.failures++);
+      shared.onError?.(err, 'reserve');
+      this.pump();
+    };
+    this.clock.sleep(SHARED_TIMEOUT_MS, timer.signal).then(
+      () => !over && failed(new Error(`The shared rate budget did not answer within ${SHARED_TIMEOUT_MS} ms.`)),
+      () => {},
+    );
+    shared.port.reserve(shared.key, { ...this.settings(), tokens: head.tokens }).then(
+      (res) => {
+        if (over) {
+          if (res.granted) this.report({ requests: 1, tokens: head.tokens });
+          return;
+        }
+        const now = settled();
+        shared.failures = 0;
+        this.see(shared, res.view, now);
+        if (res.granted) {
+          const i = this.queue.indexOf(head);
+          if (i < 0) {
+            this.report({ requests: 1, tokens: head.tokens }); // aborted while we asked: give it back
+          } else {
+            this.queue.splice(i, 1);
+            head.detach();
+            head.resolve(this.grant(head.tokens, now, res.mark));
+          }
+        } else {
+          shared.askAt = now + Math.max(1, res.waitMs);
+        }
+        this.pump();
+      },
+      (err: unknown) => {
+        if (!over) failed(err);
+      },
+    );
+  }
+
+  private settings(): RateSettings {
+    return {
+      rpm: this.configuredLimit.requests,
+      tpm: this.configuredLimit.tokens,
+      perWindow: this.perSecond ? { count: this.perSecond.count, windowMs: this.perSecond.windowMs } : undefined,
+      utilization: this.utilization,
+    };
+  }
+
+  private see(shared: Shared, v: RateView, now: number): void {
+    shared.view = v;
+    shared.viewAt = now;
+  }
+
+  /** Queues `part` for the shared budget and sends it unless a report is under way (then it goes with the next). */
+  private report(part: { tokens?: number; requests?: number; coolDownMs?: number; server?: NonNullable<RateReport['server']> }): void {
+    const shared = this.shared;
+    if (!shared) return;
+    const now = this.clock.now();
+    const o = (shared.outbox ??= { tokens: 0, requests: 0, coolDownUntil: -Infinity });
+    o.tokens += part.tokens ?? 0;
+    o.requests += part.requests ?? 0;
+    if (part.coolDownMs !== undefined) o.coolDownUntil = Math.max(o.coolDownUntil, now + part.coolDownMs);
+    // Of two server views, the one counted through more grants is newer (the budget ignores older ones anyway).
+    if (part.server && (!o.server || part.server.countedThrough.requests >= o.server.countedThrough.requests)) o.server = part.server;
+    this.flush(shared);
+  }
+
+  private flush(shared: Shared): void {
+    if (shared.reporting || !shared.outbox) return;
+    const o = shared.outbox;
+    shared.outbox = undefined;
+    shared.reporting = true;
+    const now = this.clock.now();
+    const rep: RateReport = { ...this.settings() };
+    if (o.tokens !== 0) rep.tokens = o.tokens;
+    if (o.requests !== 0) rep.requests = o.requests;
+    if (o.coolDownUntil > now) rep.coolDownMs = o.coolDownUntil - now;
+    if (o.server) rep.server = o.server;
+    const gaveBack = o.tokens > 0 || o.requests > 0;
+    // As for reservations: a report not answered in time counts as lost, so later ones are not held up.
+    let over = false;
+    const timer = new AbortController();
+    const end = (): boolean => {
+      if (over) return false;
+      over = true;
+      timer.abort();
+      shared.reporting = false;
+      return true;
+    };
+    this.clock.sleep(SHARED_TIMEOUT_MS, timer.signal).then(
+      () => {
+        if (!end()) return;
+        shared.onError?.(new Error(`The shared rate budget did not answer within ${SHARED_TIMEOUT_MS} ms.`), 'report');
+        this.flush(shared);
+      },
+      () => {},
+    );
+    shared.port.report(shared.key, rep).then(
+      (v) => {
+        if (!end()) return;
+        this.see(shared, v, this.clock.now());
+        // What was given back may be what the head waits for: ask again now rather than at the old estimate.
+        if (gaveBack && !shared.reserving && shared.askAt > this.clock.now()) shared.askAt = -Infinity;
+        this.flush(shared);
+        this.pump();
+      },
+      (err: unknown) => {
+        if (!end()) return;
+        shared.onError?.(err, 'report');
+        this.flush(shared);
+      },
+    );
+  }
+
+  private grant(tokens: number, now: number, mark?: RateMark): Permit {
     const grant: Grant = {
       seq: ++this.seq,
       tokens,
       released: false,
       requestBuckets: this.bucketsOf('requests'),
       tokenBuckets: this.bucketsOf('tokens'),
+      ...(mark ? { mark } : {}),
     };
     for (const b of grant.requestBuckets) b.take(1, now);
     for (const b of grant.tokenBuckets) b.take(tokens, now);
@@ -388,6 +594,7 @@ export class RateLimiter {
         if (refund > 0) b.give(refund, now);
         else if (refund < 0) b.take(-refund, now);
       }
+      if (grant.mark && refund !== 0) this.report({ tokens: refund });
       grant.tokens = used;
     }
     const status = outcome.status;
@@ -416,6 +623,8 @@ export class RateLimiter {
         ? Math.min(retryAfterMs, MAX_PAUSE_MS)
         : Math.min(DEFAULT_PAUSE_MS * 2 ** (this.penaltyStreak - 1), DEFAULT_PAUSE_MAX_MS);
     this.pausedUntil = Math.max(this.pausedUntil, now + pause);
+    // Shared: every limiter on the budget waits it out, not only this one.
+    if (this.shared) this.report({ coolDownMs: pause });
     this.okStreak = 0;
     // Answers to calls sent before the last cut describe the old load: one wave of 429s, one halving.
     if (seq === undefined || seq > this.lastCutSeq) {
@@ -430,6 +639,10 @@ export class RateLimiter {
    * (observe()), every call in flight is assumed uncounted.
    */
   private sync(headers: Headers, answered: Grant | undefined, now: number): void {
+    if (this.shared) {
+      this.syncShared(headers, answered);
+      return;
+    }
     // An answer to a call older than one we already synced from says nothing newer (the server
     // admitted that later call after it) and would make us subtract the calls in between twice.
     const stale = answered !== undefined && answered.seq < this.lastSyncedSeq;
@@ -453,6 +666,41 @@ export class RateLimiter {
       const view = remaining - (1 - this.utilization) * limitForHeadroom - this.uncountedSince(answered, kind);
       target.lowerTo(view, now);
     }
+  }
+
+  /**
+   * The shared budget's version of sync: the limits are learnt here too (for the oversize check and
+   * snapshots); the levels are corrected in the budget, by the grants of every limiter after the mark
+   * the answer is taken to include: the answered call's, else (observe, which does not know which
+   * call it answers) the newest call in flight here. Not the oldest, as the local sync assumes: the
+   * shared budget already counts every instance's calls exactly, the headers only correct for what
+   * it cannot see (other clients of the key), and taking the conservative end of a guess on every
+   * answer ratchets the level down by its noise (simulated: 90-95% of the limit used instead of 97-98%).
+   */
+  private syncShared(headers: Headers, answered: Grant | undefined): void {
+    let newest: Grant | undefined;
+    for (const g of this.log) if (!g.released && g.mark) newest = g;
+    const countedThrough = answered?.mark ?? newest?.mark ?? this.shared!.view?.mark ?? { requests: 0, tokens: 0 };
+    const server: NonNullable<RateReport['server']> = { countedThrough };
+    let any = false;
+    for (const kind of KINDS) {
+      const limit = numberHeader(headers, `x-ratelimit-limit-${kind}`);
+      const remaining = numberHeader(headers, `x-ratelimit-remaining-${kind}`);
+      const resetRaw = headers.get(`x-ratelimit-reset-${kind}`);
+      const reset = resetRaw === null ? undefined : parseGoDuration(resetRaw);
+      const s: ServerRateKind = {};
+      if (limit !== undefined && limit > 0) {
+        this.serverLimit[kind] = limit;
+        s.limit = limit;
+        const window = inferWindowMs(limit, remaining, reset);
+        if (window !== undefined) s.windowMs = window;
+      }
+      if (remaining !== undefined && remaining >= 0) s.remaining = remaining;
+      if (s.limit === undefined && s.remaining === undefined) continue;
+      server[kind] = s;
+      any = true;
+    }
+    if (any) this.report({ server });
   }
 
   /** Requests/tokens we spent that the server's answer to `answered` cannot include yet. */

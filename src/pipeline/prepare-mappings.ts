@@ -1,5 +1,6 @@
 import type { ConnectorConfig, TriggerEvent } from '../config/schema.js';
 import type { IpaasClient } from '../ipaas/ipaas-client.js';
+import { UpstreamError } from '../shared/errors.js';
 import { isStandardField } from '../ipaas/customer-model.js';
 import { selectCollections, type ActiveCollections } from '../mapping/collections.js';
 import { checkFields, type FieldProblem } from '../mapping/check-fields.js';
@@ -32,6 +33,7 @@ export async function prepareMappings(
   let catalog = new FieldCatalog(definitions);
   const created: string[] = [];
   const wouldCreate: string[] = [];
+  const madeElsewhere: string[] = [];
 
   const problems = checkFields(active, catalog, plannedTypes(config));
   if (problems.length && config.sync.autoCreateCustomFields) {
@@ -39,11 +41,18 @@ export async function prepareMappings(
       const def = config.customFields.find((d) => d.name.toLowerCase() === name.toLowerCase())!;
       if (options.dryRun) wouldCreate.push(def.name);
       else {
-        await ipaas.createCustomField({ name: def.name, data_type: def.dataType, description: def.description });
-        created.push(def.name);
+        try {
+          await ipaas.createCustomField({ name: def.name, data_type: def.dataType, description: def.description });
+          created.push(def.name);
+        } catch (err) {
+          // Another instance (or person) created it a moment ago: the 409 means the field is there.
+          const exists = err instanceof UpstreamError && err.status === 409 && (await ipaas.listCustomFields()).some((d) => d.name.toLowerCase() === def.name.toLowerCase());
+          if (!exists) throw err;
+          madeElsewhere.push(def.name);
+        }
       }
     }
-    const planned = [...definitions, ...config.customFields.filter((d) => [...created, ...wouldCreate].includes(d.name)).map((d) => ({ name: d.name, data_type: d.dataType }))];
+    const planned = [...definitions, ...config.customFields.filter((d) => [...created, ...wouldCreate, ...madeElsewhere].includes(d.name)).map((d) => ({ name: d.name, data_type: d.dataType }))];
     catalog = new FieldCatalog(planned);
   }
   return { plan: buildMappingPlan(active, catalog, plannedTypes(config)), created, wouldCreate };

@@ -100,6 +100,19 @@ export class WorkerPool {
     }
   }
 
+  private async handBack(jobId: number): Promise<void> {
+    const deadline = Date.now() + this.opts.leaseMs;
+    for (let wait = 250; Date.now() < deadline; wait = Math.min(wait * 2, 5_000)) {
+      try {
+        await this.deps.store.queue.releaseJob(this.owner, jobId);
+        this.wake?.();
+        return;
+      } catch {
+        await sleep(wait, undefined, { ref: false });
+      }
+    }
+  }
+
   /** New work arrived: look now instead of at the next poll. */
   notify(): void {
     this.wake?.();
@@ -180,7 +193,12 @@ export class WorkerPool {
                   }
                 }
               })
-              .catch((err) => this.deps.logger.error({ err, jobId: job.id }, 'job processing crashed'))
+              .catch((err) => {
+                this.deps.logger.error({ err, jobId: job.id }, 'job processing crashed');
+                // Most often the store stopped answering mid-way: hand the job back as soon as it answers
+                // again, instead of leaving it leased (and waiting) until the lease runs out.
+                void this.handBack(job.id);
+              })
               .finally(() => {
                 this.inFlight.delete(job.id);
                 this.wake?.();

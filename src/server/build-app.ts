@@ -26,7 +26,7 @@ export async function buildApp(ctx: ServiceContext): Promise<FastifyInstance> {
   app.addHook('onRoute', (r) => {
     for (const method of [r.method].flat()) if (method !== 'HEAD') routes.push({ method, url: r.url });
   });
-  installErrorHandler(app, ctx.deps.redact);
+  installErrorHandler(app, ctx.deps.redact, ctx.deps.logger);
   // One structured line per request (method, path, status, time; never headers or bodies): state changes
   // and errors at info, the page's polling at debug so it does not flood the log.
   app.addHook('onResponse', async (req, reply) => {

@@ -17,7 +17,7 @@ export function sendError(reply: FastifyReply, status: number, message: string, 
 }
 
 /** Translates every error at the HTTP edge, in one place. */
-export function installErrorHandler(app: FastifyInstance, redact: (s: string) => string): void {
+export function installErrorHandler(app: FastifyInstance, redact: (s: string) => string, logger?: { error(obj: object, msg: string): void }): void {
   app.setErrorHandler((err: FastifyError | Error, req, reply) => {
     if (err instanceof HttpError) return sendError(reply, err.status, err.message, err.fix);
     if (err instanceof ConnectorError) {
@@ -30,7 +30,11 @@ export function installErrorHandler(app: FastifyInstance, redact: (s: string) =>
         fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? 'The request body is too large.' : fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'Send the body as application/json.' : redact(fe.message);
       return sendError(reply, fe.statusCode, message);
     }
-    req.log.error({ err: describeError(err) }, 'request failed');
+    const e = describeError(err);
+    // The connector's own log (Fastify's is off), with the route: the reason must be findable.
+    (logger ?? req.log).error({ method: req.method, url: req.url.split('?')[0], error: e.code, reason: redact(e.message), fix: e.fix }, 'request failed');
+    // The store not answering is not the caller's fault and passes: 503, so iPaaS.com delivers again later.
+    if (e.code === 'STORE_UNAVAILABLE') return reply.header('retry-after', '5').code(503).send({ error: { status: 503, message: redact(e.message), ...(e.fix ? { fix: e.fix } : {}) } });
     return sendError(reply, 500, 'Internal error; the details are in the service log.');
   });
   app.setNotFoundHandler((req, reply) => sendError(reply, 404, `No route ${req.method} ${req.url.split('?')[0]}.`, 'See /openapi.json for the API.'));

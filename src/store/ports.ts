@@ -237,6 +237,8 @@ export interface QueuePort {
 
   /** Graceful shutdown: hand back every job this owner holds. */
   releaseAll(owner: string, now?: number): Promise<number>;
+  /** Hands back one job this owner holds (its run broke off, e.g. the store stopped answering mid-way). */
+  releaseJob(owner: string, jobId: number, now?: number): Promise<boolean>;
   /** Held jobs of a kind back to pending: those whose time came, or all of them. */
   releaseHeld(kind: HoldKind, options: { onlyDue: boolean }, now?: number): Promise<number>;
   /** Holders of leases now (to find dead ones). */
@@ -339,6 +341,109 @@ export interface PausePort {
 export interface SpendLedgerPort {
   /** Tokens and cost logged since an ISO time. */
   since(iso: string): Promise<{ tokens: number; usd: number }>;
+}
+
+/**
+ * The ledger by stretch of time. Budgets that re-read a shared ledger every second add up closed
+ * stretches once and re-read only the open end, instead of summing a whole month each time.
+ */
+export interface SpendRangePort {
+  /** Tokens and cost of attempts started in [fromIso, toIso). */
+  between(fromIso: string, toIso: string): Promise<{ tokens: number; usd: number }>;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// One OpenAI rate budget for several instances
+
+/**
+ * The limiter's own settings a shared rate budget judges a call by (each instance passes its own,
+ * so a changed config takes effect on restart without touching the stored state).
+ */
+export interface RateSettings {
+  /** Self-imposed caps per minute (openai.rpm / openai.tpm), applied on top of what the server reported. */
+  rpm?: number | undefined;
+  tpm?: number | undefined;
+  /** At most `count` starts in any `windowMs` (the API Throttle Limit), counted over everyone sharing the budget. */
+  perWindow?: { count: number; windowMs: number } | undefined;
+  /** Fraction of each limit aimed at, in (0, 1]: capacity and refill rate are limit × utilization. */
+  utilization: number;
+}
+
+/** A call about to start: 1 request and its estimated tokens (input + max output, as OpenAI counts at admission). */
+export interface RateAsk extends RateSettings {
+  tokens: number;
+}
+
+/** A point in a budget's order of grants: requests and tokens granted by it so far, cumulative. */
+export interface RateMark {
+  requests: number;
+  tokens: number;
+}
+
+/** Where a shared budget stands after an operation (for snapshots and metrics). */
+export interface RateView {
+  /** Effective limits (the smaller of configured and server-reported), unscaled; absent while unknown. */
+  requestsLimit?: number | undefined;
+  tokensLimit?: number | undefined;
+  /** Capacity (limit × utilization) and level now; level may be negative (owed). */
+  requestsCapacity?: number | undefined;
+  tokensCapacity?: number | undefined;
+  requests?: number | undefined;
+  tokens?: number | undefined;
+  /** Cool-down left, ms (0 when none). */
+  pausedMs: number;
+  /** Grants so far. */
+  mark: RateMark;
+}
+
+export type RateReservation =
+  /** Taken: `mark` is the budget's count including this call (answers to it were counted by the server up to here). */
+  | { granted: true; mark: RateMark; view: RateView }
+  /** Nothing taken: try again in `waitMs` (the earliest moment this ask could pass, unless someone gives back). */
+  | { granted: false; waitMs: number; view: RateView };
+
+/** One kind (requests or tokens) as an `x-ratelimit-*` header set reported it. */
+export interface ServerRateKind {
+  limit?: number | undefined;
+  remaining?: number | undefined;
+  /** The limit's refill window when the headers reveal it (a per-day limit); default a minute. */
+  windowMs?: number | undefined;
+}
+
+/** What happened after grants: settled usage, the server's view, a 429's cool-down — applied in one step. */
+export interface RateReport extends RateSettings {
+  /** Given back (> 0) or taken in addition (< 0): estimate minus real usage, or a grant that went unused. */
+  tokens?: number | undefined;
+  requests?: number | undefined;
+  /**
+   * The server's remaining/limits. `countedThrough` is the mark its answer is known to include: grants
+   * after it are subtracted from `remaining`; a report counted through less than one already applied is stale.
+   */
+  server?: { requests?: ServerRateKind | undefined; tokens?: ServerRateKind | undefined; countedThrough: RateMark } | undefined;
+  /** No one sharing the budget starts for this long from now (a 429/503 and its retry-after). */
+  coolDownMs?: number | undefined;
+}
+
+/**
+ * Request and token buckets per key (OpenAI base URL + model) shared by every limiter on it. Reserving
+ * is atomic: refill by the time elapsed on the budget's own clock, then take if there is enough. `now`
+ * (epoch ms) is for tests; without it the adapter's clock is used (the database's for PostgreSQL).
+ */
+export interface RateBudgetPort {
+  reserve(key: string, ask: RateAsk, now?: number): Promise<RateReservation>;
+  report(key: string, report: RateReport, now?: number): Promise<RateView>;
+}
+
+/** What a store shared by several instances (PostgreSQL) adds for pacing: one rate budget, the ledger by stretch. */
+export interface SharedPacingPorts {
+  readonly rateBudget: RateBudgetPort;
+  readonly spendRange: SpendRangePort;
+}
+
+/** The shared pacing ports of a store, if it has them (several instances can share it). */
+export function sharedPacingOf(storage: object): SharedPacingPorts | undefined {
+  const s = storage as Partial<SharedPacingPorts>;
+  return s.rateBudget && s.spendRange ? { rateBudget: s.rateBudget, spendRange: s.spendRange } : undefined;
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -71,7 +71,13 @@ export interface Emulators {
   ipaasCounters(): Promise<{ byRoute: Record<string, number>; customerWrites: number }>;
   openaiCounters(): Promise<{ completions: number; byPath: Record<string, number>; aborted: number }>;
   /** Every customer, read through the iPaaS.com API (paged). */
-  customers(): Promise<Array<{ id: number; customer_number: string | null; custom_fields: Array<{ custom_field_name: string; value: string }> }>>;
+  customers(): Promise<EmulatedCustomer[]>;
+}
+
+export interface EmulatedCustomer {
+  id: number;
+  customer_number: string | null;
+  custom_fields: Array<{ custom_field_name: string; value: string }>;
 }
 
 /** `emulate all` with `customers` synthetic customers (LOAD-000000…, ids from 7), OpenAI limits far above the load. */
@@ -91,11 +97,11 @@ export async function startEmulators(cwd: string, customers: number, track: Chil
     ipaasCounters: async () => (await get(`${control('iPaaS')}counters`, env.IPAAS_API_KEY!)).json() as never,
     openaiCounters: async () => (await get(`${control('OpenAI')}counters`, env.OPENAI_API_KEY!)).json() as never,
     async customers() {
-      const all = [];
+      const all: EmulatedCustomer[] = [];
       for (let page = 1; ; page++) {
         const r = await get(`${env.IPAAS_BASE_URL}/customers/v2/Customers?pageNumber=${page}&pageSize=100`, env.IPAAS_API_KEY!);
         const pagination = JSON.parse(r.headers.get('x-pagination') ?? '{}') as { has_Next?: boolean };
-        all.push(...((await r.json()) as never[]));
+        all.push(...((await r.json()) as EmulatedCustomer[]));
         if (!pagination.has_Next) return all;
       }
     },

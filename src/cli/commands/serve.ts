@@ -21,7 +21,7 @@ export async function serveCommand(options: ServeOptions, io: CommandIO, until?:
   io.out(`  webhooks:     POST ${service.url}/webhooks/ipaas ${loaded.config.server.webhookApiKey ? '(Bearer Webhook API Key)' : '(disabled: set IPAAS_WEBHOOK_KEY)'}`);
   io.out(`  manual sync:  POST ${service.url}/api/sync   status: GET ${service.url}/api/jobs   health: ${service.url}/readyz`);
   if (service.generatedAdminToken) io.out(`  admin token for this run: ${service.ctx.adminToken}  (set IPAAS_OPENAI_ADMIN_TOKEN to keep one)`);
-  io.out(`  store: ${loaded.config.store.path}   workers: ${options.workers === false ? 'off (intake only)' : loaded.config.jobs.concurrency}`);
+  io.out(`  store: ${service.ctx.deps.store.location}   workers: ${options.workers === false ? 'off (intake only)' : loaded.config.jobs.concurrency}`);
   await (until ??
     new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);

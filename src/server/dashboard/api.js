@@ -1,18 +1,37 @@
 // The page's only way to the service: JSON over fetch, with the admin token from this tab.
 
 const KEY = 'ipaas-openai.adminToken';
+// The service answers 401 both when no token is sent and when the one sent is wrong; only the page
+// knows which it was, so it remembers that the saved token was refused.
+let refused = false;
 
 export const adminToken = {
   get: () => sessionStorage.getItem(KEY),
   set(value) {
     sessionStorage.setItem(KEY, value);
+    refused = false;
     showState();
   },
   clear() {
     sessionStorage.removeItem(KEY);
+    refused = false;
+    showState();
+  },
+  /** The saved token was sent and the service said no: drop it and say so in the header. */
+  refuse() {
+    sessionStorage.removeItem(KEY);
+    refused = true;
     showState();
   },
 };
+
+const WHERE = 'IPAAS_OPENAI_ADMIN_TOKEN, or the one `ipaas-openai serve` (or the demo) printed at start';
+/** Why a call was refused, in words that say whether a token was given at all. */
+export function refusal(tokenSent) {
+  return tokenSent
+    ? { message: 'The service refused the admin token saved in this tab: it is not this service\'s admin token (the service may have restarted with a new one).', fix: `Enter the current admin token with the "Admin token" button at the top: ${WHERE}.` }
+    : { message: 'No admin token was given: this needs the service\'s admin token.', fix: `Enter it with the "Admin token" button at the top: ${WHERE}.` };
+}
 
 export class ApiError extends Error {
   constructor(status, message, fix) {
@@ -24,7 +43,7 @@ export class ApiError extends Error {
 
 function showState() {
   const el = document.getElementById('token-state');
-  if (el) el.textContent = adminToken.get() ? 'set' : 'not set';
+  if (el) el.textContent = adminToken.get() ? 'set' : refused ? 'refused' : 'not set';
 }
 
 async function send(method, path, body, token) {
@@ -52,11 +71,20 @@ async function send(method, path, body, token) {
  * errors come back as ApiError with the service's message and fix.
  */
 export async function api(method, path, body) {
-  let { res, data } = await send(method, path, body, adminToken.get());
+  let token = adminToken.get();
+  let { res, data } = await send(method, path, body, token);
   if (res.status === 401) {
+    if (token) adminToken.refuse();
     const { askForToken } = await import('./token-dialog.js');
-    const given = await askForToken(data?.error?.message ?? 'This needs the admin token.');
-    if (given) ({ res, data } = await send(method, path, body, adminToken.get()));
+    const given = await askForToken(refusal(!!token).message);
+    if (given) {
+      token = adminToken.get();
+      ({ res, data } = await send(method, path, body, token));
+    }
+  }
+  if (res.status === 401) {
+    const why = refusal(!!token);
+    throw new ApiError(401, why.message, why.fix);
   }
   if (!res.ok) throw new ApiError(res.status, data?.error?.message ?? `The service answered HTTP ${res.status}.`, data?.error?.fix);
   return data;
@@ -66,7 +94,9 @@ export async function api(method, path, body) {
 export async function checkToken(token) {
   const { res, data } = await send('POST', '/api/auth/check', undefined, token);
   if (res.ok) return { ok: true };
-  return { ok: false, message: data?.error?.message ?? `HTTP ${res.status}` };
+  // A token was sent, so a 401 means this one is wrong (whatever the generic message says).
+  if (res.status === 401) return { ok: false, message: 'it is not this service\'s admin token. Check for typos, or copy it again from where the service was started.' };
+  return { ok: false, message: data?.error?.message ?? `the service answered HTTP ${res.status}.` };
 }
 
 showState();

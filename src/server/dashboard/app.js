@@ -1,6 +1,6 @@
 // The dashboard: a hash router over six views. Each view renders into <main> and may poll;
 // leaving the view stops its timers.
-import { clear, h } from './dom.js';
+import { clear, fill, h, pageTitle } from './dom.js';
 import { ApiError } from './api.js';
 import { askForToken } from './token-dialog.js';
 
@@ -76,7 +76,11 @@ async function route() {
     else a.removeAttribute('aria-current');
   }
   if (!found) {
-    clear(main).append(h('h1', null, 'Page not found'), h('p', null, 'No page ', h('code', null, path), '. ', h('a', { href: '#/' }, 'Go to the overview.')));
+    // Its own title and heading: the tab must not keep saying the page left behind.
+    document.title = 'Page not found · ipaas-openai';
+    fill(main, h('div', { class: 'page-head' }, pageTitle('Page not found')),
+      h('p', null, 'There is no page ', h('code', null, `#${path}`), ' in this dashboard. ', h('a', { href: '#/' }, 'Go to the overview'), ', or pick a page from the menu.'));
+    if (moveFocus) main.querySelector('h1')?.focus?.();
     return;
   }
   document.title = `${found.r.title} · ipaas-openai`;
@@ -87,7 +91,7 @@ async function route() {
     await mod.render(main, { params, match: found.m, life });
   } catch (err) {
     if (!life.alive) return;
-    clear(main).append(h('h1', null, found.r.title), viewError(err));
+    fill(main, h('div', { class: 'page-head' }, pageTitle(found.r.title)), viewError(err));
   }
   // After a navigation, move focus to the new page's heading so keyboard and screen-reader users
   // start there; on first load the browser's own order (skip link first) applies.

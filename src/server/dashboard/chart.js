@@ -35,7 +35,8 @@ function axis(g, { x0, x1, y0, y1, max, ticks = 4 }) {
  */
 export function activityChart(data, width) {
   const n = data.series.synced.length;
-  const W = Math.max(480, Math.floor(width));
+  // As wide as the box (a phone too); below 260 px the box scrolls rather than squeezing the bars.
+  const W = Math.max(260, Math.floor(width));
   const left = 48;
   const right = 12;
   const barsH = 190;
@@ -78,7 +79,11 @@ export function activityChart(data, width) {
   }
 
   if (totals.every((t) => t === 0)) {
-    g.append(s('text', { x: left + plotW / 2, y: top + barsH / 2, class: 'empty-note', 'text-anchor': 'middle' }, 'No records in this range yet: start one on the Manual sync page.'));
+    // One line where it fits, two on a narrow screen (SVG text does not wrap by itself).
+    const lines = plotW >= 470 ? ['No records in this range yet: start one on the Manual sync page.'] : ['No records in this range yet:', 'start one on the Manual sync page.'];
+    const note = s('text', { x: left + plotW / 2, y: top + barsH / 2 - (lines.length - 1) * 9, class: 'empty-note', 'text-anchor': 'middle' });
+    lines.forEach((line, i) => note.append(s('tspan', { x: left + plotW / 2, dy: i ? 18 : 0 }, line)));
+    g.append(note);
   }
 
   // The queue line: gaps where the service was not running (no samples).

@@ -42,6 +42,21 @@ export function clear(el) {
   return el;
 }
 
+/**
+ * Appends children as h() does: null, undefined and false are left out (the DOM's own
+ * append would write them as the words "null" and "undefined").
+ */
+export function add(el, ...children) {
+  append(el, children);
+  return el;
+}
+
+/** Replaces an element's children (null, undefined and false left out). */
+export function fill(el, ...children) {
+  el.replaceChildren();
+  return add(el, ...children);
+}
+
 /** Says something to screen readers without moving focus. */
 export function announce(text) {
   const region = document.getElementById('announcer');

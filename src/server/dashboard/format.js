@@ -4,12 +4,20 @@ const nf = new Intl.NumberFormat();
 
 export const num = (n) => (n === null || n === undefined ? '–' : nf.format(n));
 
+/**
+ * Money, the same way on every page: $12.34 from one dollar up (cents, grouped thousands), and below
+ * a dollar up to 6 decimals with trailing zeros dropped ($0.000172, $0.50); a cost too small for
+ * 6 decimals says so instead of showing $0.00.
+ */
+const usdBig = new Intl.NumberFormat('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+const usdSmall = new Intl.NumberFormat('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 6 });
 export function usd(n) {
-  if (n === null || n === undefined) return '–';
+  if (n === null || n === undefined || !Number.isFinite(n)) return '–';
+  if (n < 0) return `-${usd(-n)}`;
   if (n === 0) return '$0.00';
-  if (n < 0.01) return `$${n.toFixed(6)}`;
-  if (n < 100) return `$${n.toFixed(4)}`;
-  return `$${n.toFixed(2)}`;
+  if (n < 0.000001) return 'under $0.000001';
+  if (n >= 1) return `$${usdBig.format(n)}`;
+  return `$${usdSmall.format(n)}`;
 }
 
 export function ms(n) {

@@ -32,12 +32,18 @@ export function askForToken(reason) {
       ev.preventDefault();
       const value = input.value.trim();
       if (!value) {
-        error.textContent = 'Enter the token first.';
+        error.textContent = 'No token given: enter the admin token first.';
         return;
       }
-      const r = await checkToken(value);
+      let r;
+      try {
+        r = await checkToken(value);
+      } catch (err) {
+        error.textContent = `The token could not be checked: ${err.message}`;
+        return;
+      }
       if (!r.ok) {
-        error.textContent = `The service refused this token: ${r.message}`;
+        error.textContent = `The service refused this token (wrong token): ${r.message}`;
         input.select();
         return;
       }

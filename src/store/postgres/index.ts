@@ -2,13 +2,16 @@
  * The PostgreSQL adapter: every storage port in one database that several instances share.
  * See pg-queue.ts for how claims stay exclusive across instances.
  */
-import type { SpendLedgerPort, Storage, SyncStatePort } from '../ports.js';
+import { ConnectorError } from '../../shared/errors.js';
+import type { SharedPacingPorts, SpendLedgerPort, Storage, SyncStatePort } from '../ports.js';
 import { PgDatabase } from './pg-database.js';
 import { PgPauses } from './pg-pauses.js';
 import { PgQueue } from './pg-queue.js';
+import { PgRateBudget } from './pg-rate-budget.js';
 import { redaction } from './pg-redact.js';
 import { PgRuns } from './pg-runs.js';
 import { migrate } from './pg-schema.js';
+import { PgSpendRange } from './pg-spend-range.js';
 import { PgSyncLog } from './pg-sync-log.js';
 import { PgViews } from './pg-views.js';
 
@@ -34,7 +37,7 @@ export function describeUrl(url: string): string {
   }
 }
 
-export class PostgresStorage implements Storage {
+export class PostgresStorage implements Storage, SharedPacingPorts {
   readonly engine = 'postgres' as const;
   readonly location: string;
   readonly queue: PgQueue;
@@ -44,6 +47,10 @@ export class PostgresStorage implements Storage {
   readonly pauses: PgPauses;
   readonly ledger: SpendLedgerPort;
   readonly views: PgViews;
+  /** One OpenAI rate budget for every instance on this database. */
+  readonly rateBudget: PgRateBudget;
+  /** The ledger by stretch of time, for budgets that re-read it every second. */
+  readonly spendRange: PgSpendRange;
 
   constructor(
     readonly db: PgDatabase,
@@ -58,6 +65,8 @@ export class PostgresStorage implements Storage {
     this.runs = new PgRuns(db, this.queue);
     this.pauses = new PgPauses(db, r);
     this.views = new PgViews(db);
+    this.rateBudget = new PgRateBudget(db);
+    this.spendRange = new PgSpendRange(db);
     const queue = this.queue;
     this.state = { get: (customerId) => queue.customerState(customerId) };
     const log = this.log;
@@ -65,7 +74,15 @@ export class PostgresStorage implements Storage {
   }
 
   async check(): Promise<void> {
-    await this.db.query('SELECT 1');
+    try {
+      await this.db.query('SELECT 1');
+    } catch (err) {
+      throw new ConnectorError('STORE_UNAVAILABLE', `PostgreSQL at ${this.location} does not answer: ${(err as Error).message}.`, {
+        retryable: true,
+        cause: err,
+        fix: 'Start the database or restore the network to it, and check the URL in IPAAS_OPENAI_DB (or store.url); the connector carries on by itself once it answers.',
+      });
+    }
   }
 
   async close(): Promise<void> {

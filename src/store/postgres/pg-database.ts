@@ -68,6 +68,9 @@ export class PgDatabase implements Queryable {
     for (let attempt = 1; ; attempt++) {
       const client = await this.pool.connect();
       let broken: Error | undefined;
+      // A checked-out client has no pool listener: a server going away would be an unhandled 'error' event.
+      const onError = (e: Error) => (broken ??= e);
+      client.on('error', onError);
       try {
         const head = ['BEGIN'];
         if (options.lock !== undefined) head.push(`SELECT pg_advisory_xact_lock(${options.lock.toString()})`);
@@ -85,10 +88,11 @@ export class PgDatabase implements Queryable {
       } catch (err) {
         const code = (err as { code?: string }).code;
         // No SQLSTATE: the connection itself failed; the client is not given back to the pool.
-        if (!code) broken ??= err as Error;
+        if (!code || code.startsWith('57P') || code.startsWith('08')) broken ??= err as Error;
         if (code && RETRYABLE.has(code) && attempt < 4 && !broken) continue;
         throw err;
       } finally {
+        client.off('error', onError);
         client.release(broken);
       }
     }

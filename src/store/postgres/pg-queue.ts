@@ -98,6 +98,8 @@ const SQL = {
     WHERE id = $1 AND state = $2 AND lease_owner IS NOT DISTINCT FROM $8 AND ${movesTo("'held'")}`,
   release: `UPDATE jobs SET lease_owner = NULL, lease_until = NULL, state = ${HAND_BACK}, updated_at = $2
     WHERE lease_owner = $1 AND state IN ('calling','answered','pending') AND ${staysOrMovesTo(HAND_BACK)}`,
+  releaseOne: `UPDATE jobs SET lease_owner = NULL, lease_until = NULL, state = ${HAND_BACK}, updated_at = $3
+    WHERE lease_owner = $1 AND id = $2 AND state IN ('calling','answered','pending') AND ${staysOrMovesTo(HAND_BACK)}`,
   releaseHeld: `UPDATE jobs SET state = 'pending', hold_kind = NULL, hold_reason = NULL, run_after = $3, updated_at = $3
     WHERE state = 'held' AND hold_kind = $1 AND (NOT $2::boolean OR run_after <= $3) AND ${movesTo("'pending'")}`,
   pendingForBatch: `SELECT * FROM jobs WHERE run_id = $1 AND trigger = 'batch' AND state = 'pending' AND run_after <= $2 AND id > $3 ORDER BY id LIMIT $4`,
@@ -367,6 +369,11 @@ export class PgQueue implements QueuePort {
     this.log.committed(templates);
     job.state = to;
     return { attempt: stored };
+  }
+
+  async releaseJob(owner: string, jobId: number, now?: number): Promise<boolean> {
+    const t = await this.db.clock(now);
+    return ((await this.db.query(SQL.releaseOne, [owner, jobId, t])).rowCount ?? 0) === 1;
   }
 
   async releaseAll(owner: string, now?: number): Promise<number> {

@@ -77,6 +77,21 @@ export const PG_MIGRATIONS: readonly string[] = [
 
    -- The job state machine (queue/job-states.ts) as rows; every state-changing UPDATE checks its move here.
    CREATE TABLE job_transitions (from_state TEXT NOT NULL, to_state TEXT NOT NULL, PRIMARY KEY (from_state, to_state));`,
+
+  // 2: one OpenAI rate budget for every instance (store/postgres/pg-rate-budget.ts): per key (OpenAI base
+  // URL + model) the server-reported limits, the levels of the request and token buckets as of
+  // updated_at, what was granted so far, the last starts (API Throttle Limit) and the 429 cool-down.
+  // Times are the database clock in fractional epoch milliseconds.
+  `CREATE TABLE rate_budgets (
+     key TEXT PRIMARY KEY,
+     req_limit DOUBLE PRECISION, req_window_ms DOUBLE PRECISION NOT NULL DEFAULT 60000, req_level DOUBLE PRECISION,
+     tok_limit DOUBLE PRECISION, tok_window_ms DOUBLE PRECISION NOT NULL DEFAULT 60000, tok_level DOUBLE PRECISION,
+     req_taken DOUBLE PRECISION NOT NULL DEFAULT 0, tok_taken DOUBLE PRECISION NOT NULL DEFAULT 0,
+     synced_through DOUBLE PRECISION NOT NULL DEFAULT 0,
+     starts DOUBLE PRECISION[] NOT NULL DEFAULT '{}',
+     paused_until DOUBLE PRECISION NOT NULL DEFAULT 0,
+     updated_at DOUBLE PRECISION NOT NULL
+   );`,
 ];
 
 /**

@@ -9,6 +9,7 @@ import { startPostgres, type PostgresCluster } from '../../../test/helpers/postg
 import { canTransition, JOB_STATES } from '../../queue/job-states.js';
 import type { AttemptRecord, IntakeItem, Job, NewJob, Storage } from '../ports.js';
 import { describeUrl, openPostgresStorage } from './index.js';
+import { PG_MIGRATIONS } from './pg-schema.js';
 
 let cluster: PostgresCluster;
 beforeAll(async () => {
@@ -127,7 +128,7 @@ describe('PostgreSQL: several instances on one database', () => {
     const raw = new pg.Client({ connectionString: url });
     await raw.connect();
     try {
-      expect((await raw.query('SELECT version FROM schema_migrations ORDER BY version')).rows).toEqual([{ version: 1 }]);
+      expect((await raw.query('SELECT version FROM schema_migrations ORDER BY version')).rows).toEqual(PG_MIGRATIONS.map((_, i) => ({ version: i + 1 })));
       const moves = (await raw.query('SELECT from_state, to_state FROM job_transitions ORDER BY 1, 2')).rows.map((r) => `${r.from_state}>${r.to_state}`);
       const expected = JOB_STATES.flatMap((f) => JOB_STATES.filter((t) => canTransition(f, t)).map((t) => `${f}>${t}`)).sort();
       expect(moves).toEqual(expected);

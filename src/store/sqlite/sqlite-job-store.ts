@@ -107,6 +107,7 @@ export class SqliteJobStore implements QueuePort {
           last_error_code = @code, last_error = @error, last_error_fix = @fix, updated_at = @now WHERE id = @id AND state = @from AND lease_owner IS @leaseOwner AND ${movesTo('@state')}`),
       retryLater: db.prepare(`UPDATE jobs SET state = @state, attempts = attempts + 1, run_after = @runAfter, lease_owner = NULL, lease_until = NULL, answer_json = coalesce(@answer, answer_json),
           last_attempt_id = @attemptId, last_error_code = @code, last_error = @error, last_error_fix = @fix, updated_at = @now WHERE id = @id AND state = @from AND lease_owner IS @leaseOwner AND ${movesTo('@state')}`),
+      releaseOne: db.prepare(`UPDATE jobs SET lease_owner = NULL, lease_until = NULL, state = ${handBack}, updated_at = @now WHERE lease_owner = @owner AND id = @id AND state IN ('calling','answered','pending') AND ${staysOrMovesTo(handBack)}`),
       release: db.prepare(`UPDATE jobs SET lease_owner = NULL, lease_until = NULL, state = ${handBack}, updated_at = @now WHERE lease_owner = @owner AND state IN ('calling','answered','pending') AND ${staysOrMovesTo(handBack)}`),
       expiredCalling: db.prepare(`UPDATE jobs SET state = 'pending', attempts = attempts + 1, last_error = 'The worker stopped while the OpenAI call was in flight (lease expired); the call is repeated.', updated_at = @now
           WHERE state = 'calling' AND lease_until < @now AND ${movesTo("'pending'")}`),
@@ -317,6 +318,10 @@ export class SqliteJobStore implements QueuePort {
     this.log.committed(templates);
     job.state = to;
     return { attempt: stored };
+  }
+
+  async releaseJob(owner: string, jobId: number, now = Date.now()): Promise<boolean> {
+    return this.s.releaseOne.run({ owner, id: jobId, now }).changes === 1;
   }
 
   async releaseAll(owner: string, now = Date.now()): Promise<number> {

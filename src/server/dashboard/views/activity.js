@@ -1,7 +1,7 @@
 // Activity: every sync attempt, searchable and paged; filter by outcome and time.
 import { api } from '../api.js';
 import { setParams, viewError } from '../app.js';
-import { badge, clear, field, h, pageTitle } from '../dom.js';
+import { add, badge, clear, field, fill, h, pageTitle } from '../dom.js';
 import { dateTime, ms, num, usd, who } from '../format.js';
 
 const PAGE = 25;
@@ -31,15 +31,15 @@ function sinceOf(time, from) {
 function row(a) {
   const link = h('a', { href: `#/attempt/${a.id}`, 'aria-label': `${who(a)}, attempt ${a.id}, ${a.outcome}` }, who(a));
   const tr = h('tr', { class: 'clickable', dataset: { attemptId: a.id, outcome: a.outcome } },
-    h('td', { class: 'num muted' }, `#${a.id}`),
-    h('td', { class: 'nowrap' }, dateTime(a.finishedAt)),
+    h('td', { class: 'num muted col-optional' }, `#${a.id}`),
+    h('td', { class: 'nowrap when' }, dateTime(a.finishedAt)),
     h('td', null, link),
-    h('td', null, a.trigger),
+    h('td', { class: 'col-optional' }, a.trigger),
     h('td', null, badge(a.outcome)),
     h('td', { class: 'reason' }, a.reason ? h('span', { title: a.reason }, a.reason) : h('span', { class: 'muted' }, '–'), a.flags?.length ? h('span', { class: 'flag', title: a.flags.join('\n') }, ' ⚑') : null),
     h('td', { class: 'num nowrap' }, ms(a.totalMs)),
     h('td', { class: 'num nowrap' }, a.inputTokens || a.outputTokens ? `${num(a.inputTokens)} / ${num(a.outputTokens)}` : '–'),
-    h('td', { class: 'num nowrap' }, a.costUsd === null ? '–' : usd(a.costUsd)));
+    h('td', { class: 'num nowrap cost' }, usd(a.costUsd)));
   // The whole row is a click target for the mouse; keyboard users have the link.
   tr.addEventListener('click', (ev) => {
     if (!(ev.target instanceof HTMLAnchorElement)) location.hash = `#/attempt/${a.id}`;
@@ -68,12 +68,14 @@ export async function render(root, { params, life }) {
   const next = h('button', { type: 'button' }, 'Older →');
   let lastJson = '';
 
-  root.append(
+  add(root,
     h('div', { class: 'page-head' }, pageTitle('Activity'), h('p', { class: 'muted small' }, 'Every sync attempt, newest first. Open one to see the request, the response and the fields written.')),
     form, errorBox, summary,
     h('div', { class: 'table-wrap' }, h('table', { class: 'table', 'aria-describedby': 'activity-summary' },
       h('caption', { class: 'visually-hidden' }, 'Sync attempts'),
-      h('thead', null, h('tr', null, ['#', 'Finished', 'Customer', 'Trigger', 'Outcome', 'Reason', 'Duration', 'Tokens in / out', 'Cost'].map((c, i) => h('th', { scope: 'col', class: i === 0 || i >= 6 ? 'num' : undefined }, c)))),
+      // On a phone the # and Trigger columns fold away (both are on the record's page) so that
+      // Outcome is in view; the rest scroll inside .table-wrap, never the page.
+      h('thead', null, h('tr', null, ['#', 'Finished', 'Customer', 'Trigger', 'Outcome', 'Reason', 'Duration', 'Tokens in / out', 'Cost'].map((c, i) => h('th', { scope: 'col', class: [i === 0 || i >= 6 ? 'num' : '', i === 0 || i === 3 ? 'col-optional' : ''].filter(Boolean).join(' ') || undefined }, c)))),
       tbody)),
     h('nav', { class: 'pager', 'aria-label': 'Pages' }, prev, next));
 
@@ -90,14 +92,14 @@ export async function render(root, { params, life }) {
       page = await api('GET', `/api/activity?${qs}`);
       clear(errorBox);
     } catch (err) {
-      clear(errorBox).append(viewError(err));
+      fill(errorBox, viewError(err));
       return;
     }
     if (!life.alive) return;
     const json = JSON.stringify(page);
     if (json === lastJson) return; // nothing new: keep the rows (and any focus inside them)
     lastJson = json;
-    clear(tbody).append(...(page.items.length ? page.items.map(row) : [h('tr', null, h('td', { colspan: 9, class: 'empty' }, 'No sync attempts match. Start one on the Manual sync page.'))]));
+    fill(tbody, ...(page.items.length ? page.items.map(row) : [h('tr', null, h('td', { colspan: 9, class: 'empty' }, 'No sync attempts match. Start one on the Manual sync page.'))]));
     const first = page.total ? page.offset + 1 : 0;
     summary.textContent = `Showing ${num(first)}–${num(page.offset + page.items.length)} of ${num(page.total)} attempts`;
     prev.disabled = page.offset === 0;

@@ -2,7 +2,7 @@
 import { api } from '../api.js';
 import { setParams, viewError } from '../app.js';
 import { activityChart, chartTable, legend } from '../chart.js';
-import { clear, h, pageTitle } from '../dom.js';
+import { add, clear, fill, h, pageTitle } from '../dom.js';
 import { dateTime, ms, num, pct, time, usd } from '../format.js';
 
 const RANGES = [
@@ -20,24 +20,29 @@ function localMidnightIso() {
 function card(title, value, sub, { tone, href } = {}) {
   return h('section', { class: `card stat${tone ? ` stat-${tone}` : ''}`, 'aria-label': title },
     h('h2', { class: 'card-title' }, href ? h('a', { href }, title) : title),
-    h('p', { class: 'card-value' }, value),
+    // A long figure (a small cost to 6 decimals) in a smaller size, so that it never breaks in two.
+    h('p', { class: `card-value${String(value).length > 7 ? ' card-value-long' : ''}` }, value),
     sub ? h('p', { class: 'card-sub' }, sub) : null);
 }
 
 function headroomPanel(rl, up) {
+  // Until OpenAI's x-ratelimit headers have been seen there is no limit to measure against: the
+  // service reports headroom 1 then, which would read as "100 %" of a limit nobody knows.
   const known = rl.rpmLimit !== undefined || rl.tpmLimit !== undefined;
   const rows = [];
   if (rl.remainingRequests !== undefined) rows.push(['Requests left', `${num(rl.remainingRequests)} of ${num(rl.rpmLimit)}`]);
   if (rl.remainingTokens !== undefined) rows.push(['Tokens left', `${num(rl.remainingTokens)} of ${num(rl.tpmLimit)}`]);
-  rows.push(['In flight', `${rl.inFlight} (up to ${rl.concurrency} at once)`]);
+  rows.push(['In flight', `${num(rl.inFlight)} (up to ${num(rl.concurrency)} at once)`]);
   rows.push(['429s since start', num(up.openaiRateLimited)]);
   rows.push(['Mean OpenAI latency', ms(up.openaiMeanLatencyMs)]);
   if (rl.pausedUntil) rows.push(['Paused until', `${time(rl.pausedUntil)} (retry-after)`]);
   return h('section', { class: 'card side', 'aria-labelledby': 'headroom-title' },
     h('h2', { id: 'headroom-title' }, 'Rate-limit headroom'),
-    h('p', { class: 'card-value', id: 'headroom-value' }, pct(rl.headroom)),
-    h('meter', { min: 0, max: 1, low: 0.2, high: 0.5, optimum: 1, value: rl.headroom, 'aria-labelledby': 'headroom-title' }),
-    known ? null : h('p', { class: 'small muted' }, 'No limit known yet: it is learnt from OpenAI\'s x-ratelimit headers on the first call.'),
+    known
+      ? [h('p', { class: 'card-value', id: 'headroom-value' }, pct(rl.headroom)),
+        h('meter', { min: 0, max: 1, low: 0.2, high: 0.5, optimum: 1, value: rl.headroom, 'aria-labelledby': 'headroom-title' })]
+      : [h('p', { class: 'card-value card-value-text', id: 'headroom-value' }, 'No limit known yet'),
+        h('p', { class: 'small muted', id: 'headroom-note' }, 'It is learnt from OpenAI\'s x-ratelimit headers on the first call.')],
     h('dl', { class: 'rows' }, rows.map(([k, v]) => h('div', null, h('dt', null, k), h('dd', null, v)))));
 }
 
@@ -54,13 +59,12 @@ function queuePanel(queue, workers) {
 
 /** Spend against the caps in budget.* (UTC day and month); held records wait for the next period. */
 function budgetPanel(b) {
-  const cap = (c, used, fmt) => (c === undefined ? `${fmt(used)} (no cap)` : `${fmt(used)} of ${fmt(c)} (${Math.min(100, Math.round((used / c) * 100))}%)`);
-  const money = (x) => `$${x < 0.01 ? x.toFixed(6) : x.toFixed(2)}`;
+  const cap = (c, used, fmt) => (c === undefined || c === null ? `${fmt(used)} (no cap)` : `${fmt(used)} of ${fmt(c)} (${Math.min(100, Math.round((used / c) * 100))}%)`);
   const rows = [
     ['Today, tokens', cap(b.caps.daily?.tokens, b.today.tokens, num)],
-    ['Today, cost', cap(b.caps.daily?.usd, b.today.usd, money)],
+    ['Today, cost', cap(b.caps.daily?.usd, b.today.usd, usd)],
     ['This month, tokens', cap(b.caps.monthly?.tokens, b.month.tokens, num)],
-    ['This month, cost', cap(b.caps.monthly?.usd, b.month.usd, money)],
+    ['This month, cost', cap(b.caps.monthly?.usd, b.month.usd, usd)],
     ['Held by a cap', num(b.held)],
   ];
   return h('section', { class: 'card side', 'aria-labelledby': 'budget-title' },
@@ -92,7 +96,7 @@ export async function render(root, { params, life }) {
   }
 
   const side = h('div', { class: 'side-col' });
-  root.append(
+  add(root,
     h('div', { class: 'page-head' }, pageTitle('Overview'), updated),
     errorBox,
     cards,
@@ -106,7 +110,7 @@ export async function render(root, { params, life }) {
 
   const draw = () => {
     if (!last) return;
-    clear(chartBox).append(activityChart(last, chartBox.clientWidth || 900));
+    fill(chartBox, activityChart(last, chartBox.clientWidth || 900));
   };
 
   const load = async () => {
@@ -115,13 +119,13 @@ export async function render(root, { params, life }) {
       o = await api('GET', `/api/overview?range=${range}&dayStart=${encodeURIComponent(localMidnightIso())}`);
       clear(errorBox);
     } catch (err) {
-      clear(errorBox).append(viewError(err));
+      fill(errorBox, viewError(err));
       return;
     }
     if (!life.alive) return;
     last = o;
     const t = o.today;
-    clear(cards).append(
+    fill(cards,
       card('Synced today', num(t.synced), 'records written back', { tone: 'ok', href: '#/activity?outcome=synced&time=today' }),
       card('Skipped today', num(t.skipped), 'no call needed', { href: '#/activity?outcome=skipped&time=today' }),
       card('Failed today', num(t.failed), t.failed ? 'each says why and how to fix it' : 'nothing to fix', { tone: t.failed ? 'bad' : undefined, href: '#/activity?outcome=failed&time=today' }),
@@ -130,10 +134,10 @@ export async function render(root, { params, life }) {
       card('Tokens today', num(t.inputTokens + t.outputTokens), `${num(t.inputTokens)} in (${num(t.cachedTokens)} cached) · ${num(t.outputTokens)} out`),
       card('Cost today', usd(t.costUsd), 'from the per-model price table'),
     );
-    clear(side).append(headroomPanel(o.rateLimit, o.upstream), queuePanel(o.queue, o.workers), ...(o.budget ? [budgetPanel(o.budget)] : []));
+    fill(side, headroomPanel(o.rateLimit, o.upstream), queuePanel(o.queue, o.workers), ...(o.budget ? [budgetPanel(o.budget)] : []));
     chartTitle.textContent = `Records, ${RANGES.find(([k]) => k === range)[1].toLowerCase()}`;
     draw();
-    clear(tableBox).append(chartTable(o));
+    fill(tableBox, chartTable(o));
     updated.textContent = `Updated ${dateTime(o.generatedAt)} · refreshes every 5 s`;
   };
 

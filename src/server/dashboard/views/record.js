@@ -2,7 +2,7 @@
 // (before -> after), skip reasons, the error with its fix — and a Retry button.
 import { api } from '../api.js';
 import { viewError } from '../app.js';
-import { announce, badge, clear, errorBox, h, pageTitle } from '../dom.js';
+import { add, announce, badge, errorBox, h, pageTitle } from '../dom.js';
 import { dateTime, ms, num, usd, who } from '../format.js';
 import { retryPanel } from './retry.js';
 
@@ -30,18 +30,18 @@ const show = (v) => (v === null || v === undefined ? h('span', { class: 'muted' 
 const pre = (text, label) => h('pre', { class: 'code', tabindex: '0', 'aria-label': label }, text);
 
 function kvTable(caption, obj) {
-  return h('table', { class: 'table kv' }, h('caption', null, caption),
-    h('tbody', null, Object.entries(obj).map(([k, v]) => h('tr', null, h('th', { scope: 'row' }, k), h('td', { class: 'pre-wrap' }, show(v))))));
+  return h('div', { class: 'table-wrap' }, h('table', { class: 'table kv' }, h('caption', null, caption),
+    h('tbody', null, Object.entries(obj).map(([k, v]) => h('tr', null, h('th', { scope: 'row' }, k), h('td', { class: 'pre-wrap' }, show(v)))))));
 }
 
 function writesTable(writes) {
-  return h('table', { class: 'table writes' }, h('caption', { class: 'visually-hidden' }, 'Fields written, before and after'),
+  return h('div', { class: 'table-wrap' }, h('table', { class: 'table writes' }, h('caption', { class: 'visually-hidden' }, 'Fields written, before and after'),
     h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Field'), h('th', { scope: 'col' }, 'Before'), h('th', { scope: 'col', class: 'arrow', 'aria-hidden': 'true' }, ''), h('th', { scope: 'col' }, 'After'))),
     h('tbody', null, writes.map((w) => h('tr', { dataset: { field: w.field } },
       h('th', { scope: 'row' }, w.field),
       h('td', { class: 'pre-wrap before' }, show(w.before)),
       h('td', { class: 'arrow', 'aria-hidden': 'true' }, '→'),
-      h('td', { class: 'pre-wrap after' }, w.skipped ? h('span', { class: 'muted' }, `unchanged: ${w.skipped}`) : show(w.after))))));
+      h('td', { class: 'pre-wrap after' }, w.skipped ? h('span', { class: 'muted' }, `unchanged: ${w.skipped}`) : show(w.after)))))));
 }
 
 function section(title, id, ...body) {
@@ -53,50 +53,50 @@ export async function render(root, { match, life }) {
   const a = await api('GET', `/api/attempts/${id}`);
   const req = splitRequest(a.request);
   const facts = h('dl', { class: 'facts' });
-  root.append(
+  add(root,
     h('p', { class: 'crumbs' }, h('a', { href: '#/activity' }, '← Activity')),
     h('div', { class: 'page-head' }, pageTitle(`${who(a)} `, h('span', { class: 'muted' }, `attempt #${a.id}`)), badge(a.outcome)),
   );
   for (const [k, v] of [['Trigger', a.trigger], ['Finished', dateTime(a.finishedAt)], ['Duration', ms(a.totalMs)],
-    ['iPaaS id', a.customerId ?? '–'], ['Job', a.jobId ? `#${a.jobId}` : '– (direct run)'], ['Model', a.model ? `${a.model} (${a.api} API)` : '–'],
+    ['iPaaS id', a.customerId ?? '–'], ['Job', a.jobId ? `#${a.jobId}` : '– (direct run)'], ['Model', a.model ? `${a.model}${a.api ? ` (${a.api} API)` : ''}` : '–'],
     ['Tokens', a.inputTokens || a.outputTokens ? `${num(a.inputTokens)} in (${num(a.cachedTokens)} cached) / ${num(a.outputTokens)} out` : '–'],
-    ['Cost', a.costUsd === null ? '–' : usd(a.costUsd)],
+    ['Cost', usd(a.costUsd)],
     ['Instance', a.instance ?? '–'],
-    ['Timings', `load ${ms(a.loadMs)} · OpenAI ${ms(a.openaiMs)} · write ${ms(a.writeMs)}`]]) facts.append(h('div', null, h('dt', null, k), h('dd', null, v)));
-  root.append(h('div', { class: 'card' }, facts));
+    ['Timings', `load ${ms(a.loadMs)} · OpenAI ${ms(a.openaiMs)} · write ${ms(a.writeMs)}`]]) add(facts, h('div', null, h('dt', null, k), h('dd', null, v)));
+  add(root, h('div', { class: 'card' }, facts));
 
-  if (a.outcome === 'failed') root.append(errorBox(`Failed${a.errorCode ? ` (${a.errorCode})` : ''}`, a.errorMessage, a.errorFix));
-  if (a.outcome === 'skipped') root.append(h('div', { class: 'callout' }, h('p', { class: 'callout-title' }, 'Skipped'), h('p', null, a.errorMessage ?? 'No reason was recorded.')));
-  if (a.flags?.length) root.append(h('div', { class: 'callout callout-warn' }, h('p', { class: 'callout-title' }, 'For review'), h('ul', null, a.flags.map((f) => h('li', null, f)))));
+  if (a.outcome === 'failed') add(root, errorBox(`Failed${a.errorCode ? ` (${a.errorCode})` : ''}`, a.errorMessage, a.errorFix));
+  if (a.outcome === 'skipped') add(root, h('div', { class: 'callout' }, h('p', { class: 'callout-title' }, 'Skipped'), h('p', null, a.errorMessage ?? 'No reason was recorded.')));
+  if (a.flags?.length) add(root, h('div', { class: 'callout callout-warn' }, h('p', { class: 'callout-title' }, 'For review'), h('ul', null, a.flags.map((f) => h('li', null, f)))));
 
-  root.append(retryPanel(a, life));
+  add(root, retryPanel(a, life));
 
-  root.append(section('Fields written (before → after)', 'sec-writes',
+  add(root, section('Fields written (before → after)', 'sec-writes',
     Array.isArray(a.writes) && a.writes.length ? writesTable(a.writes) : h('p', { class: 'muted' }, a.outcome === 'synced' ? 'Nothing was written.' : 'Nothing was written to iPaaS.com in this attempt.')));
 
   if (req) {
-    root.append(section('Request sent to OpenAI', 'sec-request',
+    add(root, section('Request sent to OpenAI', 'sec-request',
       h('h3', null, 'Instructions'), pre(req.instructions ?? '(none)', 'Instructions sent to OpenAI'),
       h('h3', null, 'Customer data (the user message)'),
       req.data && typeof req.data === 'object' ? kvTable('Fields sent', req.data) : pre(String(req.data ?? '(none)'), 'Customer data sent'),
       h('details', null, h('summary', null, 'The exact request body (JSON)'), pre(JSON.stringify(a.request, null, 2), 'Request body'))));
   } else {
-    root.append(section('Request sent to OpenAI', 'sec-request', h('p', { class: 'muted' }, 'No request was sent to OpenAI in this attempt.')));
+    add(root, section('Request sent to OpenAI', 'sec-request', h('p', { class: 'muted' }, 'No request was sent to OpenAI in this attempt.')));
   }
 
-  root.append(section('Response', 'sec-response',
+  add(root, section('Response', 'sec-response',
     a.answer && typeof a.answer === 'object' ? kvTable('The parsed answer', a.answer) : h('p', { class: 'muted' }, 'No answer.'),
     a.responseId ? h('p', { class: 'small muted' }, `Response id ${a.responseId}${a.requestId ? ` · request id ${a.requestId}` : ''}`) : null,
     a.response ? h('details', null, h('summary', null, 'The full response (JSON)'), pre(JSON.stringify(a.response, null, 2), 'Response body')) : null));
 
   const history = h('ul', { class: 'history' });
-  root.append(section('Other attempts for this record', 'sec-history', history));
+  add(root, section('Other attempts for this record', 'sec-history', history));
   try {
     // Exactly this record (a text search for "6" would also list customer 60).
     const [key, value] = a.customerNumber ? ['customerNumber', a.customerNumber] : a.customerId ? ['customerId', a.customerId] : ['requestedRef', a.requestedRef];
     const page = await api('GET', `/api/activity?limit=10&${key}=${encodeURIComponent(value)}`);
     const others = page.items.filter((x) => x.id !== a.id);
-    history.append(...(others.length ? others.map((x) => h('li', null, h('a', { href: `#/attempt/${x.id}` }, `#${x.id}`), ' ', dateTime(x.finishedAt), ' ', badge(x.outcome), x.reason ? h('span', { class: 'muted' }, ` ${x.reason}`) : null)) : [h('li', { class: 'muted' }, 'None.')]));
+    add(history, ...(others.length ? others.map((x) => h('li', null, h('a', { href: `#/attempt/${x.id}` }, `#${x.id}`), ' ', dateTime(x.finishedAt), ' ', badge(x.outcome), x.reason ? h('span', { class: 'muted' }, ` ${x.reason}`) : null)) : [h('li', { class: 'muted' }, 'None.')]));
   } catch (err) {
     history.replaceWith(viewError(err));
   }

@@ -1,6 +1,6 @@
 // The Retry button of a record: queue the record again and follow its job to the end.
 import { api, ApiError } from '../api.js';
-import { announce, badge, clear, errorBox, h } from '../dom.js';
+import { add, announce, badge, clear, errorBox, fill, h } from '../dom.js';
 import { time } from '../format.js';
 
 const DONE = new Set(['written', 'skipped', 'failed']);
@@ -20,13 +20,13 @@ export function retryPanel(attempt, life) {
     clear(status);
     if (!DONE.has(job.state)) {
       const wait = job.runAfter && new Date(job.runAfter).getTime() > Date.now() + 1000 ? ` · next try at ${time(job.runAfter)}` : '';
-      status.append(h('p', null, `Job #${job.id}: `, badge(job.state), wait, job.lastError ? h('span', { class: 'muted' }, ` · last error: ${job.lastError}`) : null));
+      add(status, h('p', null, `Job #${job.id}: `, badge(job.state), wait, job.lastError ? h('span', { class: 'muted' }, ` · last error: ${job.lastError}`) : null));
       return false;
     }
     const outcome = job.state === 'written' ? 'synced' : job.state;
-    status.append(h('p', { class: 'retry-done' }, 'Retry finished: ', badge(outcome),
+    add(status, h('p', { class: 'retry-done' }, 'Retry finished: ', badge(outcome),
       job.lastAttemptId ? [' · ', h('a', { href: `#/attempt/${job.lastAttemptId}`, id: 'retry-result-link' }, `Open attempt #${job.lastAttemptId}`)] : null));
-    if (job.state === 'failed' && job.lastError) status.append(errorBox('It failed again', job.lastError, job.lastErrorFix));
+    if (job.state === 'failed' && job.lastError) add(status, errorBox('It failed again', job.lastError, job.lastErrorFix));
     announce(`Retry finished: ${outcome}`);
     button.disabled = false;
     return true;
@@ -34,13 +34,13 @@ export function retryPanel(attempt, life) {
 
   button.addEventListener('click', async () => {
     button.disabled = true;
-    clear(status).append(h('p', null, 'Queuing…'));
+    fill(status, h('p', null, 'Queuing…'));
     let r;
     try {
       r = await api('POST', `/api/attempts/${attempt.id}/retry`);
     } catch (err) {
       button.disabled = false;
-      clear(status).append(errorBox('Could not retry', err.message, err instanceof ApiError ? err.fix : undefined));
+      fill(status, errorBox('Could not retry', err.message, err instanceof ApiError ? err.fix : undefined));
       return;
     }
     announce('Retry queued');
@@ -53,7 +53,7 @@ export function retryPanel(attempt, life) {
       } catch (err) {
         finished = true;
         button.disabled = false;
-        clear(status).append(errorBox('Could not follow the retry', err.message, err.fix));
+        fill(status, errorBox('Could not follow the retry', err.message, err.fix));
       }
       if (!finished && life.alive) setTimeout(tick, 500);
     };

@@ -1,6 +1,6 @@
 // Manual sync: paste up to 3,000 CustomerNumbers, Submit or Debug, and watch the run's progress.
 import { api, ApiError } from '../api.js';
-import { announce, badge, clear, errorBox, h, pageTitle } from '../dom.js';
+import { add, announce, badge, errorBox, fill, h, pageTitle } from '../dom.js';
 import { num, plural } from '../format.js';
 
 const MAX = 3000;
@@ -20,18 +20,18 @@ function progressView(run) {
   return [
     h('div', { class: 'progress-row' },
       h('label', { for: 'run-progress' }, `${num(run.done)} of ${num(run.total)} done`),
-      h('progress', { id: 'run-progress', max: run.total, value: run.done }, `${run.done} of ${run.total}`)),
+      h('progress', { id: 'run-progress', max: run.total, value: run.done }, `${num(run.done)} of ${num(run.total)}`)),
     h('p', { class: 'chips' },
       h('span', { class: 'chip chip-ok' }, `${num(synced)} synced`), h('span', { class: 'chip' }, `${num(c.skipped)} skipped`),
       h('span', { class: `chip${c.failed ? ' chip-bad' : ''}` }, `${num(c.failed)} failed`), h('span', { class: 'chip chip-info' }, `${num(c.pending + c.held)} queued, ${num(inFlight)} in flight`)),
     run.finished ? h('p', { class: 'run-done' }, 'Finished. ', h('a', { href: '#/activity?time=today' }, 'See every attempt in Activity.')) : null,
-    h('table', { class: 'table compact', id: 'run-jobs' },
+    h('div', { class: 'table-wrap' }, h('table', { class: 'table compact', id: 'run-jobs' },
       h('caption', null, run.jobs.length > jobs.length ? `The first ${jobs.length} records (failures first)` : 'Records in this run'),
       h('thead', null, h('tr', null, ['Customer', 'State', 'Detail'].map((t) => h('th', { scope: 'col' }, t)))),
       h('tbody', null, jobs.map((j) => h('tr', { dataset: { ref: j.ref, state: j.state } },
         h('td', null, j.lastAttemptId ? h('a', { href: `#/attempt/${j.lastAttemptId}` }, j.ref) : j.ref),
         h('td', null, badge(j.state)),
-        h('td', { class: 'reason' }, j.lastError ? h('span', null, j.lastError, j.lastErrorFix ? h('span', { class: 'fix' }, ` Fix: ${j.lastErrorFix}`) : null) : j.attempts ? `try ${j.attempts + 1} of ${j.maxAttempts}` : ''))))),
+        h('td', { class: 'reason' }, j.lastError ? h('span', null, j.lastError, j.lastErrorFix ? h('span', { class: 'fix' }, ` Fix: ${j.lastErrorFix}`) : null) : j.attempts ? `try ${num(j.attempts + 1)}${j.maxAttempts ? ` of ${num(j.maxAttempts)}` : ''}` : '')))))),
   ];
 }
 
@@ -42,7 +42,7 @@ export async function render(root, { life }) {
   const debug = h('button', { type: 'submit', value: 'debug' }, 'Debug');
   const result = h('div', { id: 'sync-result' });
   const progress = h('section', { class: 'card', 'aria-labelledby': 'progress-title' }, h('h2', { id: 'progress-title' }, 'Progress'), result);
-  result.append(h('p', { class: 'muted' }, 'Submit a list to see each record\'s progress here.'));
+  add(result, h('p', { class: 'muted' }, 'Submit a list to see each record\'s progress here.'));
   const form = h('form', { class: 'card sync-form', 'aria-labelledby': 'sync-form-title' },
     h('h2', { id: 'sync-form-title', class: 'visually-hidden' }, 'Customers to sync'),
     h('label', { for: 'sync-numbers' }, 'CustomerNumbers'),
@@ -67,9 +67,9 @@ export async function render(root, { life }) {
     if (!runId) return;
     const run = await api('GET', `/api/runs/${runId}`);
     if (!life.alive) return;
-    clear(result).append(...progressView(run));
+    fill(result, ...progressView(run));
     if (run.finished) {
-      announce(`Manual sync finished: ${run.counts.written} synced, ${run.counts.skipped} skipped, ${run.counts.failed} failed`);
+      announce(`Manual sync finished: ${num(run.counts.written)} synced, ${num(run.counts.skipped)} skipped, ${num(run.counts.failed)} failed`);
       runId = null;
     }
   };
@@ -79,20 +79,20 @@ export async function render(root, { life }) {
     const isDebug = ev.submitter?.value === 'debug';
     const { numbers } = parseNumbers(text.value);
     submit.disabled = debug.disabled = true;
-    clear(result).append(h('p', null, 'Queuing…'));
+    fill(result, h('p', null, 'Queuing…'));
     try {
       const r = await api('POST', '/api/sync', { customerNumbers: numbers, debug: isDebug });
       runId = r.runId;
       announce(`${plural(r.enqueued, 'record')} queued`);
       await poll();
     } catch (err) {
-      clear(result).append(errorBox('The sync was not started', err.message, err instanceof ApiError ? err.fix : undefined));
+      fill(result, errorBox('The sync was not started', err.message, err instanceof ApiError ? err.fix : undefined));
     } finally {
       update();
     }
   });
 
-  root.append(
+  add(root,
     h('div', { class: 'page-head' }, pageTitle('Manual sync'), h('p', { class: 'muted small' }, 'As on iPaaS.com\'s Manual Sync page: the records are queued and synced by the workers. Needs the admin token.')),
     h('div', { class: 'sync-layout' }, form, progress));
   life.every(700, poll);

@@ -1,7 +1,7 @@
 // Validation: the seed's checklist, run live against iPaaS.com and OpenAI, each item with its fix.
 import { api } from '../api.js';
 import { viewError } from '../app.js';
-import { announce, badge, clear, h, pageTitle } from '../dom.js';
+import { add, announce, badge, clear, h, pageTitle } from '../dom.js';
 import { dateTime } from '../format.js';
 
 const ICON = { pass: '✔', warn: '!', fail: '✖' };
@@ -19,7 +19,7 @@ export async function render(root) {
   const summary = h('p', { class: 'summary', 'aria-live': 'polite' });
   const list = h('ul', { class: 'checklist', 'aria-label': 'Validation checklist' });
   const again = h('button', { type: 'button', class: 'primary' }, 'Run the checks again');
-  root.append(
+  add(root,
     h('div', { class: 'page-head' }, pageTitle('Validation'), h('p', { class: 'muted small' }, 'The seed\'s checklist, live: real calls to iPaaS.com and OpenAI; nothing is written.')),
     h('div', { class: 'card' }, h('div', { class: 'card-head' }, summary, again), list));
 
@@ -33,11 +33,11 @@ export async function render(root) {
       const warned = v.results.filter((r) => r.status === 'warn').length;
       summary.textContent = `${failed ? `${failed} of ${v.results.length} checks failed` : `All ${v.results.length} checks passed`}${warned ? `, ${warned} with a warning` : ''} · checked ${dateTime(v.checkedAt)}`;
       summary.className = `summary ${failed ? 'summary-bad' : 'summary-ok'}`;
-      list.append(...v.results.map(item));
+      add(list, ...v.results.map(item));
       announce(summary.textContent);
     } catch (err) {
       summary.textContent = '';
-      list.append(h('li', null, viewError(err)));
+      add(list, h('li', null, viewError(err)));
     } finally {
       again.disabled = false;
     }
