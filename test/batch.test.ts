@@ -67,20 +67,20 @@ describe('sync --all --batch (OpenAI Batch API)', () => {
     h = await startHarness(fast());
     const em = h.emulators.openai.emulator;
     const abort = new AbortController();
-    const paused = new Set<string>();
+    // Hold each batch at OpenAI from its creation while we "crash", as a real 24 h window would.
+    em.batchControl.pauseNew(true);
     const first = await runBulk(h.connector, {
       params: { mode: 'batch' },
       signal: abort.signal,
       progressEveryMs: 0,
       onProgress: async (p) => {
-        // Hold each batch at OpenAI while we "crash", as a real 24 h window would.
-        for (const b of await h!.connector.store.runs.openBatches()) if (!paused.has(b.id)) (em.batchControl.pause(b.id), paused.add(b.id));
         if (p.openBatches >= 3) abort.abort();
       },
     });
     expect(first.interrupted).toBe(true);
     expect(em.counters.batchesCreated).toBe(3);
-    for (const id of paused) em.batchControl.resume(id);
+    em.batchControl.pauseNew(false);
+    for (const b of await h.connector.store.runs.openBatches()) em.batchControl.resume(b.id);
     const second = await runBulk(h.connector, { params: { mode: 'batch' } });
     expect(second.resumed).toBe(true);
     expect(second.finished).toBe(true);

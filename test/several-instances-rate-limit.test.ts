@@ -61,7 +61,7 @@ describe('three serve instances, one OpenAI rate limit', () => {
             method,
             headers: { authorization: `Bearer ${ADMIN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
             ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-            signal: AbortSignal.timeout(15_000),
+            signal: AbortSignal.timeout(30_000),
           });
           return (await res.json()) as T;
         };
@@ -80,8 +80,21 @@ describe('three serve instances, one OpenAI rate limit', () => {
     const before = await openaiCounters();
     const t0 = Date.now();
     await alpha.api('POST', '/api/sync', { customerNumbers: numbers.slice(1) });
-    await until(async () => finished(await counts()) === N, 75_000, `all ${N} jobs to finish`, 250);
-    const seconds = (Date.now() - t0) / 1000;
+    // The first RPM calls are a burst (the bucket starts full) whose pace is the machine's, not the
+    // limit's: the use of the limit is measured after it, from the first sample past the burst.
+    let paced: { at: number; completions: number } | undefined;
+    await until(
+      async () => {
+        const done = (await openaiCounters()).completions - before.completions;
+        if (!paced && done >= RPM) paced = { at: Date.now(), completions: done };
+        return finished(await counts()) === N;
+      },
+      180_000,
+      `all ${N} jobs to finish`,
+      250,
+    );
+    const tEnd = Date.now();
+    const seconds = (tEnd - t0) / 1000;
     const after = await openaiCounters();
 
     const completions = after.completions - before.completions;
@@ -89,8 +102,10 @@ describe('three serve instances, one OpenAI rate limit', () => {
     const sent = (after.byPath['/v1/responses'] ?? 0) + (after.byPath['/v1/chat/completions'] ?? 0) - (before.byPath['/v1/responses'] ?? 0) - (before.byPath['/v1/chat/completions'] ?? 0);
     // The emulator's bucket: full at the start (less the warm-up call), then RPM/min.
     const admissible = RPM + (RPM * seconds) / 60;
-    const paced = N - 1 - RPM; // what had to wait for the refill
-    const ideal = RPM > N - 1 ? 0 : (paced * 60) / RPM;
+    // After the burst: what was still to send, and how fast it went against the refill of RPM/min.
+    const pacedCalls = completions - paced!.completions;
+    const pacedSeconds = (tEnd - paced!.at) / 1000;
+    const pacedRpm = (pacedCalls * 60) / pacedSeconds;
     const c = await counts();
     const raw = new pg.Client({ connectionString: db });
     await raw.connect();
@@ -99,15 +114,17 @@ describe('three serve instances, one OpenAI rate limit', () => {
     );
     await raw.end();
     console.log(
-      `[shared rate budget e2e] ${N - 1} customers in ${seconds.toFixed(1)} s (ideal ${ideal.toFixed(1)} s at ${RPM} RPM after the first ${RPM}): ` +
+      `[shared rate budget e2e] ${N - 1} customers in ${seconds.toFixed(1)} s; after the burst ${pacedCalls} calls in ${pacedSeconds.toFixed(1)} s = ${pacedRpm.toFixed(0)} RPM of ${RPM}: ` +
         `${sent} requests sent, ${completions} completions, ${rateLimited} 429s; counts ${JSON.stringify(c)}; activity per instance ${JSON.stringify(perInstance)}`,
     );
     expect(c.written).toBe(N);
     expect(rateLimited).toBeLessThan(0.01 * completions);
     expect(sent).toBeLessThanOrEqual(admissible + 0.01 * completions);
-    // Most of the limit was used: the refill-paced part took at most 25% longer than at the full rate (+ a few seconds to start).
-    expect(seconds).toBeLessThan(ideal * 1.25 + 5);
+    // Most of the limit was used: once the burst was spent, the calls went at >= 90% of the refill rate.
+    // (The last call's answer ends the clock, so a fully used limit measures a hair under RPM.)
+    expect(pacedCalls).toBeGreaterThanOrEqual(100);
+    expect(pacedRpm).toBeGreaterThanOrEqual(0.9 * RPM);
     for (const n of NAMES) expect(perInstance[n], `synced by ${n}`).toBeGreaterThan(0);
     for (const i of instances) expect(i.out()).not.toMatch(/shared OpenAI rate budget could not/);
-  }, 110_000);
+  }, 240_000);
 });

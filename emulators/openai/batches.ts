@@ -263,6 +263,7 @@ export class BatchManager {
   private readonly batches = new Map<string, BatchState>();
   private readonly failNextReasons: string[] = [];
   private closed = false;
+  private pauseNew = false;
 
   constructor(private readonly deps: BatchManagerDeps) {}
 
@@ -287,6 +288,9 @@ export class BatchManager {
       const held = b.held;
       b.held = undefined;
       if (held) this.schedule(b, 0, held);
+    },
+    pauseNew: (on) => {
+      this.pauseNew = on;
     },
   };
 
@@ -346,7 +350,7 @@ export class BatchManager {
       errorLines: [],
       usage: { input: 0, cached: 0, output: 0, reasoning: 0 },
       showUsage: false,
-      paused: false,
+      paused: this.pauseNew,
     };
     const injected = this.failNextReasons.shift();
     if (injected !== undefined) b.injectedFailure = injected;

@@ -50,6 +50,9 @@ export interface BatchControl {
   /** Holds a batch where it is (validating / in_progress / finalizing); the expiry timer keeps running. */
   pause(batchId: string): void;
   resume(batchId: string): void;
+  /** While on, every batch created starts paused (held in 'validating' until resume()): a test that must
+   * catch batches before they finish cannot lose that race on a slow machine. */
+  pauseNew(on: boolean): void;
 }
 
 export type FaultStatus = 400 | 401 | 403 | 404 | 408 | 409 | 429 | 500 | 502 | 503;

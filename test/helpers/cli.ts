@@ -30,7 +30,7 @@ export function runCli(args: string[], options: { env?: Record<string, string | 
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`ipaas-openai ${args.join(' ')} did not finish in time.\nstdout: ${stdout}\nstderr: ${stderr}`));
-    }, options.timeoutMs ?? 20_000);
+    }, options.timeoutMs ?? 60_000);
     child.on('close', (code) => {
       clearTimeout(timer);
       resolve({ code, stdout, stderr });

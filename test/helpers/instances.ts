@@ -127,7 +127,7 @@ export async function startInstance(name: string, o: { env: Record<string, strin
     child: p.child,
     url,
     out: p.out,
-    async api(method, route, body, timeoutMs = 15_000) {
+    async api(method, route, body, timeoutMs = 30_000) {
       const res = await fetch(`${url}${route}`, {
         method,
         headers: { authorization: `Bearer ${o.adminToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
