@@ -10,6 +10,7 @@ import { cpuMs, peakRssMb, percentile, pool, request, sleep, startCli, stop } fr
 import { bareScript } from './bare-script.js';
 import { plainNodeFloor } from './plain-node-floor.js';
 import { storeHotPath } from './store-hot-path.js';
+import { cluster } from './cluster.js';
 
 const WEBHOOK_KEY = 'bench-webhook-key-0000';
 const ADMIN = 'bench-admin-token-000000';
@@ -280,4 +281,5 @@ if (want('ratelimit')) record('rateLimit', await rateLimit(argN('rpm', 600), arg
 if (want('intake')) record('intake', await intake(argN('webhooks', 5000)));
 if (which.includes('memory')) record('memory', await memory(argN('memory-records', 20_000)));
 if (want('store')) record('store', await storeHotPath(argN('store-records', 5000), argN('store-repeats', 3)));
+if (want('cluster')) record('cluster', await cluster(argN('cluster-records', 3000), argN('cluster-concurrency', 32), argN('cluster-limit-records', 900), argN('cluster-rpm', 600)));
 if (want('bulk')) record('bulk', await bulk(argN('bulk-records', 100_000), argN('bulk-direct-records', 10_000), argN('bulk-rpm', 3000)));

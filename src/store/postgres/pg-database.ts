@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 
 export type Row = Record<string, unknown>;
@@ -37,6 +38,20 @@ const types: pg.CustomTypesConfig = {
   }) as pg.CustomTypesConfig['getTypeParser'],
 };
 
+/**
+ * A statement with parameters runs as a named prepared statement: each connection parses and plans it
+ * once, not at every call (planning the claim cost more than running it). The name is the text's
+ * hash, so one text is one statement; the texts are the code's own (values are always parameters),
+ * so their number is bounded.
+ */
+const names = new Map<string, string>();
+function prepared(on: pg.Pool | pg.PoolClient, text: string, values: unknown[] | undefined): Promise<pg.QueryResult> {
+  if (values === undefined) return on.query(text);
+  let name = names.get(text);
+  if (name === undefined) names.set(text, (name = `q${createHash('sha1').update(text).digest('hex').slice(0, 20)}`));
+  return on.query({ name, text, values });
+}
+
 /** Deadlocks and serialisation failures are retried: the transaction body is re-run from the start. */
 const RETRYABLE = new Set(['40P01', '40001']);
 
@@ -51,7 +66,7 @@ export class PgDatabase implements Queryable {
   }
 
   query(text: string, values?: unknown[]): Promise<pg.QueryResult> {
-    return this.pool.query(text, values as unknown[]);
+    return prepared(this.pool, text, values);
   }
 
   /** `now`, or the database clock when it is undefined. */
@@ -64,7 +79,7 @@ export class PgDatabase implements Queryable {
    * Runs `fn` in one transaction (READ COMMITTED). `lock` is taken first, then the clock is read, in
    * the same round trip as BEGIN: transactions serialised by the lock also see time move forward.
    */
-  async tx<T>(fn: (c: pg.PoolClient, now: number) => Promise<T>, options: { now?: number | undefined; lock?: bigint } = {}): Promise<T> {
+  async tx<T>(fn: (c: Queryable, now: number) => Promise<T>, options: { now?: number | undefined; lock?: bigint } = {}): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       const client = await this.pool.connect();
       let broken: Error | undefined;
@@ -78,7 +93,7 @@ export class PgDatabase implements Queryable {
         const results = (await client.query(head.join('; '))) as unknown as pg.QueryResult[];
         const now = results[results.length - 1]!.rows[0].now as number;
         try {
-          const out = await fn(client, now);
+          const out = await fn({ query: (text, values) => prepared(client, text, values) }, now);
           await client.query('COMMIT');
           return out;
         } catch (err) {

@@ -4,7 +4,7 @@ import { parseTrigger, triggerLabel, type JobTrigger } from '../../queue/trigger
 import type {
   AttemptRecord, CustomerSyncState, EnqueueResult, HoldKind, IntakeItem, IntakeOutcome, IntakeSkip, Job, JobError, NewJob, QueuePort, RefKind, Settled, Settlement, StoredAttempt,
 } from '../ports.js';
-import { KEY_LOCK, LOCK, lockKeys, type PgDatabase, type Queryable, type Row } from './pg-database.js';
+import { DB_NOW_MS, KEY_LOCK, LOCK, lockKeys, type PgDatabase, type Queryable, type Row } from './pg-database.js';
 import type { Redaction } from './pg-redact.js';
 import { movesTo, staysOrMovesTo } from './pg-schema.js';
 import type { PgSyncLog, Templates } from './pg-sync-log.js';
@@ -86,7 +86,7 @@ const SQL = {
   extend: `UPDATE jobs SET lease_until = $3 WHERE lease_owner = $1 AND id = ANY($2::bigint[]) AND lease_until >= $4`,
   setCustomer: `UPDATE jobs SET customer_id = $2 WHERE id = $1`,
   // A job's run ends only for the holder of its lease (or, unleased, for nobody's).
-  answered: `UPDATE jobs SET state = 'answered', answer_json = $3, updated_at = $4 WHERE id = $1 AND state = $2 AND lease_owner IS NOT DISTINCT FROM $5 AND ${movesTo("'answered'")}`,
+  answered: `UPDATE jobs SET state = 'answered', answer_json = $3, updated_at = coalesce($4::bigint, ${DB_NOW_MS}) WHERE id = $1 AND state = $2 AND lease_owner IS NOT DISTINCT FROM $5 AND ${movesTo("'answered'")}`,
   finish: `UPDATE jobs SET state = $3, lease_owner = NULL, lease_until = NULL, last_attempt_id = $4, answer_json = coalesce($8, answer_json),
       last_error_code = $5, last_error = $6, last_error_fix = $7, updated_at = $9
     WHERE id = $1 AND state = $2 AND lease_owner IS NOT DISTINCT FROM $10 AND ${movesTo('$3::text')}`,
@@ -318,8 +318,7 @@ export class PgQueue implements QueuePort {
 
   async storeAnswer(job: Job, answer: unknown, now?: number): Promise<void> {
     assertTransition(job.id, job.state, 'answered');
-    const t = await this.db.clock(now);
-    const res = await this.db.query(SQL.answered, [job.id, job.state, this.r.doc(answer), t, job.leaseOwner]);
+    const res = await this.db.query(SQL.answered, [job.id, job.state, this.r.doc(answer), now ?? null, job.leaseOwner]);
     if (res.rowCount !== 1) throw new Error(`Job ${job.id} is no longer ${job.state}.`);
     job.state = 'answered';
     job.answer = answer;
