@@ -125,6 +125,30 @@ describe('"Request field not found."', () => {
   });
 });
 
+describe('an empty or missing PromptText', () => {
+  const collections = (prompt: Record<string, unknown>[]) => [
+    { name: 'OpenAI Add/Update Customer FROM iPaaS', direction: 'FROM iPaaS', mappings: [{ type: 'Field', source: 'CustomerNumber', destination: 'Id' }, ...prompt] },
+    { name: 'OpenAI Add/Update Customer TO iPaaS', direction: 'TO iPaaS', mappings: [{ type: 'Field', source: 'Known To Film', destination: 'Known To Film' }] },
+  ];
+  for (const [what, prompt, message] of [
+    ['empty', [{ type: 'Static', source: '  ', destination: 'PromptText' }], /^The PromptText of the FROM collection "OpenAI Add\/Update Customer FROM iPaaS" is empty/],
+    ['missing', [], /^There is no PromptText in the FROM collection "OpenAI Add\/Update Customer FROM iPaaS"/],
+  ] as const) {
+    it(`${what}: a configuration error naming the collection, not "Request field not found."; nothing sent, nothing created in iPaaS.com`, async () => {
+      h = await startHarness({ config: { mappingCollections: collections([...prompt]) } });
+      const a = (await sync(h, 'CUST-10045')).results[0]!.attempt;
+      expect(a.outcome).toBe('failed');
+      expect(a.errorCode).toBe('CONFIG_INVALID');
+      expect(a.errorMessage).toMatch(message);
+      expect(a.errorMessage).not.toMatch(/Request field not found/);
+      expect(a.errorFix).toMatch(/PromptText/);
+      expect(h.emulators.openai.emulator.counters.requests).toBe(0);
+      // "Known To Film" is missing from the fresh account and auto-create is on: still not created.
+      expect(h.emulators.ipaas.emulator.counters.byRoute['POST /customers/v2/CustomField'] ?? 0).toBe(0);
+    });
+  }
+});
+
 describe('customer data', () => {
   it('unicode names and an email-less customer sync; addresses and unmapped fields never leave', async () => {
     h = await startHarness();
@@ -205,6 +229,16 @@ describe('iPaaS.com errors', () => {
     const a = (await sync(h, 'CUST-99999')).results[0]!.attempt;
     expect(a.errorMessage).toBe('Customer CUST-99999 was not found in iPaaS.com.');
     expect(h.emulators.openai.emulator.counters.requests).toBe(0);
+    // A run that writes nothing creates no custom field either (the fresh account lacks all four).
+    expect(h.emulators.ipaas.emulator.counters.byRoute['POST /customers/v2/CustomField'] ?? 0).toBe(0);
+  });
+
+  it('custom fields are created once, when the first record is about to be written', async () => {
+    h = await startHarness();
+    const summary = await sync(h, 'CUST-99999', 'CUST-10045', 'CUST-10046');
+    expect(summary.createdCustomFields).toEqual(['Known To Film', 'Last Response Date', 'Last Prompt Text', 'Last Response ID']);
+    expect(h.emulators.ipaas.emulator.counters.byRoute['POST /customers/v2/CustomField']).toBe(4);
+    expect(summary.synced).toBe(2);
   });
 
   it('a wrong iPaaS.com key fails with the status and the fix', async () => {

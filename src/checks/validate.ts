@@ -7,6 +7,7 @@ import { toUpstreamError } from '../openai/call-openai.js';
 import { describeError } from '../shared/errors.js';
 import type { Redactor } from '../shared/redact.js';
 import { findFieldProblems } from '../pipeline/prepare-mappings.js';
+import { promptTextError } from '../mapping/check-fields.js';
 
 export type CheckStatus = 'pass' | 'fail' | 'warn';
 
@@ -109,15 +110,18 @@ export async function validateSetup(deps: ValidateDeps): Promise<CheckResult[]> 
     }
   }
 
-  if (!prompt || (prompt.type === 'Static' && prompt.source.trim().length < 10)) {
-    results.push({ item: CHECKLIST.promptText, status: 'fail', detail: 'The FROM collection has no PromptText (or it is nearly empty).', fix: `Add a Static mapping with destination PromptText to "${active.from.name}" that tells OpenAI what to do.` });
+  const noPrompt = promptTextError(active);
+  if (noPrompt) {
+    results.push(failed(CHECKLIST.promptText, noPrompt));
+  } else if (prompt!.type === 'Static' && prompt!.source.trim().length < 10) {
+    results.push({ item: CHECKLIST.promptText, status: 'warn', detail: `The PromptText of "${active.from.name}" is only "${prompt!.source.trim()}": too short to tell OpenAI what to do.`, fix: `Write fuller instructions into the Static PromptText mapping of "${active.from.name}".` });
   } else {
     const promptProblems = problems?.problems.filter((p) => p.where.includes('PromptText')) ?? [];
     const unknown = promptProblems.filter((p) => !problems!.creatable.includes(p.field.toLowerCase()));
     results.push(
       unknown.length
         ? { item: CHECKLIST.promptText, status: 'fail', detail: `The PromptText references fields that do not exist: ${unknown.map((p) => `"${p.field}"`).join(', ')}.`, fix: unknown[0]!.fix }
-        : { item: CHECKLIST.promptText, status: 'pass', detail: `PromptText (${prompt.source.length} characters) references only existing fields.` },
+        : { item: CHECKLIST.promptText, status: 'pass', detail: `PromptText (${prompt!.source.length} characters) references only existing fields.` },
     );
   }
 

@@ -36,14 +36,9 @@ export function checkFields(active: ActiveCollections, catalog: FieldCatalog, pl
     }
   }
 
+  // A missing or empty PromptText is not a missing iPaaS.com field: promptTextError() reports it.
   const prompt = promptTextMapping(from);
-  if (!prompt || (prompt.type === 'Static' && !prompt.source.trim())) {
-    problems.push({
-      field: 'PromptText',
-      where: `"${from.name}"`,
-      fix: 'Add a Static mapping with destination PromptText that tells OpenAI what to do with the customer data.',
-    });
-  } else if (prompt.type === 'Static') {
+  if (prompt?.type === 'Static') {
     for (const name of placeholders(prompt.source)) if (!catalog.has(name)) missing(name, `a {{${name}}} placeholder in the PromptText of "${from.name}"`);
     for (const name of namedCustomFields(prompt.source)) {
       if (!catalog.customField(name)) missing(name, `the PromptText of "${from.name}" ("custom field named ${name}")`);
@@ -69,6 +64,28 @@ export function checkFields(active: ActiveCollections, catalog: FieldCatalog, pl
     if (m.type === 'Field' && !m.source.trim()) problems.push({ field: '(empty)', where: describe(to, m), fix: 'Name the answer field or response value (ResponseId, ResponseDate, PromptText, Model, Id) to copy.' });
   }
   return problems;
+}
+
+/**
+ * The FROM collection must tell OpenAI what to do: a PromptText mapping whose static text is not blank.
+ * This is a configuration mistake, reported before any field check, call or custom field creation.
+ */
+export function promptTextError(active: ActiveCollections): ConnectorError | undefined {
+  const prompt = promptTextMapping(active.from);
+  const where = `the FROM collection "${active.from.name}"`;
+  if (!prompt) {
+    return new ConnectorError('CONFIG_INVALID', `There is no PromptText in ${where}: OpenAI would not be told what to do with the customer.`, {
+      fix: `Add a mapping { type: Static, destination: PromptText, source: "<instructions>" } to "${active.from.name}" in the config file, then run \`ipaas-openai validate\`.`,
+      details: { field: 'PromptText' },
+    });
+  }
+  if (prompt.type === 'Static' && !prompt.source.trim()) {
+    return new ConnectorError('CONFIG_INVALID', `The PromptText of ${where} is empty: OpenAI would not be told what to do with the customer.`, {
+      fix: `Write the instructions into the source of the Static PromptText mapping of "${active.from.name}" in the config file, then run \`ipaas-openai validate\`.`,
+      details: { field: 'PromptText' },
+    });
+  }
+  return undefined;
 }
 
 export function fieldNotFoundError(problems: FieldProblem[]): ConnectorError {

@@ -2,7 +2,7 @@ import type { Mapping } from '../config/schema.js';
 import { isStandardField, WRITABLE_STANDARD_FIELDS } from '../ipaas/customer-model.js';
 import type { ActiveCollections } from './collections.js';
 import { isResponseMetadata } from './collections.js';
-import { checkFields, fieldNotFoundError } from './check-fields.js';
+import { checkFields, fieldNotFoundError, promptTextError } from './check-fields.js';
 import type { FieldCatalog } from './field-catalog.js';
 import { compileFormula, type CompiledFormula } from './formula.js';
 import { promptTextMapping } from './prompt-text.js';
@@ -39,8 +39,10 @@ export interface MappingPlan {
 
 const compile = (m: Mapping): CompiledMapping => ({ mapping: m, formula: m.type === 'Formula' ? compileFormula(m.source) : undefined });
 
-/** Builds the plan, or throws "Request field not found." naming every missing field. */
+/** Builds the plan, or throws: no PromptText, or "Request field not found." naming every missing field. */
 export function buildMappingPlan(collections: ActiveCollections, catalog: FieldCatalog, plannedTypes: Record<string, string> = {}): MappingPlan {
+  const noPrompt = promptTextError(collections);
+  if (noPrompt) throw noPrompt;
   const problems = checkFields(collections, catalog, plannedTypes);
   if (problems.length) throw fieldNotFoundError(problems);
 

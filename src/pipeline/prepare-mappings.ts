@@ -3,7 +3,7 @@ import type { IpaasClient } from '../ipaas/ipaas-client.js';
 import { UpstreamError } from '../shared/errors.js';
 import { isStandardField } from '../ipaas/customer-model.js';
 import { selectCollections, type ActiveCollections } from '../mapping/collections.js';
-import { checkFields, type FieldProblem } from '../mapping/check-fields.js';
+import { checkFields, promptTextError, type FieldProblem } from '../mapping/check-fields.js';
 import { FieldCatalog } from '../mapping/field-catalog.js';
 import { buildMappingPlan, type MappingPlan } from '../mapping/mapping-plan.js';
 
@@ -29,6 +29,9 @@ export async function prepareMappings(
 ): Promise<Preparation> {
   const active = selectCollections(config, options.trigger);
   if ('disabled' in active) return active;
+  // Before anything is created in iPaaS.com: a config that cannot run changes nothing there.
+  const noPrompt = promptTextError(active);
+  if (noPrompt) throw noPrompt;
   const definitions = await ipaas.listCustomFields();
   let catalog = new FieldCatalog(definitions);
   const created: string[] = [];
@@ -37,25 +40,38 @@ export async function prepareMappings(
 
   const problems = checkFields(active, catalog, plannedTypes(config));
   if (problems.length && config.sync.autoCreateCustomFields) {
-    for (const name of creatableFields(config, problems)) {
-      const def = config.customFields.find((d) => d.name.toLowerCase() === name.toLowerCase())!;
-      if (options.dryRun) wouldCreate.push(def.name);
-      else {
-        try {
-          await ipaas.createCustomField({ name: def.name, data_type: def.dataType, description: def.description });
-          created.push(def.name);
-        } catch (err) {
-          // Another instance (or person) created it a moment ago: the 409 means the field is there.
-          const exists = err instanceof UpstreamError && err.status === 409 && (await ipaas.listCustomFields()).some((d) => d.name.toLowerCase() === def.name.toLowerCase());
-          if (!exists) throw err;
-          madeElsewhere.push(def.name);
-        }
-      }
+    const names = creatableFields(config, problems).map((name) => config.customFields.find((d) => d.name.toLowerCase() === name)!.name);
+    if (options.dryRun) wouldCreate.push(...names);
+    else {
+      const made = await createCustomFields(config, ipaas, names);
+      created.push(...made.created);
+      madeElsewhere.push(...made.madeElsewhere);
     }
     const planned = [...definitions, ...config.customFields.filter((d) => [...created, ...wouldCreate, ...madeElsewhere].includes(d.name)).map((d) => ({ name: d.name, data_type: d.dataType }))];
     catalog = new FieldCatalog(planned);
   }
   return { plan: buildMappingPlan(active, catalog, plannedTypes(config)), created, wouldCreate };
+}
+
+/**
+ * Creates these custom fields (defined in config.customFields) in iPaaS.com. A field that another
+ * instance (or a person) created a moment ago answers 409 and is taken as there.
+ */
+export async function createCustomFields(config: ConnectorConfig, ipaas: IpaasClient, names: string[]): Promise<{ created: string[]; madeElsewhere: string[] }> {
+  const created: string[] = [];
+  const madeElsewhere: string[] = [];
+  for (const name of names) {
+    const def = config.customFields.find((d) => d.name.toLowerCase() === name.toLowerCase())!;
+    try {
+      await ipaas.createCustomField({ name: def.name, data_type: def.dataType, description: def.description });
+      created.push(def.name);
+    } catch (err) {
+      const exists = err instanceof UpstreamError && err.status === 409 && (await ipaas.listCustomFields()).some((d) => d.name.toLowerCase() === def.name.toLowerCase());
+      if (!exists) throw err;
+      madeElsewhere.push(def.name);
+    }
+  }
+  return { created, madeElsewhere };
 }
 
 /** Data types the config gives custom fields, so a "create it" fix can name the type. */

@@ -121,12 +121,14 @@ export async function skipJob(deps: SyncDeps, job: Job, a: AttemptRecord, reason
  */
 async function writeWithFreshPlan(deps: SyncDeps, plans: PlanCache, plan: MappingPlan, stored: StoredAnswer, customer: Customer, prior: CustomerSyncState | undefined) {
   try {
+    await plans.ensureCustomFields();
     return await runWritePhase(deps, plan, stored, customer, prior, deps.config.sync.humanEdits);
   } catch (err) {
     const setsCustomFields = stored.writes.some((w) => w.target.kind === 'custom' && w.value !== null);
     if (!(err instanceof UpstreamError && err.service === 'ipaas' && err.status === 400 && setsCustomFields)) throw err;
     plans.invalidate();
     const fresh = await plans.get();
+    await plans.ensureCustomFields();
     deps.logger.warn({ customerId: customer.id }, 'iPaaS.com refused the write-back; custom field definitions checked again, writing once more');
     return await runWritePhase(deps, fresh, stored, customer, prior, deps.config.sync.humanEdits);
   }

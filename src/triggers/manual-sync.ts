@@ -93,7 +93,8 @@ export async function runSync(deps: SyncDeps, refs: CustomerRef[], options: RunO
   // The check step: "Request field not found." (and any custom field to create) before anything is queued or sent.
   let prepared;
   try {
-    prepared = await prepareMappings(deps.config, deps.ipaas, options.event ? { trigger: options.event } : {});
+    // A dry run: custom fields are created by the runner when the first record is written, not for a run that writes nothing.
+    prepared = await prepareMappings(deps.config, deps.ipaas, { dryRun: true, ...(options.event ? { trigger: options.event } : {}) });
   } catch (err) {
     // Nothing was sent: record the reason against every requested customer so each one is visibly failed and retryable.
     for (const ref of list) {
@@ -108,7 +109,6 @@ export async function runSync(deps: SyncDeps, refs: CustomerRef[], options: RunO
   if ('disabled' in prepared) {
     throw new ConnectorError('CONFIG_INVALID', `Nothing synced: ${prepared.disabled}`, { fix: 'Set status: Enabled on the mapping collection (and list the trigger event) to sync.' });
   }
-  summary.createdCustomFields = prepared.created;
 
   const { queue } = deps.store;
   const key = runKey(options.trigger, list);
@@ -119,7 +119,8 @@ export async function runSync(deps: SyncDeps, refs: CustomerRef[], options: RunO
   await queue.insertRunJobs(list.map((ref) => ({ ...jobOf(ref), trigger: options.trigger, priority: 10, maxAttempts: deps.config.jobs.maxAttempts, runId })));
 
   const concurrency = Math.min(options.concurrency ?? deps.config.sync.concurrency, list.length);
-  const pool = new WorkerPool(deps, new PlanCache(deps), {
+  const plans = new PlanCache(deps);
+  const pool = new WorkerPool(deps, plans, {
     concurrency,
     leaseMs: deps.config.jobs.leaseMs,
     pollMs: 20,
@@ -154,6 +155,7 @@ export async function runSync(deps: SyncDeps, refs: CustomerRef[], options: RunO
   } finally {
     // Calls in flight may answer (stored, never paid again) before the rest is handed back.
     await pool.stop(5_000, 'drain');
+    summary.createdCustomFields = plans.created;
   }
   return summary;
 }
