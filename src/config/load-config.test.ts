@@ -1,6 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { ConnectorError } from '../shared/errors.js';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_FROM_COLLECTION, SEED_PROMPT_TEXT } from './defaults.js';
 import { loadConfig } from './load-config.js';
@@ -68,6 +69,26 @@ describe('loadConfig', () => {
     writeFileSync(path.join(d, 'bad.yaml'), 'openai: [unclosed');
     expect(() => loadConfig({ path: 'bad.yaml', env: {}, cwd: d })).toThrow(/not valid YAML/);
     expect(() => loadConfig({ path: 'missing.yaml', env: {}, cwd: d })).toThrow(/Cannot read config file/);
+  });
+
+  it('a bad value from the environment is named by its variable, secrets never echoed', () => {
+    const d = dir();
+    const err = (env: Record<string, string>) => {
+      try {
+        loadConfig({ env, cwd: d });
+      } catch (e) {
+        return e as ConnectorError;
+      }
+      throw new Error('no error');
+    };
+    const url = err({ IPAAS_BASE_URL: 'notaurl' });
+    expect(url.message).toMatch(/IPAAS_BASE_URL \(environment variable\): Invalid URL \(it is "notaurl"\)/);
+    expect(url.message).not.toMatch(/ipaas\.baseUrl/);
+    expect(url.fix).toMatch(/environment variables named above/);
+    expect(err({ PORT: 'eighty' }).message).toMatch(/PORT \(environment variable\): .*\(it is "eighty"\)/);
+    const style = err({ OPENAI_API_STYLE: 'soap', OPENAI_API_KEY: 'sk-secret-value-123' });
+    expect(style.message).toMatch(/OPENAI_API_STYLE \(environment variable\)/);
+    expect(style.message).not.toContain('sk-secret-value-123');
   });
 });
 

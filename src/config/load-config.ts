@@ -77,6 +77,23 @@ function readConfigFile(file: string): Json {
   return parsed;
 }
 
+/** Config keys an environment variable sets, so a bad value is reported by the variable's name. Secrets are never echoed. */
+const FROM_ENV: ReadonlyArray<{ key: string; name: string; secret?: boolean }> = [
+  { key: 'ipaas.baseUrl', name: ENV.ipaasBaseUrl },
+  { key: 'ipaas.apiKey', name: ENV.ipaasApiKey, secret: true },
+  { key: 'ipaas.login.email', name: ENV.ipaasEmail },
+  { key: 'ipaas.login.password', name: ENV.ipaasPassword, secret: true },
+  { key: 'openai.baseUrl', name: ENV.openaiBaseUrl },
+  { key: 'openai.apiKey', name: ENV.openaiApiKey, secret: true },
+  { key: 'openai.model', name: ENV.openaiModel },
+  { key: 'openai.api', name: ENV.openaiApi },
+  { key: 'server.webhookApiKey', name: ENV.webhookKey, secret: true },
+  { key: 'server.webhookHmacSecret', name: ENV.webhookHmacSecret, secret: true },
+  { key: 'server.adminToken', name: ENV.adminToken, secret: true },
+  { key: 'server.port', name: ENV.port },
+  { key: 'instance', name: ENV.instance },
+];
+
 function envOverrides(env: Env): Json {
   const o: Json = {};
   const ipaas: Json = {};
@@ -93,7 +110,8 @@ function envOverrides(env: Env): Json {
   if (env[ENV.webhookKey]) server.webhookApiKey = env[ENV.webhookKey];
   if (env[ENV.webhookHmacSecret]) server.webhookHmacSecret = env[ENV.webhookHmacSecret];
   if (env[ENV.adminToken]) server.adminToken = env[ENV.adminToken];
-  if (env[ENV.port] && Number.isInteger(Number(env[ENV.port]))) server.port = Number(env[ENV.port]);
+  // Not a number stays text, so the schema refuses it by the variable's name instead of it being ignored.
+  if (env[ENV.port]) server.port = /^\d+$/.test(env[ENV.port]!.trim()) ? Number(env[ENV.port]) : env[ENV.port];
   if (Object.keys(server).length) o.server = server;
   if (env[ENV.instance]) o.instance = env[ENV.instance];
   if (Object.keys(ipaas).length) o.ipaas = ipaas;
@@ -104,8 +122,13 @@ function envOverrides(env: Env): Json {
 /** `scheme://…`: a URL, not a path (a Windows drive letter has no slashes after its colon). */
 const URL_SCHEME = /^([a-z][a-z0-9+.-]*):\/\//i;
 
-export function formatZodIssues(error: z.ZodError): string[] {
-  return error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(top level)'}: ${i.message}`);
+export function formatZodIssues(error: z.ZodError, env: Env = {}): string[] {
+  return error.issues.map((i) => {
+    const key = i.path.join('.');
+    const from = FROM_ENV.find((f) => env[f.name] && (key === f.key || key.startsWith(`${f.key}.`)));
+    if (from) return `${from.name} (environment variable): ${i.message}${from.secret ? '' : ` (it is ${JSON.stringify(env[from.name])})`}`;
+    return `${key || '(top level)'}: ${i.message}`;
+  });
 }
 
 /**
@@ -126,8 +149,12 @@ export function loadConfig(options: { path?: string | undefined; env?: Env; cwd?
 
   const result = configSchema.safeParse(raw);
   if (!result.success) {
-    throw new ConnectorError('CONFIG_INVALID', `Invalid configuration${source ? ` in ${source}` : ''}:\n  ${formatZodIssues(result.error).join('\n  ')}`, {
-      fix: 'Correct the keys named above; the JSON schema config.schema.json gives completion and checks in editors.',
+    const lines = formatZodIssues(result.error, options.overrides ? {} : env);
+    const envOnly = lines.every((l) => l.includes('(environment variable)'));
+    throw new ConnectorError('CONFIG_INVALID', `Invalid configuration${source && !envOnly ? ` in ${source}` : ''}:\n  ${lines.join('\n  ')}`, {
+      fix: envOnly
+        ? 'Correct or unset the environment variables named above.'
+        : 'Correct the keys (or environment variables) named above; the JSON schema config.schema.json gives completion and checks in editors.',
     });
   }
   const config = result.data;

@@ -1,3 +1,4 @@
+import type { ConnectorError } from '../shared/errors.js';
 import { describe, expect, it } from 'vitest';
 import { buildAnswerSchema } from './answer-schema.js';
 import { parseAnswer } from './parse-answer.js';
@@ -42,5 +43,27 @@ describe('parseAnswer', () => {
     expect(() => parseAnswer('chat', chat({ content: '{"Comm' }, 'length'), schema, 'C-4')).toThrow(/incomplete \(length\)/);
     expect(() => parseAnswer('chat', chat({ content: 'Sure! Here it is' }), schema, 'C-5')).toThrow(/not valid JSON/);
     expect(() => parseAnswer('chat', chat({ content: null }), schema, 'C-6')).toThrow(/holds no text/);
+  });
+
+  it('names the cause of a cut-off answer only when OpenAI gave one', () => {
+    const fixOf = (raw: unknown) => {
+      try {
+        parseAnswer('responses', raw, schema, 'C-7');
+      } catch (e) {
+        return e as ConnectorError;
+      }
+      throw new Error('no error');
+    };
+    const filtered = fixOf(responses([], { status: 'incomplete', incomplete_details: { reason: 'content_filter' } }));
+    expect(filtered.fix).toMatch(/content filter/);
+    const unexplained = fixOf(responses([], { status: 'incomplete', incomplete_details: null }));
+    expect(unexplained.message).toBe('Customer C-7: the answer is incomplete (status incomplete, no reason given).');
+    expect(unexplained.fix).toMatch(/OpenAI gave no reason; retry the record/);
+    expect(unexplained.fix).not.toMatch(/filter/);
+  });
+
+  it('a field the answer leaves out is reported as missing, not as an invalid option', () => {
+    const raw = chat({ content: '{"Comment":"x"}' });
+    expect(() => parseAnswer('chat', raw, schema, 'C-8')).toThrow(/\("Known To Film" is missing\)/);
   });
 });

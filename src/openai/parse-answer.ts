@@ -35,7 +35,7 @@ export function extractText(api: ApiStyle, raw: unknown): ExtractedText {
   }
   const status = r.status as string | undefined;
   const reason = (r.incomplete_details as Raw | null | undefined)?.reason as string | undefined;
-  return { text, refusal, incomplete: status && status !== 'completed' ? (reason ?? status) : null };
+  return { text, refusal, incomplete: status && status !== 'completed' ? (reason ?? `status ${status}, no reason given`) : null };
 }
 
 /**
@@ -48,12 +48,7 @@ export function parseAnswer<T extends z.ZodType>(api: ApiStyle, raw: unknown, sc
     new ConnectorError('INVALID_ANSWER', `Customer ${customerNumber}: ${message}`, { fix, details: { customerNumber, ...details } });
   if (refusal) throw fail(`OpenAI refused to answer: ${refusal}`, 'Review the PromptText and the customer data; a refusal is not retried automatically.');
   if (incomplete) {
-    throw fail(
-      `the answer is incomplete (${incomplete}).`,
-      incomplete.includes('max_output_tokens') || incomplete === 'length'
-        ? 'Raise openai.maxOutputTokens (reasoning models spend output tokens on reasoning too), then retry the record.'
-        : 'The answer was filtered; review the PromptText and the customer data.',
-    );
+    throw fail(`the answer is incomplete (${incomplete}).`, incompleteFix(incomplete));
   }
   if (!text) throw fail('the answer holds no text.', 'Check that the model supports structured outputs (json_schema); then retry the record.');
   let json: unknown;
@@ -67,11 +62,32 @@ export function parseAnswer<T extends z.ZodType>(api: ApiStyle, raw: unknown, sc
     const issues = result.error.issues.map((i) => {
       const field = i.path.length ? `"${i.path.join('.')}"` : 'the answer';
       const keys = (i as { keys?: string[] }).keys;
-      return i.code === 'unrecognized_keys' && keys ? `fields outside the mapping: ${keys.map((k) => `"${k}"`).join(', ')}` : `${field}: ${i.message}`;
+      if (i.code === 'unrecognized_keys' && keys) return `fields outside the mapping: ${keys.map((k) => `"${k}"`).join(', ')}`;
+      // A field the answer leaves out is missing, whatever type it should have had ("Invalid option" says nothing).
+      if (i.path.length && valueAt(json, i.path) === undefined) return `${field} is missing`;
+      return `${field}: ${i.message}`;
     });
     throw fail(`the answer does not fit the TO mapping (${issues.join('; ')}).`, 'Only the declared target fields can be written; use a model that honours strict structured outputs, then retry the record.', {
       fields: result.error.issues.map((i) => i.path.join('.')),
     });
   }
   return result.data;
+}
+
+/** Why the answer stopped, turned into what to do: only a reason OpenAI gave is named as the cause. */
+function incompleteFix(incomplete: string): string {
+  if (incomplete.includes('max_output_tokens') || incomplete === 'length') {
+    return 'Raise openai.maxOutputTokens (reasoning models spend output tokens on reasoning too), then retry the record.';
+  }
+  if (incomplete.includes('content_filter')) return "OpenAI's content filter stopped the answer; review the PromptText and the customer data, then retry the record.";
+  return 'OpenAI gave no reason; retry the record, and if it recurs, read the response with `ipaas-openai logs --attempt <id>`.';
+}
+
+function valueAt(doc: unknown, path: readonly PropertyKey[]): unknown {
+  let v = doc;
+  for (const k of path) {
+    if (v === null || typeof v !== 'object' || !Object.hasOwn(v, k)) return undefined;
+    v = (v as Record<PropertyKey, unknown>)[k];
+  }
+  return v;
 }
