@@ -76,9 +76,13 @@ export function buildProgram(io: CommandIO = processIO(), setExit: (code: number
         return 2;
       });
       const abort = new AbortController();
+      // The first Ctrl-C stops the run gently (the command says so, in its progress bar when it has one);
+      // a second quits at once, showing the cursor the bar hid.
       const onSignal = () => {
-        if (abort.signal.aborted) process.exit(130);
-        io.err('Stopping after the records in flight (Ctrl-C again to quit at once)…');
+        if (abort.signal.aborted) {
+          if (process.stdout.isTTY) process.stdout.write('\x1b[?25h\n');
+          process.exit(130);
+        }
         abort.abort();
       };
       process.on('SIGINT', onSignal);

@@ -43,6 +43,8 @@ export function describeEstimate(e: BulkEstimate, mode: 'direct' | 'batch'): str
   ];
 }
 
+const STOPPING_NOTE = ' · stopping after the records in flight (Ctrl-C again to quit)';
+
 function progressLine(p: BulkProgress): string {
   const total = p.total ?? p.enumerated;
   const eta = p.etaSeconds === null ? '?' : p.etaSeconds < 90 ? `${Math.round(p.etaSeconds)}s` : `${Math.round(p.etaSeconds / 60)}m`;
@@ -101,6 +103,14 @@ export async function syncAllCommand(options: SyncAllOptions, io: CommandIO): Pr
   const loaded = resolveConfig(io, options);
   const limiter = rateLimiterFor(loaded.config, options.concurrency ?? loaded.config.jobs.concurrency);
   const connector = await openConnector(loaded, { limiter });
+  let bar: cliProgress.SingleBar | undefined;
+  let last: BulkProgress | undefined;
+  // The bar owns the terminal's last line (it restores the cursor there when it stops): the note goes into it.
+  const onStop = () => {
+    if (bar?.isActive && last) bar.update(last.done, { line: `${progressLine(last)}${STOPPING_NOTE}` });
+    else io.err('Stopping after the records in flight (Ctrl-C again to quit at once)…');
+  };
+  options.signal?.addEventListener('abort', onStop, { once: true });
   try {
     const estimate = await estimateBulk(loaded.config, connector.ipaas, connector.store, params);
     if (options.json) io.out(JSON.stringify({ estimate }));
@@ -116,30 +126,39 @@ export async function syncAllCommand(options: SyncAllOptions, io: CommandIO): Pr
         return 0;
       }
     }
-    const bar = options.tty && !options.json ? new cliProgress.SingleBar({ format: ' {bar} {line}', hideCursor: true, barsize: 24 }, cliProgress.Presets.shades_classic) : undefined;
-    let lastLine = 0;
-    const summary = await runBulk(connector, {
-      params,
-      concurrency: options.concurrency,
-      ...(options.signal ? { signal: options.signal } : {}),
-      onProgress: (p) => {
-        const total = p.total ?? p.enumerated;
-        if (bar) {
-          if (!bar.isActive) bar.start(Math.max(total, 1), p.done, { line: progressLine(p) });
-          bar.setTotal(Math.max(total, 1));
-          bar.update(p.done, { line: progressLine(p) });
-        } else if (Date.now() - lastLine > 5000 && !options.json) {
-          lastLine = Date.now();
-          io.out(progressLine(p));
-        }
-      },
-    });
-    bar?.stop();
+    bar = options.tty && !options.json ? new cliProgress.SingleBar({ format: ' {bar} {line}', hideCursor: true, barsize: 24 }, cliProgress.Presets.shades_classic) : undefined;
+    // Without a terminal, a line every 5 s from the start: a run shorter than that prints only its summary.
+    let lastLine = Date.now();
+    let summary: BulkSummary;
+    try {
+      summary = await runBulk(connector, {
+        params,
+        concurrency: options.concurrency,
+        ...(options.signal ? { signal: options.signal } : {}),
+        onProgress: (p) => {
+          const total = p.total ?? p.enumerated;
+          last = p;
+          if (bar) {
+            const line = `${progressLine(p)}${options.signal?.aborted ? STOPPING_NOTE : ''}`;
+            if (!bar.isActive) bar.start(Math.max(total, 1), p.done, { line });
+            bar.setTotal(Math.max(total, 1));
+            bar.update(p.done, { line });
+          } else if (Date.now() - lastLine >= 5000 && !options.json) {
+            lastLine = Date.now();
+            io.out(progressLine(p));
+          }
+        },
+      });
+    } finally {
+      // However the run ends (Ctrl-C, an error), the bar gives the terminal back: cursor shown, line ended.
+      if (bar?.isActive) bar.stop();
+    }
     if (options.json) io.out(JSON.stringify({ summary }));
     else for (const l of describeSummary(summary)) io.out(l);
     if (summary.interrupted) return 130;
     return summary.counts.failed > 0 || !summary.finished ? 1 : 0;
   } finally {
+    options.signal?.removeEventListener('abort', onStop);
     await connector.close();
   }
 }

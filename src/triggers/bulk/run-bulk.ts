@@ -166,11 +166,18 @@ export async function runBulk(baseDeps: SyncDeps, options: BulkRunOptions): Prom
     await enumeration;
   }
   if (enumerationError) throw enumerationError;
-  if (finished) await store.runs.finishRun(runId);
-  const last = await progress();
+  let last = await progress();
+  // Stopped as the last records answered: nothing is left to continue, so the run is finished, not interrupted.
+  const aborted = !!options.signal?.aborted;
+  if (aborted && !finished && enumerationDone && !stoppedReason && last.counts.pending + last.counts.calling + last.counts.answered + last.counts.batched + last.counts.held === 0) finished = true;
+  const interrupted = aborted && !finished;
+  if (finished) {
+    await store.runs.finishRun(runId);
+    last = await progress();
+  }
   const ended = { runId, mode: params.mode, total: last.total, ...last.counts, inputTokens: last.inputTokens, outputTokens: last.outputTokens, costUsd: roundUsd(last.costUsd), elapsedMs: last.elapsedMs };
   if (finished) deps.logger.info(ended, 'bulk run finished');
-  else deps.logger.warn({ ...ended, reason: options.signal?.aborted ? 'interrupted (run again to continue)' : stoppedReason }, options.signal?.aborted ? 'bulk run interrupted' : 'bulk run stopped');
+  else deps.logger.warn({ ...ended, reason: interrupted ? 'interrupted (run again to continue)' : stoppedReason }, interrupted ? 'bulk run interrupted' : 'bulk run stopped');
   options.onProgress?.(last);
-  return { ...last, finished, interrupted: !!options.signal?.aborted, ...(stoppedReason ? { stoppedReason } : {}) };
+  return { ...last, finished, interrupted, ...(stoppedReason ? { stoppedReason } : {}) };
 }
