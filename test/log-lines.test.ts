@@ -50,6 +50,19 @@ describe('the log file', () => {
     expect(skipped.length).toBeGreaterThan(0);
     expect(skipped.every((l) => typeof l.reason === 'string' && (l.reason as string).length > 0)).toBe(true);
 
+    // One line per state change of a job: claimed (calling), answer stored (answered), then its end (written/failed).
+    const job = (done.jobId as number);
+    expect(log.filter((l) => l.jobId === job).map((l) => [l.msg, l.state])).toEqual([
+      ['job claimed: calling OpenAI', 'calling'],
+      ['answer stored', 'answered'],
+      ['sync done', 'written'],
+    ]);
+    expect(failed.state).toBe('failed');
+    // The manual run, from queued to finished, with its id and counts.
+    const queued = log.find((l) => l.msg === 'manual run queued')!;
+    expect(queued).toMatchObject({ customers: 2, trigger: 'manual' });
+    expect(log.find((l) => l.msg === 'run finished' && l.runId === queued.runId)).toMatchObject({ written: 1, failed: 1, skipped: 0 });
+
     const started = log.find((l) => l.msg === 'bulk run started')!;
     expect(started.runId).toEqual(expect.any(String));
     const finished = log.find((l) => l.msg === 'bulk run finished' || l.msg === 'bulk run stopped')!;

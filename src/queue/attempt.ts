@@ -41,6 +41,8 @@ export interface AttemptContext {
   /** Held instead (a spend cap or the quota). */
   held?: string | undefined;
   runId?: string | null | undefined;
+  /** The job's state after this attempt (written, pending again, failed, held...). */
+  state?: string | undefined;
 }
 
 /** Dollars without float noise (0.000035900000000000005 -> 0.0000359). */
@@ -54,7 +56,7 @@ export function announceAttempt(deps: SyncDeps, stored: StoredAttempt, ctx?: Att
   const log = {
     attemptId: stored.id, jobId: a.jobId, ...(ctx?.runId ? { runId: ctx.runId } : {}), customerNumber: a.customerNumber ?? a.requestedRef,
     ...(a.customerId ? { customerId: a.customerId } : {}), outcome: a.outcome, trigger: a.trigger,
-    tokens: a.inputTokens + a.outputTokens, costUsd: roundUsd(a.costUsd), ms: a.totalMs, flags: a.flags ?? undefined,
+    ...(ctx?.state ? { state: ctx.state } : {}), tokens: a.inputTokens + a.outputTokens, costUsd: roundUsd(a.costUsd), ms: a.totalMs, flags: a.flags ?? undefined,
   };
   if (a.outcome === 'failed') {
     const next = ctx?.held

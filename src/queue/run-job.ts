@@ -8,7 +8,8 @@ import { loadCustomer, type CustomerRef } from '../pipeline/load-customer.js';
 import type { SyncDeps } from '../app/sync-deps.js';
 import { runWritePhase } from '../pipeline/write-phase.js';
 import { queueBackoffMs } from '../http/retry-policy.js';
-import { skipsUnchanged } from './trigger.js';
+import { skipsUnchanged, triggerLabel } from './trigger.js';
+import { TERMINAL_STATES } from './job-states.js';
 import type { PlanCache } from './plan-cache.js';
 
 /** The stored answer plus whether its cost is already in the sync log (so it is never counted twice). */
@@ -43,11 +44,27 @@ export async function settle(deps: SyncDeps, job: Job, s: Settlement, started: n
       attempt: tries,
       maxAttempts: job.maxAttempts,
       runId: job.runId,
+      state: job.state,
       nextAt: s.to === 'retry' ? Date.now() + s.delayMs : undefined,
       held: s.to === 'held' ? s.hold.reason : undefined,
     });
+  } else if (s.to === 'held') {
+    deps.logger.info({ jobId: job.id, ref: job.ref, state: 'held', reason: s.hold.reason, until: new Date(s.until).toISOString() }, 'job held');
   }
+  if (job.runId && TERMINAL_STATES.includes(job.state) && job.trigger.source !== 'bulk' && job.trigger.source !== 'batch') await logRunEnd(deps, job.runId);
   return attempt;
+}
+
+/** A manual or retry run ends when its last job does: one line with its counts (bulk runs log their own end). */
+async function logRunEnd(deps: SyncDeps, runId: string): Promise<void> {
+  try {
+    if ((await deps.store.queue.openInRun(runId)) > 0) return;
+    const counts = await deps.store.queue.counts(runId);
+    if (counts.held) return; // it goes on when the budget or the quota lets it
+    deps.logger.info({ runId, written: counts.written, skipped: counts.skipped, failed: counts.failed }, 'run finished');
+  } catch (err) {
+    deps.logger.warn({ err, runId }, 'could not read the run to log its end');
+  }
 }
 
 /**
@@ -61,6 +78,10 @@ export async function runJob(deps: SyncDeps, plans: PlanCache, job: Job, options
   const ref = jobRef(job);
   const a = newAttempt(ref, job.trigger, deps.now().toISOString(), job.id);
   let stored = (job.answer ?? undefined) as StoredAnswer | undefined;
+  deps.logger.info(
+    { jobId: job.id, ref: job.ref, ...(job.runId ? { runId: job.runId } : {}), state: job.state, try: `${job.attempts + 1} of ${job.maxAttempts}`, trigger: triggerLabel(job.trigger) },
+    job.state === 'answered' ? 'job claimed: writing its stored answer' : 'job claimed: calling OpenAI',
+  );
   try {
     const plan = await plans.get();
     a.collection = plan.collections.from.name;
@@ -98,6 +119,7 @@ export async function runJob(deps: SyncDeps, plans: PlanCache, job: Job, options
       stored = call.pkg;
       // Durable before the write-back: a crash after this point never pays for the call again.
       await queue.storeAnswer(job, stored);
+      deps.logger.info({ jobId: job.id, ref: job.ref, state: 'answered', responseId: stored.responseId }, 'answer stored');
       customer = call.customer;
     }
     await completeWrite(deps, plans, plan, job, stored, customer, a, started);

@@ -57,6 +57,7 @@ export async function apiRoutes(app: FastifyInstance, ctx: ServiceContext): Prom
     // Debug jumps the queue, as on iPaaS.com.
     await store.queue.enqueueMany(unique.map((r) => ({ ...r, customerId: r.refKind === 'id' ? r.ref : null, trigger, priority: body.debug ? 10 : 5, maxAttempts: config.jobs.maxAttempts, runId })));
     ctx.pool.notify();
+    ctx.deps.logger.info({ runId, customers: unique.length, trigger: triggerLabel(trigger) }, 'manual run queued');
     return reply.code(202).send({ runId, enqueued: unique.length, statusUrl: `/api/runs/${runId}` });
   });
 

@@ -27,6 +27,7 @@ export async function webhookRoutes(app: FastifyInstance, ctx: ServiceContext): 
     if (bad.length) throw new HttpError(400, `Unknown scope ${bad.map((s) => `"${s}"`).join(', ')}: this connector takes customer/created, customer/updated and customer/deleted (optionally /debug).`);
     const result = await takeInWebhook(ctx.deps.store, ctx.deps.config, parsed.data, ctx.deps.now, ctx.deps.redact);
     // In the connector's own log (Fastify's request logger is off): duplicates and deletions included.
+    for (const e of result.enqueued) if (!e.coalesced) ctx.deps.logger.info({ deliveryId: String(parsed.data.id), customerId: e.customerId, jobId: e.jobId, state: 'pending' }, 'webhook event queued');
     for (const s of result.skipped) ctx.deps.logger.info({ deliveryId: String(parsed.data.id), attempt: parsed.data.attempt, customerId: s.customerId, reason: s.reason }, 'webhook event skipped');
     ctx.pool.notify();
     // Acknowledged only now: the jobs are committed to the store.

@@ -117,6 +117,7 @@ export async function runSync(deps: SyncDeps, refs: CustomerRef[], options: RunO
   const runId = summary.resumed ? latest! : latest ? `${key}.${Date.now().toString(36)}` : key;
   summary.runId = runId;
   await queue.insertRunJobs(list.map((ref) => ({ ...jobOf(ref), trigger: options.trigger, priority: 10, maxAttempts: deps.config.jobs.maxAttempts, runId })));
+  deps.logger.info({ runId, customers: list.length, trigger: triggerLabel(options.trigger), resumed: summary.resumed }, summary.resumed ? 'manual run resumed' : 'manual run queued');
 
   const concurrency = Math.min(options.concurrency ?? deps.config.sync.concurrency, list.length);
   const plans = new PlanCache(deps);
