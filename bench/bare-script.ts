@@ -32,7 +32,7 @@ export async function bareScript(env: Record<string, string>, n: number, concurr
   await pool(Array.from({ length: n }, (_, i) => i), concurrency, async (i) => {
     const customer = (await ipaas.getCustomer(String(7 + i)))!;
     const mapped = mapFrom(plan, customer);
-    const req = buildRequest(config.openai, plan.answerFields, mapped);
+    const req = buildRequest(config.openai, plan.answerFields, mapped, config.privacy);
     const res = await callOpenAI(openai, req, redact, config.openai.timeoutMs);
     const answer = parseAnswer(req.api, res.raw, req.answerSchema, mapped.id) as Record<string, unknown>;
     const writes = mapTo(plan, { Id: mapped.id, ResponseId: res.responseId, ResponseDate: new Date(), PromptText: mapped.promptText, Model: res.model, answer });

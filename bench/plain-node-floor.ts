@@ -24,7 +24,7 @@ export async function plainNodeFloor(env: Record<string, string>, n: number, con
   const ipaasClient = new IpaasClient({ ...config.ipaas, redact: createRedactor([]) });
   const plan = buildMappingPlan(selectCollections(config) as ActiveCollections, new FieldCatalog(await ipaasClient.listCustomFields()));
   const sample = (await ipaasClient.getCustomer(String(firstId)))!;
-  const template = buildRequest(config.openai, plan.answerFields, mapFrom(plan, sample)).body;
+  const template = buildRequest(config.openai, plan.answerFields, mapFrom(plan, sample), config.privacy).body;
   await ipaasClient.close();
 
   const dispatcher = new Agent({ keepAliveTimeout: 30_000, connections: concurrency * 2 });

@@ -22,6 +22,7 @@ export const ENV = {
   webhookKey: 'IPAAS_WEBHOOK_KEY',
   webhookHmacSecret: 'IPAAS_WEBHOOK_HMAC_SECRET',
   adminToken: 'IPAAS_OPENAI_ADMIN_TOKEN',
+  hashKey: 'IPAAS_OPENAI_HASH_KEY',
   port: 'PORT',
 } as const;
 
@@ -92,6 +93,7 @@ const FROM_ENV: ReadonlyArray<{ key: string; name: string; secret?: boolean }> =
   { key: 'server.adminToken', name: ENV.adminToken, secret: true },
   { key: 'server.port', name: ENV.port },
   { key: 'instance', name: ENV.instance },
+  { key: 'privacy.hashKey', name: ENV.hashKey, secret: true },
 ];
 
 function envOverrides(env: Env): Json {
@@ -114,6 +116,7 @@ function envOverrides(env: Env): Json {
   if (env[ENV.port]) server.port = /^\d+$/.test(env[ENV.port]!.trim()) ? Number(env[ENV.port]) : env[ENV.port];
   if (Object.keys(server).length) o.server = server;
   if (env[ENV.instance]) o.instance = env[ENV.instance];
+  if (env[ENV.hashKey]) o.privacy = { hashKey: env[ENV.hashKey] };
   if (Object.keys(ipaas).length) o.ipaas = ipaas;
   if (Object.keys(openai).length) o.openai = openai;
   return o;
@@ -195,7 +198,7 @@ export function loadConfig(options: { path?: string | undefined; env?: Env; cwd?
     config.log.path = path.resolve(source ? path.dirname(source) : cwd, config.log.path);
   }
   const dbPassword = config.store.url ? decodeURIComponent(new URL(config.store.url).password) : undefined;
-  const secrets = [config.ipaas.apiKey, config.ipaas.login?.password, config.openai.apiKey, config.server.webhookApiKey, config.server.webhookHmacSecret, config.server.adminToken, dbPassword].filter(
+  const secrets = [config.ipaas.apiKey, config.ipaas.login?.password, config.openai.apiKey, config.server.webhookApiKey, config.server.webhookHmacSecret, config.server.adminToken, config.privacy.hashKey, dbPassword].filter(
     (s): s is string => !!s,
   );
   return { config, source, warnings, secrets };

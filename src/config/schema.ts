@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { TRANSFORM_HELP, TRANSFORM_PATTERN } from '../mapping/transforms.js';
 
 /** Data types iPaaS.com custom fields can have. */
 export const customFieldTypes = ['string', 'number', 'bool', 'guid', 'encrypted', 'password', 'date', 'datetime', 'enum'] as const;
@@ -13,6 +14,11 @@ const mappingSchema = z
     source: z.string().describe('Field name, static text, or formula'),
     destination: z.string().min(1).describe('Target field: OpenAI request field (FROM) or iPaaS.com field / custom field (TO)'),
     description: z.string().optional().describe('Tells the model what to put in this field (TO answer fields)'),
+    transform: z
+      .string()
+      .regex(TRANSFORM_PATTERN, `one of ${TRANSFORM_HELP}`)
+      .optional()
+      .describe('FROM mappings only: what is done to the value before it leaves for OpenAI (drop, hash = keyed HMAC, mask-email = domain only, truncate:N)'),
   })
   .strict();
 export type Mapping = z.infer<typeof mappingSchema>;
@@ -32,6 +38,7 @@ const collectionSchema = z
       .strict()
       .default({ recordType: 'Customer' }),
     mappings: z.array(mappingSchema).min(1),
+    review: z.enum(['off', 'required']).optional().describe('TO collections: overrides sync.review for the answers this collection writes'),
   })
   .strict();
 export type MappingCollection = z.infer<typeof collectionSchema>;
@@ -86,9 +93,10 @@ export const configSchema = z
         rpm: z.number().positive().optional().describe('Requests per minute of the OpenAI project, if known (otherwise learnt from x-ratelimit headers)'),
         tpm: z.number().positive().optional().describe('Tokens per minute of the OpenAI project, if known (otherwise learnt from x-ratelimit headers)'),
         throttlePerSecond: z.number().positive().optional().describe("The OpenAI subscription's API Throttle Limit in iPaaS.com: at most this many OpenAI calls start per second"),
+        store: z.boolean().default(false).describe('Let OpenAI keep the responses (Responses API store); off by default: customer data is not kept at OpenAI beyond the call'),
       })
       .strict()
-      .default({ baseUrl: 'https://api.openai.com/v1', model: 'gpt-5-nano', api: 'responses', timeoutMs: 60_000, maxRetries: 2, maxOutputTokens: 2048, prices: {} }),
+      .default({ baseUrl: 'https://api.openai.com/v1', model: 'gpt-5-nano', api: 'responses', timeoutMs: 60_000, maxRetries: 2, maxOutputTokens: 2048, prices: {}, store: false }),
     server: z
       .object({
         host: z.string().default('127.0.0.1'),
@@ -146,9 +154,23 @@ export const configSchema = z
       .object({
         path: z.string().min(1).default('data/ipaas-openai.log').describe('JSON log file; "-" writes to stderr (containers)'),
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+        retainDays: z
+          .number()
+          .int()
+          .min(1)
+          .default(30)
+          .describe('Request and response bodies in the sync log are deleted after this many days (serve purges daily); tokens, cost and outcomes stay'),
       })
       .strict()
-      .default({ path: 'data/ipaas-openai.log', level: 'info' }),
+      .default({ path: 'data/ipaas-openai.log', level: 'info', retainDays: 30 }),
+    privacy: z
+      .object({
+        hashKey: z.string().min(16).optional().describe('Key of the hash transform (HMAC-SHA256); prefer IPAAS_OPENAI_HASH_KEY. Changing it changes every hash'),
+        safetyIdentifier: z.boolean().default(true).describe("Send OpenAI a safety_identifier: a hash of the CustomerNumber, never the number"),
+        promptCacheKey: z.boolean().default(true).describe('Send OpenAI a prompt_cache_key from the prompt version, so requests with one PromptText share the prompt cache'),
+      })
+      .strict()
+      .default({ safetyIdentifier: true, promptCacheKey: true }),
     sync: z
       .object({
         concurrency: z.number().int().min(1).max(64).default(4),
@@ -158,9 +180,13 @@ export const configSchema = z
           .enum(['flag', 'keep', 'overwrite'])
           .default('flag')
           .describe('A connector-owned field a person edited since the last write: keep it, keep it and flag the record, or overwrite it'),
+        review: z
+          .enum(['off', 'required'])
+          .default('off')
+          .describe('required: an answer waits for a person (ipaas-openai review, or the Review page) before anything is written to iPaaS.com'),
       })
       .strict()
-      .default({ concurrency: 4, autoCreateCustomFields: true, maxIdsPerRun: 3000, humanEdits: 'flag' }),
+      .default({ concurrency: 4, autoCreateCustomFields: true, maxIdsPerRun: 3000, humanEdits: 'flag', review: 'off' }),
     customFields: z
       .array(
         z
@@ -174,7 +200,17 @@ export const configSchema = z
       .describe('Custom field definitions the mappings rely on (created when missing and autoCreateCustomFields is on)'),
     mappingCollections: z.array(collectionSchema).min(1),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    c.mappingCollections.forEach((col, i) =>
+      col.mappings.forEach((m, j) => {
+        if (!m.transform) return;
+        const path = ['mappingCollections', i, 'mappings', j, 'transform'];
+        if (col.direction === 'TO iPaaS') ctx.addIssue({ code: 'custom', path, message: `"${col.name}" writes to iPaaS.com: transforms apply to what is sent to OpenAI, in FROM collections only` });
+        else if (m.transform === 'hash' && !c.privacy.hashKey) ctx.addIssue({ code: 'custom', path, message: 'the hash transform needs a key: set IPAAS_OPENAI_HASH_KEY (16 characters or more), or privacy.hashKey' });
+      }),
+    );
+  });
 
 export type ConnectorConfigInput = z.input<typeof configSchema>;
 export type ConnectorConfig = z.infer<typeof configSchema>;

@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import type { Mapping } from '../config/schema.js';
+import { parseTransform, type Transform } from './transforms.js';
 import { isStandardField, WRITABLE_STANDARD_FIELDS } from '../ipaas/customer-model.js';
 import type { ActiveCollections } from './collections.js';
 import { isResponseMetadata } from './collections.js';
@@ -19,6 +21,14 @@ export type WriteTarget = { kind: 'standard'; field: keyof typeof WRITABLE_STAND
 export interface CompiledMapping {
   mapping: Mapping;
   formula: CompiledFormula | undefined;
+  /** What is done to the value before it leaves (FROM mappings). */
+  transform?: Transform | undefined;
+}
+
+/** The PromptText as configured (before placeholders are filled), and its short hash: trials and attempts name it. */
+export interface PromptVersion {
+  id: string;
+  text: string;
 }
 
 export interface ToTarget extends CompiledMapping {
@@ -35,12 +45,25 @@ export interface MappingPlan {
   prompt: CompiledMapping;
   answerFields: AnswerField[];
   targets: ToTarget[];
+  promptVersion: PromptVersion;
+  /** Key of the hash transform and of the safety identifier (a secret, kept in memory only). */
+  hashKey?: string | undefined;
 }
 
-const compile = (m: Mapping): CompiledMapping => ({ mapping: m, formula: m.type === 'Formula' ? compileFormula(m.source) : undefined });
+const compile = (m: Mapping): CompiledMapping => ({
+  mapping: m,
+  formula: m.type === 'Formula' ? compileFormula(m.source) : undefined,
+  transform: m.transform ? parseTransform(m.transform) : undefined,
+});
+
+/** A PromptText's version: its kind and text, hashed. The same text is the same version wherever it runs. */
+export function promptVersionOf(m: Mapping): PromptVersion {
+  const text = m.type === 'Static' ? m.source : `${m.type}: ${m.source}`;
+  return { id: createHash('sha256').update(text).digest('hex').slice(0, 10), text };
+}
 
 /** Builds the plan, or throws: no PromptText, or "Request field not found." naming every missing field. */
-export function buildMappingPlan(collections: ActiveCollections, catalog: FieldCatalog, plannedTypes: Record<string, string> = {}): MappingPlan {
+export function buildMappingPlan(collections: ActiveCollections, catalog: FieldCatalog, plannedTypes: Record<string, string> = {}, hashKey?: string): MappingPlan {
   const noPrompt = promptTextError(collections);
   if (noPrompt) throw noPrompt;
   const problems = checkFields(collections, catalog, plannedTypes);
@@ -70,5 +93,5 @@ export function buildMappingPlan(collections: ActiveCollections, catalog: FieldC
       answer.set(name, { name, dataType: direct ? t.dataType : 'string', description: direct ? t.mapping.description : undefined });
     }
   }
-  return { collections, catalog, from, prompt: compile(promptMapping), answerFields: [...answer.values()], targets };
+  return { collections, catalog, from, prompt: compile(promptMapping), answerFields: [...answer.values()], targets, promptVersion: promptVersionOf(promptMapping), hashKey };
 }

@@ -53,7 +53,12 @@ function partsFor(answerFields: AnswerField[]): StaticParts {
   return parts;
 }
 
-export function buildRequest(openai: ConnectorConfig['openai'], answerFields: AnswerField[], mapped: MappedRequest): OpenAIRequest {
+export function buildRequest(
+  openai: ConnectorConfig['openai'],
+  answerFields: AnswerField[],
+  mapped: MappedRequest,
+  privacy: Pick<ConnectorConfig['privacy'], 'safetyIdentifier' | 'promptCacheKey'>,
+): OpenAIRequest {
   const parts = partsFor(answerFields);
   const { answerSchema } = parts;
   let instructions = parts.instructions.get(mapped.promptText);
@@ -68,6 +73,11 @@ export function buildRequest(openai: ConnectorConfig['openai'], answerFields: An
   const temperature = openai.temperature !== undefined && !reasoning ? { temperature: openai.temperature } : {};
   const effort = openai.reasoningEffort ?? (reasoning ? 'minimal' : undefined);
 
+  // Abuse tracking without the customer's identity, and one prompt-cache group per PromptText version.
+  const privacyFields = {
+    ...(privacy.safetyIdentifier && mapped.safetyIdentifier ? { safety_identifier: mapped.safetyIdentifier } : {}),
+    ...(privacy.promptCacheKey && mapped.promptVersion ? { prompt_cache_key: `ipaas-openai-${mapped.promptVersion}` } : {}),
+  };
   const body: Record<string, unknown> =
     openai.api === 'responses'
       ? {
@@ -76,8 +86,9 @@ export function buildRequest(openai: ConnectorConfig['openai'], answerFields: An
           input: [{ role: 'user', content: input }],
           text: { format: parts.textFormat },
           max_output_tokens: openai.maxOutputTokens,
-          // Customer data is not kept at OpenAI beyond the call.
-          store: false,
+          // Customer data is not kept at OpenAI beyond the call, unless openai.store says so.
+          store: openai.store,
+          ...privacyFields,
           ...temperature,
           ...(reasoning && effort ? { reasoning: { effort } } : {}),
         }
@@ -89,7 +100,8 @@ export function buildRequest(openai: ConnectorConfig['openai'], answerFields: An
           ],
           response_format: parts.responseFormat,
           max_completion_tokens: openai.maxOutputTokens,
-          store: false,
+          store: openai.store,
+          ...privacyFields,
           ...temperature,
           ...(reasoning && effort ? { reasoning_effort: effort } : {}),
         };

@@ -76,7 +76,7 @@ export async function prepareRequest(deps: SyncDeps, plan: MappingPlan, ref: Cus
       reason: 'No mapped input changed since the last sync (an echo of the connector\'s own write-back, or a change to unmapped fields): no OpenAI call needed.',
     };
   }
-  const request = buildRequest(deps.config.openai, plan.answerFields, mapped);
+  const request = buildRequest(deps.config.openai, plan.answerFields, mapped, deps.config.privacy);
   a.api = request.api;
   a.model = request.model;
   a.request = request.body;

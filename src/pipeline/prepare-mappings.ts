@@ -50,7 +50,7 @@ export async function prepareMappings(
     const planned = [...definitions, ...config.customFields.filter((d) => [...created, ...wouldCreate, ...madeElsewhere].includes(d.name)).map((d) => ({ name: d.name, data_type: d.dataType }))];
     catalog = new FieldCatalog(planned);
   }
-  return { plan: buildMappingPlan(active, catalog, plannedTypes(config)), created, wouldCreate };
+  return { plan: buildMappingPlan(active, catalog, plannedTypes(config), config.privacy.hashKey), created, wouldCreate };
 }
 
 /**

@@ -31,7 +31,7 @@ export async function previewCustomer(config: ConnectorConfig, ipaas: IpaasClien
   const skippedBecause = filterReason(prepared.plan, customer, now) ?? null;
   const customerNumber = requireCustomerNumber(customer);
   const mapped = mapFrom(prepared.plan, customer, now);
-  const request = buildRequest(config.openai, prepared.plan.answerFields, mapped);
+  const request = buildRequest(config.openai, prepared.plan.answerFields, mapped, config.privacy);
   return {
     customerId: customer.id,
     customerNumber,

@@ -85,7 +85,7 @@ export async function estimateBulk(config: ConnectorConfig, ipaas: IpaasClient, 
       unchanged++;
       continue;
     }
-    const request = buildRequest(config.openai, plan.answerFields, mapped);
+    const request = buildRequest(config.openai, plan.answerFields, mapped, config.privacy);
     inputSum += await countRequestTokens(request);
     if (!prefix) {
       const schema = request.api === 'responses' ? (request.body.text as { format: { schema: unknown } }).format.schema : (request.body.response_format as { json_schema: { schema: unknown } }).json_schema.schema;
