@@ -46,6 +46,14 @@ describe('generateAnswer', () => {
     expect(fooled.Comment).toMatch(/- Known to film: yes$/);
   });
 
+  it('the instructions style the summary: one line, capitals, or the bulleted lines', () => {
+    const bullets = buildSummary(keanu!, true);
+    const answer = (instructions: string) => (generateAnswer(enrichSchema, JSON.stringify(keanu), instructions) as Record<string, unknown>).Comment;
+    expect(answer('Write a short, bulleted summary.')).toBe(bullets);
+    expect(answer('Summarise the customer in one line.')).toBe(bullets.split('\n').map((l) => l.replace(/^- /, '')).join(' · '));
+    expect(answer('Write the summary in UPPERCASE, one sentence.')).toBe(bullets.split('\n').map((l) => l.replace(/^- /, '')).join(' · ').toUpperCase());
+  });
+
   it('omits the film line when the schema has no film property', () => {
     const schema = { type: 'object', properties: { Summary: { type: 'string' } }, required: ['Summary'], additionalProperties: false };
     expect(generateAnswer(schema, JSON.stringify(ada))).toEqual({ Summary: buildSummary(ada!, false) });

@@ -13,6 +13,9 @@
  *   (format date-time/date/time/email/uuid/uri handled, minLength padded with '.', maxLength truncated);
  *   number/integer -> hash-derived within minimum/maximum (default 0..100); boolean -> hash-derived;
  *   array -> max(1, minItems) elements (0 when maxItems is 0); object -> every property, in order.
+ * The instructions (the PromptText) shape the summary, so that two prompts can be told apart: asking for
+ * "one line" (or "single line", "one sentence") gives the same facts on one line joined by " · ";
+ * asking for "uppercase" (or "capital letters") gives it in capitals; otherwise the bulleted lines.
  */
 import { createHash } from 'node:crypto';
 import { isKnownToFilm } from './known-to-film.js';
@@ -152,6 +155,7 @@ export function stableHash(path: string, input: string): number {
 interface GenContext {
   root: Json;
   userText: string;
+  instructions: string;
   data: Json | null;
   fields: CustomerFields;
   film: boolean;
@@ -277,7 +281,7 @@ function generate(rawNode: unknown, name: string, path: string, ctx: GenContext,
   const role = roleOf(name, node);
   if (role === 'film' && (Array.isArray(node.enum) || SCALAR_TYPES.has(type))) return filmValue(node, type, ctx.film, hash);
   if (role === 'comment' && type === 'string' && !Array.isArray(node.enum)) {
-    return fitLength(summaryLines(ctx.fields, ctx.withFilm ? ctx.film : undefined, ctx.data ? '' : ctx.userText).join('\n'), node);
+    return fitLength(styled(summaryLines(ctx.fields, ctx.withFilm ? ctx.film : undefined, ctx.data ? '' : ctx.userText), ctx.instructions), node);
   }
   if (Array.isArray(node.enum) && node.enum.length > 0) return node.enum[hash % node.enum.length];
   switch (type) {
@@ -321,14 +325,25 @@ export function schemaHasFilmProperty(schema: unknown): boolean {
   return visit(root, '', 0);
 }
 
-/** The JSON value the emulated model answers for `schema` given the user text. */
-export function generateAnswer(schema: unknown, userText: string): unknown {
+const ONE_LINE_RE = /one[- ]line|single line|one sentence/i;
+const UPPER_RE = /upper ?case|capital letters/i;
+
+/** The summary lines as the instructions ask for them (see the rules above). */
+function styled(lines: string[], instructions: string): string {
+  let out = ONE_LINE_RE.test(instructions) ? lines.map((l) => l.replace(/^- /, '')).join(' · ') : lines.join('\n');
+  if (UPPER_RE.test(instructions)) out = out.toUpperCase();
+  return out;
+}
+
+/** The JSON value the emulated model answers for `schema` given the user text (and the instructions, which style the summary). */
+export function generateAnswer(schema: unknown, userText: string, instructions = ''): unknown {
   const root = isRecord(schema) ? schema : {};
   const data = parseCustomerData(userText);
   const fields = customerFields(data);
   const ctx: GenContext = {
     root,
     userText,
+    instructions,
     data,
     fields,
     film: isGullible(userText) || isKnownToFilm(fields.firstName, fields.lastName),

@@ -29,10 +29,17 @@ export interface Completion {
   outputTokens: number;
 }
 
+/** The instructions: the Responses `instructions`, or the system/developer messages of a chat. */
+function instructionsOf(body: Record<string, unknown>): string {
+  if (typeof body.instructions === 'string') return body.instructions;
+  const messages = Array.isArray(body.messages) ? (body.messages as Array<Record<string, unknown>>) : [];
+  return messages.filter((m) => m.role === 'system' || m.role === 'developer').map((m) => (typeof m.content === 'string' ? m.content : JSON.stringify(m.content))).join('\n');
+}
+
 function answerText(req: CompletionRequest, fault: AnswerFault): string {
   const format = req.format;
   if (format.type === 'json_schema') {
-    let answer = generateAnswer(format.schema, req.userText);
+    let answer = generateAnswer(format.schema, req.userText, instructionsOf(req.body));
     if (fault === 'extra-fields') answer = addExtraFields(answer);
     if (fault === 'wrong-type') answer = applyWrongType(answer, format.schema);
     return JSON.stringify(answer);

@@ -1,3 +1,4 @@
+import { createInterface } from 'node:readline/promises';
 import { loadConfig, type LoadedConfig } from '../config/load-config.js';
 
 /** What every command gets from the entry point; tests pass their own. */
@@ -29,3 +30,22 @@ export function resolveConfig(io: CommandIO, options: CommonOptions): LoadedConf
 }
 
 export const usd = (n: number | null | undefined) => (n == null ? 'n/a' : `$${n < 0.01 ? n.toFixed(6) : n.toFixed(4)}`);
+
+/** Asks [y/N]; Ctrl-C (or the run's stop signal) at the prompt is a no, not an error. */
+export async function confirm(io: CommandIO, question: string, signal?: AbortSignal): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stdout });
+  const asked = new AbortController();
+  rl.on('SIGINT', () => asked.abort());
+  signal?.addEventListener('abort', () => asked.abort(), { once: true });
+  try {
+    return /^y(es)?$/i.test((await rl.question(question, { signal: asked.signal })).trim());
+  } catch (err) {
+    if (asked.signal.aborted) {
+      io.out('');
+      return false;
+    }
+    throw err;
+  } finally {
+    rl.close();
+  }
+}

@@ -8,6 +8,7 @@ import { retryCommand } from './commands/retry.js';
 import { serveCommand } from './commands/serve.js';
 import { syncAllCommand } from './commands/sync-all.js';
 import { syncCommand } from './commands/sync.js';
+import { tryCommand } from './commands/try.js';
 import { validateCommand } from './commands/validate.js';
 import { processIO, type CommandIO } from './io.js';
 
@@ -102,6 +103,23 @@ export function buildProgram(io: CommandIO = processIO(), setExit: (code: number
 
   common(
     program
+      .command('try')
+      .description('Prompt lab: the active PromptText, and a candidate, on the same customers with real OpenAI calls; nothing is written to iPaaS.com')
+      .argument('[CustomerNumber...]', 'customers to try it on (default: a random sample)')
+      .option('--sample <n>', 'how many customers to draw at random (default 5)', positiveInt)
+      .option('--prompt-file <file>', 'a candidate PromptText to compare with the active one')
+      .option('-y, --yes', 'do not ask for confirmation'),
+  ).action((numbers: string[], o) => {
+    const abort = new AbortController();
+    const onSignal = () => abort.abort();
+    process.once('SIGINT', onSignal);
+    return act(() =>
+      tryCommand({ numbers, sample: o.sample, promptFile: o.promptFile, yes: !!o.yes, interactive: !!process.stdin.isTTY, config: o.config, json: o.json }, io, abort.signal),
+    ).finally(() => process.off('SIGINT', onSignal));
+  });
+
+  common(
+    program
       .command('preview')
       .description('Dry run for one customer: the exact OpenAI request, estimated tokens and cost; nothing sent or written')
       .argument('<CustomerNumber>')
@@ -119,9 +137,10 @@ export function buildProgram(io: CommandIO = processIO(), setExit: (code: number
       .argument('[CustomerNumber]')
       .addOption(new Option('--outcome <outcome>', 'only this outcome').choices(['synced', 'failed', 'skipped']))
       .option('-n, --limit <n>', 'how many', positiveInt, 20)
-      .option('--attempt <id>', 'show one attempt whole (request, response, fields written)', positiveInt),
+      .option('--attempt <id>', 'show one attempt whole (request, response, fields written, prompt version)', positiveInt)
+      .option('--trials', "the prompt lab's trial calls (`ipaas-openai try`) instead of syncs"),
   ).action((customerNumber: string | undefined, o) =>
-    act(() => logsCommand({ customerNumber, outcome: o.outcome, limit: o.limit, attempt: o.attempt, config: o.config, json: o.json }, io)),
+    act(() => logsCommand({ customerNumber, outcome: o.outcome, limit: o.limit, attempt: o.attempt, trials: !!o.trials, config: o.config, json: o.json }, io)),
   );
 
   common(

@@ -26,6 +26,8 @@ export interface AnswerPackage {
   answer: Record<string, unknown>;
   /** The TO mapping's values, fixed when the answer arrived (so a resumed write writes the same). */
   writes: FieldWrite[];
+  /** The PromptText version that asked. */
+  promptVersion?: string;
 }
 
 export type CallResult =
@@ -80,6 +82,7 @@ export async function prepareRequest(deps: SyncDeps, plan: MappingPlan, ref: Cus
   a.api = request.api;
   a.model = request.model;
   a.request = request.body;
+  a.promptVersion = mapped.promptVersion;
   return { kind: 'request', customer, customerNumber, mapped, request };
 }
 
@@ -105,7 +108,7 @@ export function answerPackage(
   const answer = parseAnswer(request.api, result.raw, request.answerSchema, customerNumber) as Record<string, unknown>;
   a.answer = answer;
   const writes = mapTo(plan, { Id: mapped.id, ResponseId: result.responseId, ResponseDate: deps.now(), PromptText: mapped.promptText, Model: result.model, answer });
-  return { customerId: customer.id, customerNumber, responseId: result.responseId, model: result.model, usage: result.usage, costUsd: a.costUsd, answer, writes };
+  return { customerId: customer.id, customerNumber, responseId: result.responseId, model: result.model, usage: result.usage, costUsd: a.costUsd, answer, writes, promptVersion: mapped.promptVersion };
 }
 
 /** Holds the request back when it would cross a spend cap (throws BudgetHeldError). */

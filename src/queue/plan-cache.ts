@@ -64,6 +64,8 @@ export class PlanCache {
         throw new ConnectorError('CONFIG_INVALID', prepared.disabled, { fix: 'Set status: Enabled on the mapping collections to process records.' });
       }
       this.toCreate = prepared.wouldCreate;
+      // Attempts name the PromptText by its version; the text is kept once.
+      await this.deps.store.prompts.remember(prepared.plan.promptVersion);
       this.plan = prepared.plan;
       this.error = undefined;
       this.at = Date.now();

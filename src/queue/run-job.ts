@@ -94,6 +94,7 @@ export async function runJob(deps: SyncDeps, plans: PlanCache, job: Job, options
       a.answer = stored.answer;
       a.responseId = stored.responseId;
       a.model = stored.model;
+      a.promptVersion = stored.promptVersion ?? null;
       a.flags = [
         stored.batchId
           ? `batch ${stored.batchId}: ${Math.round((1 - deps.config.batch.discount) * 100)}% batch discount`

@@ -48,6 +48,8 @@ export interface AttemptRecord {
   jobId?: number | null;
   /** Notes a person should see, e.g. "human-edit: Comment kept". */
   flags?: string[] | null;
+  /** The PromptText version the request was built from (its text is kept once, see PromptVersionsPort). */
+  promptVersion?: string | null;
 }
 
 export interface StoredAttempt extends AttemptRecord {
@@ -93,6 +95,62 @@ export interface SyncLogPort {
   totals(): Promise<OutcomeTotals[]>;
   /** Average output tokens of recent successful calls with this model (for estimates); undefined with too few. */
   averageOutputTokens(model: string, minSamples?: number): Promise<number | undefined>;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Prompt versions and trials (the prompt lab)
+
+/** Every PromptText ever used, once: attempts and trials name it by its short hash. */
+export interface PromptVersionsPort {
+  /** Keeps the text of a version (nothing happens when it is known). */
+  remember(v: { id: string; text: string }, now?: number): Promise<void>;
+  get(id: string): Promise<{ id: string; text: string; firstSeen: number } | undefined>;
+}
+
+export type TrialVariant = 'active' | 'candidate';
+
+/**
+ * One prompt-lab call: a PromptText tried on a real customer with a real OpenAI call and nothing
+ * written to iPaaS.com. Kept apart from the sync log: a trial is never a sync, never changes sync state.
+ */
+export interface TrialAttemptRecord {
+  trialId: string;
+  variant: TrialVariant;
+  promptVersion: string;
+  startedAt: string;
+  finishedAt: string;
+  customerId: string | null;
+  customerNumber: string | null;
+  requestedRef: string;
+  outcome: 'answered' | 'failed' | 'skipped';
+  errorCode: string | null;
+  errorMessage: string | null;
+  api: string | null;
+  model: string | null;
+  request: unknown;
+  response: unknown;
+  answer: unknown;
+  /** What a sync would write: field, before, after. */
+  writes: unknown;
+  responseId: string | null;
+  inputTokens: number;
+  cachedTokens: number;
+  outputTokens: number;
+  reasoningTokens: number;
+  costUsd: number | null;
+  totalMs: number;
+}
+
+export interface StoredTrialAttempt extends TrialAttemptRecord {
+  id: number;
+  instance: string | null;
+}
+
+export interface TrialsPort {
+  record(t: TrialAttemptRecord): Promise<StoredTrialAttempt>;
+  list(q?: { trialId?: string | undefined; customerNumber?: string | undefined; limit?: number; offset?: number }): Promise<StoredTrialAttempt[]>;
+  /** Trials, newest first: when, how many calls, what they cost. */
+  runs(limit?: number): Promise<Array<{ trialId: string; startedAt: string; calls: number; customers: number; costUsd: number }>>;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -519,6 +577,8 @@ export interface Storage {
   readonly pauses: PausePort;
   readonly ledger: SpendLedgerPort;
   readonly views: ViewsPort;
+  readonly prompts: PromptVersionsPort;
+  readonly trials: TrialsPort;
   /** Throws, saying what is wrong and what to do, when the store cannot be trusted now (unreachable, deleted). */
   check(): Promise<void>;
   close(): Promise<void>;

@@ -7,7 +7,7 @@
  * `STORAGE_CONTRACT_SECRET`; the account namespaces the sync state; the instance is recorded on attempts).
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SUBMITTING, type AttemptRecord, type CustomerSyncState, type NewJob, type Outcome, type Storage } from './ports.js';
+import { SUBMITTING, type AttemptRecord, type CustomerSyncState, type NewJob, type Outcome, type Storage, type TrialAttemptRecord } from './ports.js';
 
 export const STORAGE_CONTRACT_SECRET = 'sk-contract-SECRET-0123456789';
 export const storageContractOptions = {
@@ -26,7 +26,19 @@ function attempt(ms: number, fields: Partial<AttemptRecord> = {}): AttemptRecord
     collection: null, outcome: 'synced', errorCode: null, errorMessage: null, errorFix: null, retryable: false,
     api: null, model: null, request: null, response: null, answer: null, writes: null, responseId: null, requestId: null,
     inputTokens: 0, cachedTokens: 0, outputTokens: 0, reasoningTokens: 0, costUsd: null,
-    loadMs: null, openaiMs: null, writeMs: null, totalMs: 100, jobId: null, flags: null,
+    loadMs: null, openaiMs: null, writeMs: null, totalMs: 100, jobId: null, flags: null, promptVersion: null,
+    ...fields,
+  };
+}
+
+/** A prompt-lab call started `ms` after T. */
+function trial(ms: number, fields: Partial<TrialAttemptRecord> = {}): TrialAttemptRecord {
+  return {
+    trialId: 'trial-1', variant: 'active', promptVersion: 'v-active01', startedAt: at(ms), finishedAt: at(ms + 50),
+    customerId: '17', customerNumber: 'C-1', requestedRef: 'C-1', outcome: 'answered', errorCode: null, errorMessage: null,
+    api: 'responses', model: 'gpt-x', request: { input: 'C-1' }, response: { id: 'resp_t' }, answer: { Comment: 'tried' },
+    writes: [{ field: 'Comment', before: 'old', after: 'tried' }], responseId: 'resp_t',
+    inputTokens: 100, cachedTokens: 0, outputTokens: 10, reasoningTokens: 0, costUsd: 0.125, totalMs: 50,
     ...fields,
   };
 }
@@ -53,6 +65,7 @@ export function storageContract(name: string, open: () => Promise<{ storage: Sto
           customerId: '17', collection: 'Customer', api: 'responses', model: 'gpt-x', request, response, answer: { Comment: 'ok' },
           writes: [{ field: 'Comment', before: null, after: 'ok' }], responseId: 'resp_1', requestId: 'req_1', inputTokens: 120, cachedTokens: 20,
           outputTokens: 30, reasoningTokens: 5, costUsd: 0.0012, loadMs: 1.5, openaiMs: 200.25, writeMs: 3, totalMs: 210.5, retryable: true, flags: ['human-edit: Comment kept'],
+          promptVersion: '0123456789',
         });
         const stored = await s.log.record(a);
         const instance = storageContractOptions.instance;
@@ -137,6 +150,42 @@ export function storageContract(name: string, open: () => Promise<{ storage: Sto
       expect(await s.ledger.since(at(0))).toEqual({ tokens: 153, usd: 0.75 });
       expect(await s.ledger.since(at(4_000))).toEqual({ tokens: 43, usd: 0.25 });
       expect(await s.ledger.since(at(10_000))).toEqual({ tokens: 0, usd: 0 });
+    });
+
+    it('prompt versions: the text is kept once, redacted', async () => {
+      await s.prompts.remember({ id: 'v1', text: `Summarise. ${STORAGE_CONTRACT_SECRET}` }, T);
+      await s.prompts.remember({ id: 'v1', text: 'another text for the same id changes nothing' }, T + 1);
+      expect(await s.prompts.get('v1')).toEqual({ id: 'v1', text: 'Summarise. [REDACTED]', firstSeen: T });
+      expect(await s.prompts.get('v2')).toBeUndefined();
+    });
+
+    describe('trials (the prompt lab)', () => {
+      it('are read back by trial and by customer, newest first, redacted; trials are summed per run', async () => {
+        const a = await s.trials.record(trial(1_000, { errorMessage: null }));
+        const b = await s.trials.record(trial(1_100, { variant: 'candidate', promptVersion: 'v-cand0001', answer: { Comment: STORAGE_CONTRACT_SECRET } }));
+        await s.trials.record(trial(2_000, { trialId: 'trial-2', customerNumber: 'C-2', requestedRef: 'C-2', costUsd: 0.25 }));
+        expect(a).toEqual({ ...trial(1_000), id: a.id, instance: storageContractOptions.instance });
+        const one = await s.trials.list({ trialId: 'trial-1' });
+        expect(one.map((t) => t.id)).toEqual([b.id, a.id]);
+        expect(one[1]).toEqual(a);
+        expect(one[0]!.answer).toEqual({ Comment: '[REDACTED]' });
+        expect((await s.trials.list({ customerNumber: 'C-2' })).map((t) => t.trialId)).toEqual(['trial-2']);
+        expect(await s.trials.runs()).toEqual([
+          { trialId: 'trial-2', startedAt: at(2_000), calls: 1, customers: 1, costUsd: 0.25 },
+          { trialId: 'trial-1', startedAt: at(1_000), calls: 2, customers: 1, costUsd: 0.25 },
+        ]);
+      });
+
+      it('are never syncs: not in the sync log, its records, totals or views; but their cost counts in the ledger', async () => {
+        await s.trials.record(trial(1_000));
+        expect(await s.log.list()).toEqual([]);
+        expect(await s.log.records()).toEqual([]);
+        expect(await s.log.totals()).toEqual([]);
+        expect((await s.views.activity({ limit: 10, offset: 0 })).total).toBe(0);
+        expect(await s.ledger.since(at(0))).toEqual({ tokens: 110, usd: 0.125 });
+        await s.log.record(attempt(2_000, { inputTokens: 40, outputTokens: 2, costUsd: 0.25 }));
+        expect(await s.ledger.since(at(0))).toEqual({ tokens: 152, usd: 0.375 });
+      });
     });
 
     it("a written settlement keeps the customer's sync state", async () => {

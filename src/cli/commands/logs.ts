@@ -1,6 +1,6 @@
 import { openStorage } from '../../store/open-storage.js';
 import { createRedactor } from '../../shared/redact.js';
-import type { Outcome, StoredAttempt } from '../../store/ports.js';
+import type { Outcome, Storage, StoredAttempt, StoredTrialAttempt } from '../../store/ports.js';
 import { ConnectorError } from '../../shared/errors.js';
 import { resolveConfig, usd, type CommandIO, type CommonOptions } from '../io.js';
 
@@ -10,13 +10,27 @@ export interface LogsOptions extends CommonOptions {
   limit?: number | undefined;
   /** Show one attempt whole: request, response, fields written. */
   attempt?: number | undefined;
+  /** The prompt lab's trial calls instead of syncs. */
+  trials?: boolean;
 }
 
 function line(a: StoredAttempt): string {
   const who = a.customerNumber ?? a.requestedRef;
   const tokens = a.outcome === 'synced' ? ` ${a.inputTokens}/${a.outputTokens} tok ${usd(a.costUsd)}` : '';
   const why = a.outcome === 'synced' ? '' : ` ${a.errorCode ? `[${a.errorCode}] ` : ''}${a.errorMessage ?? ''}`;
-  return `#${a.id} ${a.startedAt} ${a.trigger.padEnd(7)} ${who} ${a.outcome.toUpperCase()}${tokens} ${Math.round(a.totalMs)}ms${why}`;
+  return `#${a.id} ${a.startedAt} ${a.trigger.padEnd(7)} ${who} ${a.outcome.toUpperCase()}${tokens} ${Math.round(a.totalMs)}ms${a.promptVersion ? ` prompt ${a.promptVersion}` : ''}${why}`;
+}
+
+function trialLine(t: StoredTrialAttempt): string {
+  const who = t.customerNumber ?? t.requestedRef;
+  const tokens = t.inputTokens || t.outputTokens ? ` ${t.inputTokens}/${t.outputTokens} tok ${usd(t.costUsd)}` : '';
+  return `trial #${t.id} ${t.startedAt} ${t.trialId} ${t.variant.padEnd(9)} prompt ${t.promptVersion} ${who} ${t.outcome.toUpperCase()}${tokens}${t.errorMessage ? ` ${t.errorMessage}` : ''}`;
+}
+
+async function promptLine(store: Storage, version: string | null | undefined): Promise<string[]> {
+  if (!version) return [];
+  const v = await store.prompts.get(version);
+  return [`Prompt version ${version}:`, `  ${(v?.text ?? '(text not kept)').replace(/\n/g, '\n  ')}`];
 }
 
 function detail(a: StoredAttempt): string[] {
@@ -43,8 +57,15 @@ export async function logsCommand(options: LogsOptions, io: CommandIO): Promise<
     if (options.attempt !== undefined) {
       const a = await store.log.get(options.attempt);
       if (!a) throw new ConnectorError('INVALID_INPUT', `No sync attempt #${options.attempt} in ${store.location}.`, { fix: 'List attempts with `ipaas-openai logs`.' });
-      if (options.json) io.out(JSON.stringify(a, null, 2));
-      else for (const l of detail(a)) io.out(l);
+      if (options.json) io.out(JSON.stringify({ ...a, prompt: a.promptVersion ? await store.prompts.get(a.promptVersion) : null }, null, 2));
+      else for (const l of [...detail(a), ...(await promptLine(store, a.promptVersion))]) io.out(l);
+      return 0;
+    }
+    if (options.trials) {
+      const trials = await store.trials.list({ customerNumber: options.customerNumber, limit: options.limit ?? 20 });
+      if (options.json) io.out(JSON.stringify(trials, null, 2));
+      else if (trials.length === 0) io.out(`No prompt-lab trials${options.customerNumber ? ` for ${options.customerNumber}` : ''} in ${store.location}.`);
+      else for (const t of trials) io.out(trialLine(t));
       return 0;
     }
     const attempts = await store.log.list({ customerNumber: options.customerNumber, outcome: options.outcome, limit: options.limit ?? 20 });

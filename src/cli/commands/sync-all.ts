@@ -1,11 +1,10 @@
-import { createInterface } from 'node:readline/promises';
 import cliProgress from 'cli-progress';
 import { parseFilters, type BulkParams } from '../../triggers/bulk/bulk-params.js';
 import { estimateBulk, type BulkEstimate } from '../../triggers/bulk/estimate-bulk.js';
 import { runBulk, type BulkProgress, type BulkSummary } from '../../triggers/bulk/run-bulk.js';
 import { ConnectorError } from '../../shared/errors.js';
 import { openConnector, rateLimiterFor } from '../../app/connector.js';
-import { resolveConfig, usd, type CommandIO, type CommonOptions } from '../io.js';
+import { confirm, resolveConfig, usd, type CommandIO, type CommonOptions } from '../io.js';
 
 export interface SyncAllOptions extends CommonOptions {
   since?: string | undefined;
@@ -63,25 +62,6 @@ export function describeSummary(s: BulkSummary): string[] {
   if (!s.finished) lines.push(`Run the same command again to continue run ${s.runId}: finished records are not sent again.`);
   if (c.failed) lines.push('Failed records keep their reason: `ipaas-openai logs --outcome failed`; re-run them with `ipaas-openai retry --run`.');
   return lines;
-}
-
-/** Asks [y/N]; Ctrl-C (or the run's stop signal) at the prompt is a no, not an error. */
-async function confirm(io: CommandIO, question: string, signal?: AbortSignal): Promise<boolean> {
-  const rl = createInterface({ input: process.stdin, output: process.stdout });
-  const asked = new AbortController();
-  rl.on('SIGINT', () => asked.abort());
-  signal?.addEventListener('abort', () => asked.abort(), { once: true });
-  try {
-    return /^y(es)?$/i.test((await rl.question(question, { signal: asked.signal })).trim());
-  } catch (err) {
-    if (asked.signal.aborted) {
-      io.out('');
-      return false;
-    }
-    throw err;
-  } finally {
-    rl.close();
-  }
 }
 
 /** `ipaas-openai sync --all`: estimate, confirm, then backfill with a live progress bar. */

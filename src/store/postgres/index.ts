@@ -8,11 +8,12 @@ import { PgDatabase } from './pg-database.js';
 import { PgPauses } from './pg-pauses.js';
 import { PgQueue } from './pg-queue.js';
 import { PgRateBudget } from './pg-rate-budget.js';
-import { redaction } from './pg-redact.js';
+import { redaction } from '../redaction.js';
 import { PgRuns } from './pg-runs.js';
 import { migrate } from './pg-schema.js';
 import { PgSpendRange } from './pg-spend-range.js';
 import { PgSyncLog } from './pg-sync-log.js';
+import { PgPromptVersions, PgTrials } from './pg-trials.js';
 import { PgViews } from './pg-views.js';
 
 export interface PostgresStorageOptions {
@@ -47,6 +48,8 @@ export class PostgresStorage implements Storage, SharedPacingPorts {
   readonly pauses: PgPauses;
   readonly ledger: SpendLedgerPort;
   readonly views: PgViews;
+  readonly prompts: PgPromptVersions;
+  readonly trials: PgTrials;
   /** One OpenAI rate budget for every instance on this database. */
   readonly rateBudget: PgRateBudget;
   /** The ledger by stretch of time, for budgets that re-read it every second. */
@@ -65,6 +68,8 @@ export class PostgresStorage implements Storage, SharedPacingPorts {
     this.runs = new PgRuns(db, this.queue);
     this.pauses = new PgPauses(db, r);
     this.views = new PgViews(db);
+    this.prompts = new PgPromptVersions(db, r);
+    this.trials = new PgTrials(db, r, options.instance ?? null);
     this.rateBudget = new PgRateBudget(db);
     this.spendRange = new PgSpendRange(db);
     const queue = this.queue;

@@ -1,6 +1,6 @@
 import type { Pause, PauseKind, PausePort } from '../ports.js';
 import type { PgDatabase } from './pg-database.js';
-import type { Redaction } from './pg-redact.js';
+import type { Redaction } from '../redaction.js';
 
 /** Pauses every instance sees: `ipaas-openai retry` on any host lifts the pause a running `serve` waits in. */
 export class PgPauses implements PausePort {

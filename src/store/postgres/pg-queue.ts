@@ -5,7 +5,7 @@ import type {
   AttemptRecord, CustomerSyncState, EnqueueResult, HoldKind, IntakeItem, IntakeOutcome, IntakeSkip, Job, JobError, NewJob, QueuePort, RefKind, Settled, Settlement, StoredAttempt,
 } from '../ports.js';
 import { DB_NOW_MS, KEY_LOCK, LOCK, lockKeys, type PgDatabase, type Queryable, type Row } from './pg-database.js';
-import type { Redaction } from './pg-redact.js';
+import type { Redaction } from '../redaction.js';
 import { movesTo, staysOrMovesTo } from './pg-schema.js';
 import type { PgSyncLog, Templates } from './pg-sync-log.js';
 

@@ -96,6 +96,23 @@ export const PG_MIGRATIONS: readonly string[] = [
   // 3: the claim walks the open jobs in claim order and stops at its limit, instead of sorting every open
   // job on each claim (3 ms a claim with 3,000 waiting; 0.2 ms with this index).
   `CREATE INDEX jobs_claimable ON jobs (priority DESC, run_after, id) WHERE state IN ('pending','calling','answered');`,
+
+  // 4: the prompt lab: every PromptText once by its version, which each attempt names, and trial calls kept
+  // apart from the sync log (a trial is never a sync).
+  `ALTER TABLE sync_attempts ADD COLUMN prompt_version TEXT;
+   CREATE TABLE prompt_versions (id TEXT PRIMARY KEY, text TEXT NOT NULL, first_seen BIGINT NOT NULL);
+   CREATE TABLE trial_attempts (
+     id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, trial_id TEXT NOT NULL,
+     variant TEXT NOT NULL CHECK (variant IN ('active','candidate')), prompt_version TEXT NOT NULL,
+     started_at TEXT COLLATE "C" NOT NULL, finished_at TEXT COLLATE "C" NOT NULL, customer_id TEXT, customer_number TEXT, requested_ref TEXT NOT NULL,
+     outcome TEXT NOT NULL CHECK (outcome IN ('answered','failed','skipped')), error_code TEXT, error_message TEXT,
+     api TEXT, model TEXT, request_json TEXT, response_json TEXT, answer_json TEXT, writes_json TEXT, response_id TEXT,
+     input_tokens BIGINT NOT NULL DEFAULT 0, cached_tokens BIGINT NOT NULL DEFAULT 0, output_tokens BIGINT NOT NULL DEFAULT 0,
+     reasoning_tokens BIGINT NOT NULL DEFAULT 0, cost_usd DOUBLE PRECISION, total_ms DOUBLE PRECISION NOT NULL, instance TEXT
+   );
+   CREATE INDEX trial_attempts_trial ON trial_attempts (trial_id, id);
+   CREATE INDEX trial_attempts_customer ON trial_attempts (customer_number, id);
+   CREATE INDEX trial_attempts_started ON trial_attempts (started_at);`,
 ];
 
 /**

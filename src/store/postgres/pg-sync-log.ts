@@ -1,7 +1,7 @@
 import { expandTemplates, TemplateCompactor } from '../sqlite/request-templates.js';
 import { recordKey, type AttemptQuery, type AttemptRecord, type Outcome, type OutcomeTotals, type RecordState, type StoredAttempt, type SyncLogPort } from '../ports.js';
 import type { PgDatabase, Queryable, Row } from './pg-database.js';
-import type { Redaction } from './pg-redact.js';
+import type { Redaction } from '../redaction.js';
 
 export type Templates = Array<{ key: string; json: string }>;
 
@@ -42,15 +42,16 @@ function toAttempt(r: Row, expand: (doc: unknown) => unknown): StoredAttempt {
     jobId: (r.job_id as number | null) ?? null,
     flags: unjson(r.flags) as string[] | null,
     instance: (r.instance as string | null) ?? null,
+    promptVersion: (r.prompt_version as string | null) ?? null,
   };
 }
 
 const COLUMNS = `started_at, finished_at, trigger, customer_id, customer_number, requested_ref, collection, outcome,
   error_code, error_message, error_fix, retryable, api, model, request_json, response_json, answer_json, writes_json,
   response_id, request_id, input_tokens, cached_tokens, output_tokens, reasoning_tokens, cost_usd,
-  load_ms, openai_ms, write_ms, total_ms, job_id, flags, instance`;
-// $32 is the record key (for records), $33 the instance.
-const PLACEHOLDERS = [...Array.from({ length: 31 }, (_, i) => `$${i + 1}`), '$33'].join(', ');
+  load_ms, openai_ms, write_ms, total_ms, job_id, flags, instance, prompt_version`;
+// $32 is the record key (for records), $33 the instance, $34 the prompt version.
+const PLACEHOLDERS = [...Array.from({ length: 31 }, (_, i) => `$${i + 1}`), '$33', '$34'].join(', ');
 
 /**
  * The attempt row and the record's latest outcome in one statement. Of two attempts of one record
@@ -109,6 +110,7 @@ export class PgSyncLog implements SyncLogPort {
       a.loadMs, a.openaiMs, a.writeMs, a.totalMs, a.jobId ?? null, a.flags?.length ? doc(a.flags) : null,
       recordKey(a),
       this.instance,
+      a.promptVersion ?? null,
     ];
     const id = (await c.query(INSERT, values)).rows[0].id as number;
     return { stored: { ...a, id, instance: this.instance }, templates: fresh };
@@ -185,7 +187,13 @@ export class PgSyncLog implements SyncLogPort {
   /** Tokens and cost logged since an ISO time (the spend ledger). */
   async spendSince(iso: string): Promise<{ tokens: number; usd: number }> {
     const r = (
-      await this.db.query(`SELECT coalesce(sum(input_tokens + output_tokens), 0) AS tokens, coalesce(sum(cost_usd), 0)::float8 AS usd FROM sync_attempts WHERE started_at >= $1`, [iso])
+      // Trials are paid calls too: the spend caps count them.
+      await this.db.query(
+        `SELECT coalesce(sum(tokens), 0) AS tokens, coalesce(sum(usd), 0)::float8 AS usd FROM (
+           SELECT sum(input_tokens + output_tokens) AS tokens, sum(cost_usd) AS usd FROM sync_attempts WHERE started_at >= $1
+           UNION ALL SELECT sum(input_tokens + output_tokens), sum(cost_usd) FROM trial_attempts WHERE started_at >= $1) s`,
+        [iso],
+      )
     ).rows[0];
     return { tokens: r.tokens as number, usd: r.usd as number };
   }

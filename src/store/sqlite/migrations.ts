@@ -71,4 +71,20 @@ export const MIGRATIONS = [
    UPDATE jobs SET hold_kind = CASE WHEN hold_reason LIKE 'quota%' THEN 'quota' ELSE 'budget' END WHERE state = 'held';`,
   // Which instance ran each attempt (several may share a database's log, or a restart renames one).
   `ALTER TABLE sync_attempts ADD COLUMN instance TEXT;`,
+  // The prompt lab: every PromptText once by its version, which each attempt names, and trial calls kept
+  // apart from the sync log (a trial is never a sync).
+  `ALTER TABLE sync_attempts ADD COLUMN prompt_version TEXT;
+   CREATE TABLE prompt_versions (id TEXT PRIMARY KEY, text TEXT NOT NULL, first_seen INTEGER NOT NULL);
+   CREATE TABLE trial_attempts (
+     id INTEGER PRIMARY KEY AUTOINCREMENT, trial_id TEXT NOT NULL,
+     variant TEXT NOT NULL CHECK (variant IN ('active','candidate')), prompt_version TEXT NOT NULL,
+     started_at TEXT NOT NULL, finished_at TEXT NOT NULL, customer_id TEXT, customer_number TEXT, requested_ref TEXT NOT NULL,
+     outcome TEXT NOT NULL CHECK (outcome IN ('answered','failed','skipped')), error_code TEXT, error_message TEXT,
+     api TEXT, model TEXT, request_json TEXT, response_json TEXT, answer_json TEXT, writes_json TEXT, response_id TEXT,
+     input_tokens INTEGER NOT NULL DEFAULT 0, cached_tokens INTEGER NOT NULL DEFAULT 0, output_tokens INTEGER NOT NULL DEFAULT 0,
+     reasoning_tokens INTEGER NOT NULL DEFAULT 0, cost_usd REAL, total_ms REAL NOT NULL, instance TEXT
+   );
+   CREATE INDEX trial_attempts_trial ON trial_attempts(trial_id, id);
+   CREATE INDEX trial_attempts_customer ON trial_attempts(customer_number, id);
+   CREATE INDEX trial_attempts_started ON trial_attempts(started_at);`,
 ];

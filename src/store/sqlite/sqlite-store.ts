@@ -9,6 +9,7 @@ import { SqliteBulkStore } from './sqlite-bulk-store.js';
 import { SqliteJobStore } from './sqlite-job-store.js';
 import { SqlitePauseStore } from './sqlite-pause-store.js';
 import { SqliteSyncLog } from './sqlite-sync-log.js';
+import { SqlitePromptVersions, SqliteTrials } from './sqlite-trials.js';
 import type { SqliteDatabase } from './sqlite-database.js';
 import type { SpendLedgerPort, Storage, SyncStatePort } from '../ports.js';
 
@@ -33,6 +34,8 @@ export class SqliteStore implements Storage {
   readonly views: DashboardQueries;
   readonly state: SyncStatePort;
   readonly ledger: SpendLedgerPort;
+  readonly prompts: SqlitePromptVersions;
+  readonly trials: SqliteTrials;
   private readonly checkpoints: BackgroundCheckpoint | undefined;
   private readonly inode: number | undefined;
 
@@ -57,6 +60,8 @@ export class SqliteStore implements Storage {
     this.runs = new SqliteBulkStore(this.db, this.queue);
     this.pauses = new SqlitePauseStore(this.db);
     this.views = new DashboardQueries(this.db);
+    this.prompts = new SqlitePromptVersions(this.db, options.redact ?? ((t) => t));
+    this.trials = new SqliteTrials(this.db, options.redact ?? ((t) => t), options.instance ?? null);
     const queue = this.queue;
     this.state = { get: async (customerId) => queue.customerState(customerId) };
     const log = this.log;

@@ -41,6 +41,7 @@ function toAttempt(r: Row, expand: (doc: unknown) => unknown = (d) => d): Stored
     jobId: (r.job_id as number | null) ?? null,
     flags: unjson(r.flags) as string[] | null,
     instance: (r.instance as string | null) ?? null,
+    promptVersion: (r.prompt_version as string | null) ?? null,
   };
 }
 
@@ -65,11 +66,11 @@ export class SqliteSyncLog implements SyncLogPort {
         started_at, finished_at, trigger, customer_id, customer_number, requested_ref, collection, outcome,
         error_code, error_message, error_fix, retryable, api, model, request_json, response_json, answer_json, writes_json,
         response_id, request_id, input_tokens, cached_tokens, output_tokens, reasoning_tokens, cost_usd,
-        load_ms, openai_ms, write_ms, total_ms, job_id, flags, instance) VALUES (
+        load_ms, openai_ms, write_ms, total_ms, job_id, flags, instance, prompt_version) VALUES (
         @startedAt, @finishedAt, @trigger, @customerId, @customerNumber, @requestedRef, @collection, @outcome,
         @errorCode, @errorMessage, @errorFix, @retryable, @api, @model, @request, @response, @answer, @writes,
         @responseId, @requestId, @inputTokens, @cachedTokens, @outputTokens, @reasoningTokens, @costUsd,
-        @loadMs, @openaiMs, @writeMs, @totalMs, @jobId, @flags, @instance)`),
+        @loadMs, @openaiMs, @writeMs, @totalMs, @jobId, @flags, @instance, @promptVersion)`),
       upsert: db.prepare(`INSERT INTO records (record_key, customer_id, customer_number, status, last_attempt_id, last_error, attempts, updated_at)
         VALUES (@key, @customerId, @customerNumber, @status, @id, @lastError, 1, @at)
         ON CONFLICT(record_key) DO UPDATE SET customer_id = coalesce(excluded.customer_id, customer_id), customer_number = excluded.customer_number,
@@ -79,7 +80,10 @@ export class SqliteSyncLog implements SyncLogPort {
       getTemplate: db.prepare('SELECT json FROM request_templates WHERE key = ?'),
       get: db.prepare('SELECT * FROM sync_attempts WHERE id = ?'),
       average: db.prepare(`SELECT count(*) AS n, avg(output_tokens) AS avg FROM (SELECT output_tokens FROM sync_attempts WHERE outcome = 'synced' AND model = ? AND output_tokens > 0 ORDER BY id DESC LIMIT 500)`),
-      spend: db.prepare(`SELECT coalesce(sum(input_tokens + output_tokens), 0) AS tokens, coalesce(sum(cost_usd), 0) AS usd FROM sync_attempts WHERE started_at >= ?`),
+      // Trials are paid calls too: the spend caps count them.
+      spend: db.prepare(`SELECT coalesce(sum(tokens), 0) AS tokens, coalesce(sum(usd), 0) AS usd FROM (
+          SELECT sum(input_tokens + output_tokens) AS tokens, sum(cost_usd) AS usd FROM sync_attempts WHERE started_at >= @since
+          UNION ALL SELECT sum(input_tokens + output_tokens), sum(cost_usd) FROM trial_attempts WHERE started_at >= @since)`),
     };
   }
 
@@ -107,6 +111,7 @@ export class SqliteSyncLog implements SyncLogPort {
       jobId: a.jobId ?? null,
       flags: a.flags?.length ? JSON.stringify(a.flags) : null,
       instance: this.instance,
+      promptVersion: a.promptVersion ?? null,
     });
     const id = Number(info.lastInsertRowid);
     const fresh = compacted.templates.filter((t) => !this.templateCache.has(t.key));
@@ -178,7 +183,7 @@ export class SqliteSyncLog implements SyncLogPort {
 
   /** Tokens and cost logged since an ISO time (the spend ledger). */
   async spendSince(iso: string): Promise<{ tokens: number; usd: number }> {
-    return this.s.spend.get(iso) as { tokens: number; usd: number };
+    return this.s.spend.get({ since: iso }) as { tokens: number; usd: number };
   }
 
   async totals(): Promise<OutcomeTotals[]> {

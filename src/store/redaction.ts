@@ -1,4 +1,4 @@
-import { redactDeep } from '../../shared/redact.js';
+import { redactDeep } from '../shared/redact.js';
 
 export type Redact = (text: string) => string;
 
