@@ -38,6 +38,7 @@ const emptyCounters = (): OpenAICounters => ({
   byStatus: {},
   completions: 0,
   rateLimited: 0,
+  flexUnavailable: 0,
   hung: 0,
   aborted: 0,
   inputTokens: 0,
@@ -83,6 +84,7 @@ export function createOpenAIEmulator(options: OpenAIEmulatorOptions = {}): OpenA
   const store = new FileStore();
   const knobs: LiveKnobs = {
     latencyMs: options.latencyMs ?? 0,
+    flexLatencyMs: options.flexLatencyMs ?? 0,
     limiter,
     batch: { ...BATCH_DEFAULTS, ...definedOnly(options.batch ?? {}) },
     batchCreate: 'answer',
@@ -201,7 +203,7 @@ export function createOpenAIEmulator(options: OpenAIEmulatorOptions = {}): OpenA
 
   async function handleCompletion(api: CompletionApi, req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
     const auth = String(req.headers.authorization ?? '');
-    const prepared = engine.prepare(api, req.body, [states.get(req)?.rawBody ?? '', JSON.stringify(req.body)], auth.replace(/^Bearer\s+/i, ''));
+    const prepared = engine.prepare(api, req.body, [states.get(req)?.rawBody ?? '', JSON.stringify(req.body)], auth.replace(/^Bearer\s+/i, ''), true);
     if (prepared.fault?.kind === 'timeout') return hang(req, reply);
     if (prepared.fault?.kind === 'hang') {
       counters.hung += 1;
@@ -211,7 +213,9 @@ export function createOpenAIEmulator(options: OpenAIEmulatorOptions = {}): OpenA
     const { request } = prepared;
     const reservedOutput = request.maxOutputTokens ?? DEFAULT_MAX_OUTPUT_TOKENS;
     limiter.reserve(request.model, estimateInputTokens(request.body) + reservedOutput);
-    if (knobs.latencyMs > 0) await sleep(knobs.latencyMs);
+    // Flex is slower than the default tier: its own latency, so tests can make it so.
+    const latencyMs = prepared.tier === 'flex' ? knobs.flexLatencyMs : knobs.latencyMs;
+    if (latencyMs > 0) await sleep(latencyMs);
 
     const out = engine.produce(prepared);
     if (out.kind === 'malformed') {

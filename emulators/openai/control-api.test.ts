@@ -239,6 +239,7 @@ describe("the 'hang' fault", () => {
 describe('control API: settings', () => {
   const defaults = {
     latencyMs: 0,
+    flexLatencyMs: 0,
     rpm: 10_000,
     tpm: 10_000_000,
     batch: { validatingMs: BATCH_DEFAULTS.validatingMs, msPerLine: BATCH_DEFAULTS.msPerLine, finalizingMs: BATCH_DEFAULTS.finalizingMs, cancellingMs: BATCH_DEFAULTS.cancellingMs },
@@ -294,7 +295,7 @@ describe('control API: settings', () => {
     [{ batch: { speed: 1 } }, 'batch.speed', 'validatingMs, msPerLine, finalizingMs, cancellingMs'],
     [{ batchCreate: 'dropped' }, 'batchCreate', '"answer" or "lost"'],
     [{ batchCreate: false }, 'batchCreate', '"answer" or "lost"'],
-    [{ models: ['x'] }, 'models', 'latencyMs, rpm, tpm, batchSpeed, batch and batchCreate'],
+    [{ models: ['x'] }, 'models', 'latencyMs, flexLatencyMs, rpm, tpm, batchSpeed, batch and batchCreate'],
     [[1], 'body', 'Send a JSON object'],
   ])('bad settings %j -> 400 naming %s; nothing changes', async (payload, field, allowed) => {
     const r = await control('PATCH', 'settings', payload);

@@ -15,6 +15,8 @@ import type { BatchCreateMode, BatchOptions, BatchTimings, OpenAISettings, OpenA
 /** The mutable state the app reads on every request. */
 export interface LiveKnobs {
   latencyMs: number;
+  /** Instead of latencyMs for completions served with service_tier 'flex'. */
+  flexLatencyMs: number;
   limiter: RateLimiter;
   /** The BatchManager's own options object: changes are seen by its next timer. */
   batch: Required<BatchOptions>;
@@ -46,6 +48,7 @@ const unknownKeys = (allowed: string) => (issue: z.core.$ZodRawIssue): string | 
 const SettingsPatchSchema = z.strictObject(
   {
     latencyMs: millis('latencyMs', MAX_LATENCY_MS),
+    flexLatencyMs: millis('flexLatencyMs', MAX_LATENCY_MS),
     rpm: perMinute('rpm'),
     tpm: perMinute('tpm'),
     batchSpeed: z.enum(['fast', 'real'], { error: 'batchSpeed must be "fast" or "real".' }).optional(),
@@ -62,7 +65,7 @@ const SettingsPatchSchema = z.strictObject(
       )
       .optional(),
   },
-  { error: unknownKeys('latencyMs, rpm, tpm, batchSpeed, batch and batchCreate') },
+  { error: unknownKeys('latencyMs, flexLatencyMs, rpm, tpm, batchSpeed, batch and batchCreate') },
 );
 
 export function parseSettingsPatch(body: unknown): OpenAISettingsPatch {
@@ -80,13 +83,14 @@ export function parseSettingsPatch(body: unknown): OpenAISettingsPatch {
 
 export function currentSettings(k: LiveKnobs): OpenAISettings {
   const batch = Object.fromEntries(TIMING_KEYS.map((key) => [key, k.batch[key]])) as BatchTimings;
-  return { latencyMs: k.latencyMs, rpm: k.limiter.requests.capacity, tpm: k.limiter.tokens.capacity, batch, batchCreate: k.batchCreate };
+  return { latencyMs: k.latencyMs, flexLatencyMs: k.flexLatencyMs, rpm: k.limiter.requests.capacity, tpm: k.limiter.tokens.capacity, batch, batchCreate: k.batchCreate };
 }
 
 /** Validates (throws a 400 ApiError) and applies a patch; returns the settings now in force. */
 export function applySettings(k: LiveKnobs, raw: OpenAISettingsPatch): OpenAISettings {
   const p = parseSettingsPatch(raw);
   if (p.latencyMs !== undefined) k.latencyMs = p.latencyMs;
+  if (p.flexLatencyMs !== undefined) k.flexLatencyMs = p.flexLatencyMs;
   if (p.rpm !== undefined || p.tpm !== undefined) {
     k.limiter.setLimits({ ...(p.rpm !== undefined ? { rpm: p.rpm } : {}), ...(p.tpm !== undefined ? { tpm: p.tpm } : {}) });
   }

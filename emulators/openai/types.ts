@@ -8,6 +8,8 @@ export interface OpenAIEmulatorOptions {
   models?: string[];
   /** Added to each completion (not to errors), default 0. */
   latencyMs?: number;
+  /** Used instead of latencyMs for completions served with service_tier 'flex' (flex is slower), default 0. */
+  flexLatencyMs?: number;
   /** Requests per minute, default 10000. */
   rpm?: number;
   /** Tokens per minute, default 10_000_000. */
@@ -76,7 +78,10 @@ export type OpenAIFault =
   | (FaultBase & { kind: 'refusal' })
   | (FaultBase & { kind: 'extra-fields' })
   | (FaultBase & { kind: 'wrong-type' })
-  | (FaultBase & { kind: 'incomplete' });
+  | (FaultBase & { kind: 'incomplete' })
+  /** No flex capacity: a request sent with service_tier 'flex' gets OpenAI's 429 "Resource Unavailable"
+   * (not charged: no tokens counted, not in `completions`); other requests pass it by, leaving it queued. */
+  | (FaultBase & { kind: 'flex_unavailable' });
 
 export interface OpenAICounters {
   /** Every HTTP request received (any path, any outcome) except control API calls (/__emulator/...). */
@@ -87,8 +92,10 @@ export interface OpenAICounters {
   byStatus: Record<string, number>;
   /** 200 answers from /v1/responses and /v1/chat/completions (refusal/incomplete included, malformed not). */
   completions: number;
-  /** Every 429 (rate_limit_exceeded and insufficient_quota). */
+  /** Every 429 (rate_limit_exceeded, insufficient_quota and flex resource_unavailable). */
   rateLimited: number;
+  /** 429 "Resource Unavailable" answers to flex requests (the flex_unavailable fault). */
+  flexUnavailable: number;
   /** Requests held unanswered on purpose: by a 'hang' fault, or a POST /v1/batches whose answer the
    * `batchCreate: 'lost'` setting withholds (the batch was created). */
   hung: number;
@@ -123,6 +130,7 @@ export type BatchCreateMode = 'answer' | 'lost';
 /** The knobs that can change while the emulator runs (PATCH /__emulator/settings). */
 export interface OpenAISettings {
   latencyMs: number;
+  flexLatencyMs: number;
   rpm: number;
   tpm: number;
   batch: BatchTimings;
@@ -131,6 +139,8 @@ export interface OpenAISettings {
 
 export interface OpenAISettingsPatch {
   latencyMs?: number;
+  /** The latency of completions served with service_tier 'flex' (instead of latencyMs). */
+  flexLatencyMs?: number;
   /** Changing rpm or tpm refills both buckets (as setLimits does). */
   rpm?: number;
   tpm?: number;
