@@ -1,5 +1,6 @@
-/** Public types of the OpenAI emulator (see index.ts for the factory). */
+/** Public types of the OpenAI emulator (see index.ts for the factory; webhooks: webhook-types.ts). */
 import type { FastifyInstance } from 'fastify';
+import type { WebhookControl, WebhookOptions, WebhookSettings, WebhookSettingsPatch } from './webhook-types.js';
 
 export interface OpenAIEmulatorOptions {
   /** Accepted Bearer keys. Default ['sk-emulator-key']. */
@@ -22,6 +23,8 @@ export interface OpenAIEmulatorOptions {
   maxUploadBytes?: number;
   /** Batch API timing and limits; shrink the times in tests. */
   batch?: BatchOptions;
+  /** The webhook endpoint batch events are sent to (none by default). Invalid values throw at creation. */
+  webhook?: WebhookOptions;
 }
 
 /** Batch API knobs. All durations are in milliseconds of wall-clock time. */
@@ -110,6 +113,12 @@ export interface OpenAICounters {
   filesUploaded: number;
   /** Successful POST /v1/batches. */
   batchesCreated: number;
+  /** Webhook POSTs made (every attempt, retries and manual sends included). */
+  webhookAttempts: number;
+  /** Webhook events the receiver acknowledged with a 2xx. */
+  webhooksDelivered: number;
+  /** Webhook events that ended without a 2xx (attempts used up, or a manual send without retry). */
+  webhooksFailed: number;
   /** Batch input lines run through the completion engine (success or error; not expired/cancelled ones).
    * Their tokens are included in inputTokens / cachedTokens / outputTokens; they are not in `completions`. */
   batchLinesProcessed: number;
@@ -135,6 +144,7 @@ export interface OpenAISettings {
   tpm: number;
   batch: BatchTimings;
   batchCreate: BatchCreateMode;
+  webhook: WebhookSettings;
 }
 
 export interface OpenAISettingsPatch {
@@ -154,6 +164,8 @@ export interface OpenAISettingsPatch {
    * creates still get their 400/404. For tests of a client that dies, or times out, while the create's
    * answer is on its way. */
   batchCreate?: BatchCreateMode;
+  /** The webhook endpoint; applies to events that start afterwards (retries keep their own). */
+  webhook?: WebhookSettingsPatch;
 }
 
 export interface RecordedRequest {
@@ -196,4 +208,6 @@ export interface OpenAIEmulator {
   requests(): RecordedRequest[];
   /** Batch API test controls. */
   batchControl: BatchControl;
+  /** The webhooks sent: their deliveries, and sending one now. */
+  webhooks: WebhookControl;
 }
