@@ -2,9 +2,10 @@
  * The webhooks OpenAI sends, as the emulator sends them: a batch that ends (completed, failed, expired,
  * cancelled) POSTs `{id: "evt_...", object: "event", type: "batch.<status>", created_at, data: {id}}` to
  * the configured URL, signed per Standard Webhooks (webhook-signing.ts), and retried with doubling waits
- * while the receiver does not answer 2xx ([C] OpenAI: "anything else ... is treated as a failure and
- * retried with exponential backoff"). One event keeps its webhook-id and body on every attempt; each
- * attempt gets its own timestamp and signature. Tests can also send an event now, or a wrong one.
+ * while the receiver does not answer 2xx (shared/domain/openai/facts.md: deliveries without a 2xx are
+ * retried for up to 72 h; the schedule is decided, webhook-config.ts). One event keeps its webhook-id
+ * and body on every attempt, as Standard Webhooks asks; each attempt gets its own timestamp and
+ * signature. Tests can also send an event now, or a wrong one.
  */
 import { randomBytes } from 'node:crypto';
 import { ApiError } from './errors.js';
@@ -142,7 +143,8 @@ export class WebhookSender {
           'webhook-signature': signWebhook(o.secret, o.webhookId, timestamp, o.rawBody),
         },
         body: o.rawBody,
-        // A redirect is not an acknowledgement: it counts as a failure, as at OpenAI.
+        // A redirect is not a 2xx, so not an acknowledgement (a secondary source, Hookdeck's guide to
+        // OpenAI webhooks, says 3xx counts as a failure there too).
         redirect: 'manual',
         signal: AbortSignal.any([AbortSignal.timeout(WEBHOOK_DELIVERY_TIMEOUT_MS), this.abort.signal]),
       });
