@@ -1,6 +1,7 @@
 import { createIpaasEmulator, type IpaasEmulator, type IpaasEmulatorOptions } from './ipaas/index.js';
 import { createOpenAIEmulator, type OpenAIEmulator, type OpenAIEmulatorOptions } from './openai/index.js';
 import { SAMPLE_CUSTOMERS } from './sample-customers.js';
+import { SAMPLE_PRODUCTS } from './sample-products.js';
 
 export const EMULATOR_IPAAS_KEY = 'ipaas-emulator-key';
 export const EMULATOR_OPENAI_KEY = 'sk-emulator-key';
@@ -11,7 +12,7 @@ export interface RunningEmulators {
   close(): Promise<void>;
 }
 
-/** Starts the emulators on loopback with the sample customers; used by demo, `emulate` and tests. */
+/** Starts the emulators on loopback with the sample customers and products; used by demo, `emulate` and tests. */
 export async function startEmulators(options: {
   ipaas?: boolean | IpaasEmulatorOptions;
   openai?: boolean | OpenAIEmulatorOptions;
@@ -27,7 +28,7 @@ export async function startEmulators(options: {
   };
   try {
     if (options.ipaas) {
-      const emulator = createIpaasEmulator({ customers: SAMPLE_CUSTOMERS, apiKeys: [EMULATOR_IPAAS_KEY], ...(typeof options.ipaas === 'object' ? options.ipaas : {}) });
+      const emulator = createIpaasEmulator({ customers: SAMPLE_CUSTOMERS, products: SAMPLE_PRODUCTS, apiKeys: [EMULATOR_IPAAS_KEY], ...(typeof options.ipaas === 'object' ? options.ipaas : {}) });
       const url = await emulator.start({ host, port: options.ipaasPort ?? 0 });
       running.ipaas = { emulator, url, apiKey: EMULATOR_IPAAS_KEY };
     }

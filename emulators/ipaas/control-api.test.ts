@@ -71,10 +71,12 @@ describe('control API: counters', () => {
       byStatus: { '200': 2, '404': 1, '401': 1 },
       customerReads: 1,
       customerWrites: 1,
+      productReads: 0,
+      productWrites: 0,
       webhookDeliveries: 0,
     });
     const reset = await control<IpaasCounters>('POST', 'counters/reset');
-    expect(reset.body).toEqual({ requests: 0, byRoute: {}, byStatus: {}, customerReads: 0, customerWrites: 0, webhookDeliveries: 0 });
+    expect(reset.body).toEqual({ requests: 0, byRoute: {}, byStatus: {}, customerReads: 0, customerWrites: 0, productReads: 0, productWrites: 0, webhookDeliveries: 0 });
     expect(emu.counters).toEqual(reset.body);
   });
 });

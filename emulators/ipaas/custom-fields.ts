@@ -1,37 +1,62 @@
-/** Custom field definitions for module Customer (the only module the emulator models). */
+/**
+ * Custom field definitions of the modules the emulator models (Customer, Product). [C] definitions
+ * are per module, and a value's name must match a definition of its record's module; [D] names are
+ * unique per module (any letter case) and ids come from one sequence across modules, so an id names
+ * one definition whichever service's route it is sent to.
+ */
 import { IpaasHttpError, validationError, type FieldError } from './errors.js';
-import { CUSTOM_FIELD_TYPES, type CustomFieldSeed, type CustomFieldType, type IpaasCustomFieldJson } from './types.js';
+import {
+  CUSTOM_FIELD_MODULES,
+  CUSTOM_FIELD_TYPES,
+  type CustomFieldModule,
+  type CustomFieldSeed,
+  type CustomFieldType,
+  type IpaasCustomFieldJson,
+} from './types.js';
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
+
+/** Where each module's definitions are created ([D] by analogy with POST /customers/v2/CustomField). */
+export const CUSTOM_FIELD_CREATE_PATHS: Record<CustomFieldModule, string> = {
+  Customer: 'POST /customers/v2/CustomField',
+  Product: 'POST /products/v2/CustomField',
+};
 
 export class CustomFieldRegistry {
   private readonly defs: IpaasCustomFieldJson[] = [];
   private nextId = 1;
 
   constructor(seed: CustomFieldSeed[] = []) {
-    for (const s of seed) this.create({ ...s, module: 'Customer' });
+    for (const s of seed) {
+      const module = s.module ?? 'Customer';
+      this.create({ ...s, module }, module);
+    }
   }
 
-  list(): IpaasCustomFieldJson[] {
-    return this.defs.map((d) => structuredClone(d));
+  list(module: CustomFieldModule): IpaasCustomFieldJson[] {
+    return this.defs.filter((d) => d.module === module).map((d) => structuredClone(d));
   }
 
-  /** Case-insensitive lookup by name (returns the stored definition, do not mutate). */
-  find(name: string): IpaasCustomFieldJson | undefined {
+  /** Case-insensitive lookup by name within a module (returns the stored definition, do not mutate). */
+  find(module: CustomFieldModule, name: string): IpaasCustomFieldJson | undefined {
     const key = name.trim().toLowerCase();
-    return this.defs.find((d) => d.name.toLowerCase() === key);
+    return this.defs.find((d) => d.module === module && d.name.toLowerCase() === key);
   }
 
-  /** Removes the definition with this id; undefined when there is none. */
-  delete(id: number): IpaasCustomFieldJson | undefined {
-    const i = this.defs.findIndex((d) => d.id === id);
+  /** Removes the module's definition with this id; undefined when the module has none. */
+  delete(module: CustomFieldModule, id: number): IpaasCustomFieldJson | undefined {
+    const i = this.defs.findIndex((d) => d.id === id && d.module === module);
     return i < 0 ? undefined : this.defs.splice(i, 1)[0];
   }
 
-  /** Validates a POST /customers/v2/CustomField body and stores the definition. */
-  create(body: unknown): IpaasCustomFieldJson {
+  /**
+   * Validates a POST .../CustomField body and stores the definition. `module` is the module of the
+   * route it came through: the body must name the same one (a Product field sent to the customers
+   * service is refused with the route to use instead).
+   */
+  create(body: unknown, module: CustomFieldModule): IpaasCustomFieldJson {
     if (!isRecord(body)) throw new IpaasHttpError(400, 'The request body must be a JSON object.');
     const errors: FieldError[] = [];
     const name = body['name'];
@@ -40,11 +65,17 @@ export class CustomFieldRegistry {
     } else if (name.trim().length > 100) {
       errors.push({ field: 'name', message: 'Custom field name must be 100 characters or fewer.' });
     }
-    const module = body['module'];
-    if (typeof module !== 'string' || module.trim() === '') {
+    const rawModule = body['module'];
+    if (typeof rawModule !== 'string' || rawModule.trim() === '') {
       errors.push({ field: 'module', message: 'Module is required.' });
-    } else if (module.trim().toLowerCase() !== 'customer') {
-      errors.push({ field: 'module', message: `Module '${module}' is not supported; only Customer is.` });
+    } else if (rawModule.trim().toLowerCase() !== module.toLowerCase()) {
+      const other = CUSTOM_FIELD_MODULES.find((m) => m.toLowerCase() === rawModule.trim().toLowerCase());
+      errors.push({
+        field: 'module',
+        message: other
+          ? `Module '${rawModule}' is not supported here; create ${other} custom fields with ${CUSTOM_FIELD_CREATE_PATHS[other]}.`
+          : `Module '${rawModule}' is not supported; only ${module} is.`,
+      });
     }
     const rawType = body['data_type'];
     const dataType =
@@ -72,16 +103,15 @@ export class CustomFieldRegistry {
     if (errors.length > 0) throw validationError(errors);
 
     const cleanName = (name as string).trim();
-    const existing = this.find(cleanName);
+    const existing = this.find(module, cleanName);
     if (existing) {
-      throw new IpaasHttpError(409, `Custom field '${existing.name}' already exists for module Customer.`, [
-        { field: 'name', message: `Custom field '${existing.name}' already exists for module Customer.` },
-      ]);
+      const message = `Custom field '${existing.name}' already exists for module ${module}.`;
+      throw new IpaasHttpError(409, message, [{ field: 'name', message }]);
     }
     const def: IpaasCustomFieldJson = {
       id: this.nextId++,
       name: cleanName,
-      module: 'Customer',
+      module,
       data_type: dataType as CustomFieldType,
       description: typeof description === 'string' ? description : null,
     };

@@ -3,7 +3,8 @@ import { randomUUID } from 'node:crypto';
 import type { SampleCustomer } from '../sample-customers.js';
 import type { CustomFieldRegistry } from './custom-fields.js';
 import { IpaasHttpError } from './errors.js';
-import type { IpaasCustomFieldJson, IpaasCustomerJson } from './types.js';
+import { matchesQuery, type ListQuery } from './list-query.js';
+import type { IpaasCustomerJson } from './types.js';
 import { validateCustomerWrite, type CustomerPatch } from './validation.js';
 
 /** PascalCase filter names of GET /customers/v2/Customers -> JSON field. */
@@ -16,11 +17,7 @@ export const FILTER_FIELDS = {
 } as const;
 export type FilterField = (typeof FILTER_FIELDS)[keyof typeof FILTER_FIELDS];
 
-export interface CustomerQuery {
-  action: 'equals' | 'contains';
-  filters: { field: FilterField; value: string }[];
-  updatedSince?: number; // epoch ms
-}
+export type CustomerQuery = ListQuery<FilterField>;
 
 export class CustomerStore {
   /** Insertion order is id order (ids only grow), so no list needs sorting. */
@@ -73,14 +70,7 @@ export class CustomerStore {
 
   /** One page of the matches (copies of just that page) and how many match in all. */
   query(q: CustomerQuery, page: { offset: number; limit: number }): { total: number; items: IpaasCustomerJson[] } {
-    const matches = (c: IpaasCustomerJson) => {
-      if (q.updatedSince !== undefined && Date.parse(c.updated_datetime) < q.updatedSince) return false;
-      return q.filters.every(({ field, value }) => {
-        const stored = (c[field] ?? '').toLowerCase();
-        const wanted = value.toLowerCase();
-        return q.action === 'equals' ? stored === wanted : stored.includes(wanted);
-      });
-    };
+    const matches = (c: IpaasCustomerJson) => matchesQuery(q, c.updated_datetime, (field) => c[field]);
     // An equals filter on CustomerNumber alone is an index lookup, as in a real database.
     const only = q.filters.length === 1 && q.action === 'equals' && q.filters[0]!.field === 'customer_number' ? q.filters[0]!.value : undefined;
     const candidates = only !== undefined ? [this.customers.get(this.byNumber.get(only.toLowerCase()) ?? -1)].filter((c): c is IpaasCustomerJson => !!c) : this.customers.values();
@@ -103,7 +93,7 @@ export class CustomerStore {
     }
   }
 
-  private lookup = (name: string) => this.fields.find(name);
+  private lookup = (name: string) => this.fields.find('Customer', name);
 
   /** POST /customers/v2/Customer. Throws IpaasHttpError 400/409. */
   create(body: unknown): IpaasCustomerJson {
@@ -144,25 +134,17 @@ export class CustomerStore {
   }
 
   /**
-   * DELETE /customers/v2/CustomField/:id. Throws IpaasHttpError 404. [D] The values customers hold
+   * After DELETE /customers/v2/CustomField/:id removed the definition. [D] The values customers hold
    * for the field go with it (they vanish from reads, and a re-created field of the same name starts
    * empty), as a cascading delete would; it is a definition change, not a record edit, so
    * updated_datetime stays and no webhook fires.
    */
-  deleteCustomField(id: number): IpaasCustomFieldJson {
-    const def = this.fields.delete(id);
-    if (!def) {
-      throw new IpaasHttpError(
-        404,
-        `Custom field with id ${id} was not found; list the definitions with GET /customers/v2/CustomFields?module=Customer.`,
-      );
-    }
+  dropCustomFieldValues(name: string): void {
     for (const c of this.customers.values()) {
-      if (c.custom_fields.some((v) => v.custom_field_name === def.name)) {
-        c.custom_fields = c.custom_fields.filter((v) => v.custom_field_name !== def.name);
+      if (c.custom_fields.some((v) => v.custom_field_name === name)) {
+        c.custom_fields = c.custom_fields.filter((v) => v.custom_field_name !== name);
       }
     }
-    return def;
   }
 
   private apply(c: IpaasCustomerJson, p: CustomerPatch): void {

@@ -40,11 +40,13 @@ describe('counters', () => {
       byStatus: { '200': 4, '201': 1, '400': 1, '401': 1, '404': 2 },
       customerReads: 3,
       customerWrites: 2,
+      productReads: 0,
+      productWrites: 0,
       webhookDeliveries: 0,
     });
     const same = emu.counters;
     emu.resetCounters();
-    expect(same).toEqual({ requests: 0, byRoute: {}, byStatus: {}, customerReads: 0, customerWrites: 0, webhookDeliveries: 0 });
+    expect(same).toEqual({ requests: 0, byRoute: {}, byStatus: {}, customerReads: 0, customerWrites: 0, productReads: 0, productWrites: 0, webhookDeliveries: 0 });
   });
 });
 

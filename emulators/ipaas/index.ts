@@ -1,18 +1,22 @@
 /**
- * A local emulator of the iPaaS.com API (customers, custom fields, SSO, webhook
- * subscriptions) that fires outbound webhooks for every customer change, including the
+ * A local emulator of the iPaaS.com API (customers, products, custom fields, SSO, webhook
+ * subscriptions) that fires outbound webhooks for every customer and product change, including the
  * connector's own writes. See /work/shared/domain/ipaas-api.md for the facts it follows.
  */
 import type { FastifyInstance } from 'fastify';
 import { controlUrlOf } from '../control-path.js';
 import { AuthService } from './auth.js';
 import { registerControlApi } from './control-api.js';
+import { registerCustomFieldRoutes, unknownCustomFieldId } from './custom-field-routes.js';
 import { CustomFieldRegistry } from './custom-fields.js';
 import { CustomerStore } from './customer-store.js';
 import { IpaasHttpError } from './errors.js';
 import { createHttpApp, type PendingFault } from './http.js';
+import { registerProductRoutes } from './product-routes.js';
+import { ProductStore } from './product-store.js';
 import { registerRoutes } from './routes.js';
 import type {
+  CustomFieldModule,
   IpaasCounters,
   IpaasCustomFieldJson,
   IpaasCustomerJson,
@@ -20,9 +24,11 @@ import type {
   IpaasEmulatorOptions,
   IpaasFault,
   IpaasPendingFault,
+  IpaasProductJson,
+  IpaasProductWrite,
   WebhookDeliveryRecord,
 } from './types.js';
-import { WebhookDispatcher, WebhookRegistry, type CustomerEventScope } from './webhooks.js';
+import { WebhookDispatcher, WebhookRegistry, type RecordEventScope } from './webhooks.js';
 
 export * from './types.js';
 export { IpaasHttpError, errorBody } from './errors.js';
@@ -49,21 +55,28 @@ export interface IpaasEmulator {
   /** Queued faults with their remaining counts, oldest (first to match) first. */
   pendingFaults(): IpaasPendingFault[];
   clearFaults(): void;
-  /** Deletes a custom field definition by name (any letter case) and the values customers hold for it,
-   * as DELETE /customers/v2/CustomField/{id} does. Throws IpaasHttpError 404 for an unknown name. */
-  deleteCustomField(name: string): IpaasCustomFieldJson;
+  /** Deletes a custom field definition of `module` (default Customer) by name (any letter case) and the
+   * values its records hold for it, as DELETE /customers/v2/CustomField/{id} (or /products/v2/...) does.
+   * Throws IpaasHttpError 404 for an unknown name. */
+  deleteCustomField(name: string, module?: CustomFieldModule): IpaasCustomFieldJson;
   getCustomer(id: number): IpaasCustomerJson | undefined;
   findCustomerByNumber(n: string): IpaasCustomerJson | undefined;
   listCustomers(): IpaasCustomerJson[];
   /** Simulates a person editing the record in the iPaaS.com UI: PUT semantics + webhooks. Throws IpaasHttpError. */
   humanUpdate(id: number, patch: Partial<IpaasCustomerWrite>): IpaasCustomerJson;
+  getProduct(id: number): IpaasProductJson | undefined;
+  /** By SKU, any letter case. */
+  findProductBySku(sku: string): IpaasProductJson | undefined;
+  listProducts(): IpaasProductJson[];
+  /** A person editing a product in the UI: PUT semantics + product/updated webhooks. Throws IpaasHttpError. */
+  humanUpdateProduct(id: number, patch: Partial<IpaasProductWrite>): IpaasProductJson;
   webhookDeliveries(): WebhookDeliveryRecord[];
   /** Resolves when every in-flight delivery finished (future retries are not awaited). */
   flushWebhooks(): Promise<void>;
 }
 
 function emptyCounters(): IpaasCounters {
-  return { requests: 0, byRoute: {}, byStatus: {}, customerReads: 0, customerWrites: 0, webhookDeliveries: 0 };
+  return { requests: 0, byRoute: {}, byStatus: {}, customerReads: 0, customerWrites: 0, productReads: 0, productWrites: 0, webhookDeliveries: 0 };
 }
 
 export function createIpaasEmulator(options: IpaasEmulatorOptions = {}): IpaasEmulator {
@@ -94,6 +107,8 @@ export function createIpaasEmulator(options: IpaasEmulatorOptions = {}): IpaasEm
   const fields = new CustomFieldRegistry(options.customFields ?? []);
   const store = new CustomerStore(fields);
   store.seed(options.customers ?? []);
+  const products = new ProductStore(fields);
+  products.seed(options.products ?? []);
   const hooks = new WebhookRegistry();
   const dispatcher = new WebhookDispatcher({
     retryUnitMs: options.webhookRetryUnitMs ?? 60_000,
@@ -102,8 +117,14 @@ export function createIpaasEmulator(options: IpaasEmulatorOptions = {}): IpaasEm
       counters.webhookDeliveries += 1;
     },
   });
-  const fire = (scope: CustomerEventScope, customer: IpaasCustomerJson): void => {
-    dispatcher.dispatch(scope, customer.id, hooks.matching(scope));
+  const fire = (scope: RecordEventScope, record: { id: number }): void => {
+    dispatcher.dispatch(scope, record.id, hooks.matching(scope));
+  };
+  const deleteCustomField = (module: CustomFieldModule, id: number): IpaasCustomFieldJson => {
+    const def = fields.delete(module, id);
+    if (!def) throw unknownCustomFieldId(module, id);
+    (module === 'Customer' ? store : products).dropCustomFieldValues(def.name);
+    return def;
   };
 
   const resetCounters = (): void => {
@@ -121,7 +142,10 @@ export function createIpaasEmulator(options: IpaasEmulatorOptions = {}): IpaasEm
   const app = createHttpApp({ auth, counters, faults, latencyMs: options.latencyMs ?? 0, logger: options.logger ?? false, wait });
   // Before the emulated routes: the control API learns their keys to validate fault routes.
   registerControlApi(app, { counters, resetCounters, injectFault, pendingFaults, clearFaults });
-  registerRoutes(app, { auth, store, fields, hooks, counters, pageSize, onCustomerWritten: fire });
+  registerRoutes(app, { auth, store, hooks, counters, pageSize, onCustomerWritten: fire });
+  registerCustomFieldRoutes(app, { fields, deleteCustomField }, 'Customer');
+  registerProductRoutes(app, { products, counters, pageSize, onProductWritten: fire });
+  registerCustomFieldRoutes(app, { fields, deleteCustomField }, 'Product');
 
   const emulator: IpaasEmulator = {
     app,
@@ -152,12 +176,12 @@ export function createIpaasEmulator(options: IpaasEmulatorOptions = {}): IpaasEm
     injectFault,
     pendingFaults,
     clearFaults,
-    deleteCustomField(name) {
-      const def = fields.find(name);
+    deleteCustomField(name, module = 'Customer') {
+      const def = fields.find(module, name);
       if (!def) {
-        throw new IpaasHttpError(404, `Custom field '${name}' is not defined for module Customer; define it first or check the name.`);
+        throw new IpaasHttpError(404, `Custom field '${name}' is not defined for module ${module}; define it first or check the name.`);
       }
-      return store.deleteCustomField(def.id);
+      return deleteCustomField(module, def.id);
     },
     getCustomer: (id) => store.get(id),
     findCustomerByNumber: (n) => store.findByNumber(n),
@@ -166,6 +190,14 @@ export function createIpaasEmulator(options: IpaasEmulatorOptions = {}): IpaasEm
       const c = store.update(id, patch);
       fire('customer/updated', c);
       return c;
+    },
+    getProduct: (id) => products.get(id),
+    findProductBySku: (sku) => products.findBySku(sku),
+    listProducts: () => products.list(),
+    humanUpdateProduct(id, patch) {
+      const p = products.update(id, patch);
+      fire('product/updated', p);
+      return p;
     },
     webhookDeliveries: () => dispatcher.deliveries(),
     flushWebhooks: () => dispatcher.flush(),

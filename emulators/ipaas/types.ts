@@ -3,6 +3,7 @@
  * counters, faults and webhook delivery records.
  */
 import type { SampleCustomer } from '../sample-customers.js';
+import type { SampleProduct } from '../sample-products.js';
 
 export type CustomFieldType =
   | 'string'
@@ -20,9 +21,14 @@ export const CUSTOM_FIELD_TYPES: readonly CustomFieldType[] = [
 ];
 
 export const CUSTOM_FIELD_MODULE = 'Customer';
+/** [C] Custom fields are defined per module ("Customer, Product, ..."); the emulator models these two. */
+export const CUSTOM_FIELD_MODULES = ['Customer', 'Product'] as const;
+export type CustomFieldModule = (typeof CUSTOM_FIELD_MODULES)[number];
 
 export interface CustomFieldSeed {
   name: string;
+  /** Default 'Customer'. */
+  module?: CustomFieldModule;
   data_type: CustomFieldType;
   description?: string;
   /** Only meaningful for data_type 'enum': the allowed values (exact, case-sensitive). */
@@ -36,7 +42,9 @@ export interface IpaasEmulatorOptions {
   users?: { email_address: string; password: string }[];
   /** Seeded customers (ids 1..n in order); default none. */
   customers?: SampleCustomer[];
-  /** Custom field definitions seeded for module Customer; default none. */
+  /** Seeded products (ids 1..n in order); default none. */
+  products?: SampleProduct[];
+  /** Custom field definitions seeded (module Customer unless the seed names Product); default none. */
   customFields?: CustomFieldSeed[];
   /** Default (and maximum) page size of the list endpoint; default 50, capped at 100. */
   pageSize?: number;
@@ -109,10 +117,36 @@ export interface IpaasCustomerWrite {
   external_ids?: Record<string, unknown>[];
 }
 
+/**
+ * A product record. [C] products live under the `/products` service and the OpenAI product articles
+ * use SKU (the OpenAI Id), Name, Description and DefaultPrice; [D] the JSON names are snake_case by
+ * analogy with customers, and tracking_guid / created_datetime / updated_datetime likewise.
+ */
+export interface IpaasProductJson {
+  id: number;
+  tracking_guid: string;
+  sku: string | null;
+  name: string;
+  description: string | null;
+  default_price: number | null;
+  created_datetime: string;
+  updated_datetime: string;
+  custom_fields: IpaasCustomFieldValueJson[];
+}
+
+/** Body of POST /products/v2/Product (PUT takes any subset: merge semantics, as for customers). */
+export interface IpaasProductWrite {
+  sku?: string | null;
+  name: string;
+  description?: string | null;
+  default_price?: number | null;
+  custom_fields?: IpaasCustomFieldValueWrite[];
+}
+
 export interface IpaasCustomFieldJson {
   id: number;
   name: string;
-  module: 'Customer';
+  module: CustomFieldModule;
   data_type: CustomFieldType;
   description: string | null;
   enum_values?: string[];
@@ -154,13 +188,16 @@ export interface IpaasErrorBody {
   errors: { field: string; message: string }[];
 }
 
+/** The notification `type` of a record's module ([C] 'Customer'; [D] 'Product' by the same rule). */
+export type WebhookRecordType = 'Customer' | 'Product';
+
 export interface IpaasWebhookNotification {
   action: 'created' | 'updated' | 'deleted';
   id: string;
   external_id: null;
   destination: null;
   scope: string;
-  type: 'Customer';
+  type: WebhookRecordType;
   tracking_guid: string;
 }
 
@@ -178,6 +215,10 @@ export interface IpaasCounters {
   byStatus: Record<string, number>;
   customerReads: number;
   customerWrites: number;
+  /** GET Product/:id and each Products page. */
+  productReads: number;
+  /** Successful POST / PUT of a product (API calls only, like customerWrites). */
+  productWrites: number;
   webhookDeliveries: number;
 }
 
@@ -195,7 +236,13 @@ export interface WebhookDeliveryRecord {
   delivery_id: number;
   attempt: number;
   scope: string;
-  customer_id: number;
+  /** The record's module and id (the notification's `type` and `id`). */
+  type: WebhookRecordType;
+  record_id: number;
+  /** Set for customer events (= record_id); kept so existing callers read it as before. */
+  customer_id?: number;
+  /** Set for product events (= record_id). */
+  product_id?: number;
   url: string;
   /** HTTP status of the receiver, null on network error/timeout. */
   status: number | null;

@@ -1,18 +1,17 @@
 /**
- * Validation of customer writes (POST/PUT bodies and humanUpdate patches) and of custom
- * field values against their definitions. Throws IpaasHttpError(400) listing every problem.
+ * Validation of customer writes (POST/PUT bodies and humanUpdate patches); custom field values
+ * are checked by custom-field-values.ts. Throws IpaasHttpError(400) listing every problem.
  */
+import { validateCustomFieldValues, type CustomFieldValueWrite, type DefinitionLookup } from './custom-field-values.js';
 import { IpaasHttpError, validationError, type FieldError } from './errors.js';
-import type { IpaasAddressWrite, IpaasCustomFieldJson } from './types.js';
+import type { IpaasAddressWrite } from './types.js';
+
+export { checkCustomFieldValue, type DefinitionLookup } from './custom-field-values.js';
 
 export const NAME_MAX = 50;
 export const CUSTOMER_NUMBER_MAX = 20;
 const CUSTOMER_NUMBER_RE = /^[A-Za-z0-9-]+$/;
 const EMAIL_RE = /^[^\s@"(),:;<>[\\\]]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$/;
-const NUMBER_RE = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
-const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
-const DATETIME_RE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?$/;
-const GUID_RE = /^\{?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\}?$/;
 const ADDRESS_KEYS = ['address1', 'address2', 'city', 'region', 'postal_code', 'country'] as const;
 
 /** A validated, normalized customer write: only the keys the caller supplied. */
@@ -27,55 +26,11 @@ export interface CustomerPatch {
   addresses?: Required<IpaasAddressWrite>[];
   external_ids?: Record<string, unknown>[];
   /** Names already resolved to the definition's spelling. */
-  custom_fields?: { custom_field_name: string; value: string }[];
+  custom_fields?: CustomFieldValueWrite[];
 }
-
-export type DefinitionLookup = (name: string) => IpaasCustomFieldJson | undefined;
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function validDate(y: number, m: number, d: number): boolean {
-  if (m < 1 || m > 12 || d < 1) return false;
-  const days = new Date(Date.UTC(y, m, 0)).getUTCDate();
-  return d <= days;
-}
-
-/** Returns null when `value` conforms to the definition's type, else the reason. */
-export function checkCustomFieldValue(def: IpaasCustomFieldJson, value: string): string | null {
-  const q = `Custom field '${def.name}' value '${value}'`;
-  switch (def.data_type) {
-    case 'bool':
-      return value === 'true' || value === 'false' ? null : `${q} is not a valid bool; expected 'true' or 'false'.`;
-    case 'number':
-      return NUMBER_RE.test(value) && Number.isFinite(Number(value)) ? null : `${q} is not a valid number.`;
-    case 'date': {
-      const m = DATE_RE.exec(value);
-      return m && validDate(Number(m[1]), Number(m[2]), Number(m[3]))
-        ? null
-        : `${q} is not a valid date; expected YYYY-MM-DD.`;
-    }
-    case 'datetime': {
-      const m = DATETIME_RE.exec(value);
-      const ok =
-        m !== null &&
-        validDate(Number(m[1]), Number(m[2]), Number(m[3])) &&
-        Number(m[4]) < 24 &&
-        Number(m[5]) < 60 &&
-        (m[6] === undefined || Number(m[6]) < 60);
-      return ok ? null : `${q} is not a valid ISO-8601 datetime.`;
-    }
-    case 'guid':
-      return GUID_RE.test(value) ? null : `${q} is not a valid GUID.`;
-    case 'enum': {
-      const allowed = def.enum_values;
-      if (!allowed || allowed.length === 0) return null;
-      return allowed.includes(value) ? null : `${q} is not one of the allowed values: ${allowed.join(', ')}.`;
-    }
-    default:
-      return null; // string, encrypted, password: any non-empty string
-  }
 }
 
 function optionalString(
@@ -111,50 +66,6 @@ function requiredName(
     errors.push({ field: key, message: `${label} must be ${NAME_MAX} characters or fewer.` });
   }
   return v;
-}
-
-function validateCustomFields(raw: unknown, lookup: DefinitionLookup, errors: FieldError[]): CustomerPatch['custom_fields'] {
-  if (!Array.isArray(raw)) {
-    errors.push({ field: 'custom_fields', message: 'custom_fields must be an array of {custom_field_name, value}.' });
-    return undefined;
-  }
-  const out: { custom_field_name: string; value: string }[] = [];
-  raw.forEach((entry: unknown, i) => {
-    const at = `custom_fields[${i}]`;
-    if (!isRecord(entry)) {
-      errors.push({ field: at, message: `${at} must be an object with custom_field_name and value.` });
-      return;
-    }
-    const name = entry['custom_field_name'];
-    if (typeof name !== 'string' || name.trim() === '') {
-      errors.push({ field: `${at}.custom_field_name`, message: `${at}.custom_field_name is required.` });
-      return;
-    }
-    const def = lookup(name);
-    if (!def) {
-      errors.push({
-        field: `${at}.custom_field_name`,
-        message: `Custom field '${name}' is not defined for module Customer.`,
-      });
-      return;
-    }
-    const value = entry['value'];
-    if (value === null || value === undefined || value === '') {
-      errors.push({ field: `${at}.value`, message: `Custom field '${def.name}' value cannot be null or empty.` });
-      return;
-    }
-    if (typeof value !== 'string') {
-      errors.push({ field: `${at}.value`, message: `Custom field '${def.name}' value must be a string.` });
-      return;
-    }
-    const problem = checkCustomFieldValue(def, value);
-    if (problem) {
-      errors.push({ field: `${at}.value`, message: problem });
-      return;
-    }
-    out.push({ custom_field_name: def.name, value });
-  });
-  return out;
 }
 
 function validateAddresses(raw: unknown, errors: FieldError[]): CustomerPatch['addresses'] {
@@ -250,7 +161,7 @@ export function validateCustomerWrite(body: unknown, mode: 'create' | 'update', 
     } else patch.external_ids = structuredClone(x as Record<string, unknown>[]);
   }
   if ('custom_fields' in body && body['custom_fields'] !== null) {
-    const cf = validateCustomFields(body['custom_fields'], lookup, errors);
+    const cf = validateCustomFieldValues(body['custom_fields'], lookup, 'Customer', errors);
     if (cf) patch.custom_fields = cf;
   }
 

@@ -1,20 +1,26 @@
 /**
  * Webhook subscriptions (/hookapi/v2/...) and outbound delivery with iPaaS.com's retry
- * schedule: after failed attempt n, retry after 10*n*(n+1) "minutes".
+ * schedule: after failed attempt n, retry after 10*n*(n+1) "minutes". [C] scopes are lower-case
+ * `entity/action` (customer/created, ...; the product articles name product/created and
+ * product/updated by that rule); [D] a product notification's `type` is 'Product'.
  */
 import { createHmac, randomUUID } from 'node:crypto';
 import { IpaasHttpError, validationError, type FieldError } from './errors.js';
-import type { IpaasWebhookJson, IpaasWebhookPayload, WebhookDeliveryRecord } from './types.js';
+import type { IpaasWebhookJson, IpaasWebhookPayload, WebhookDeliveryRecord, WebhookRecordType } from './types.js';
 
 export const DELIVERY_TIMEOUT_MS = 10_000;
-const SCOPE_RE = /^customer\/(created|updated|deleted)(\/debug)?$/;
+const SCOPE_RE = /^(customer|product)\/(created|updated|deleted)(\/debug)?$/;
 
 export interface StoredWebhook extends IpaasWebhookJson {
   webhook_api_key: string;
   hmac_secret: string | null;
 }
 
-export type CustomerEventScope = 'customer/created' | 'customer/updated' | 'customer/deleted';
+type Action = 'created' | 'updated' | 'deleted';
+export type RecordEventScope = `${'customer' | 'product'}/${Action}`;
+export type CustomerEventScope = `customer/${Action}`;
+
+const TYPES: Record<string, WebhookRecordType> = { customer: 'Customer', product: 'Product' };
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -33,7 +39,7 @@ export class WebhookRegistry {
   }
 
   /** Webhooks listening to `scope` (exactly, or with the /debug suffix). */
-  matching(scope: CustomerEventScope): StoredWebhook[] {
+  matching(scope: RecordEventScope): StoredWebhook[] {
     return this.hooks.filter((h) => h.scope === scope || h.scope === `${scope}/debug`).map((h) => ({ ...h }));
   }
 
@@ -44,7 +50,7 @@ export class WebhookRegistry {
     if (!SCOPE_RE.test(scope)) {
       errors.push({
         field: 'scope',
-        message: `Scope '${String(body['scope'] ?? '')}' is not valid; expected customer/created, customer/updated or customer/deleted, optionally with /debug.`,
+        message: `Scope '${String(body['scope'] ?? '')}' is not valid; expected customer/ or product/ followed by created, updated or deleted, optionally with /debug.`,
       });
     }
     const url = body['destination_url'];
@@ -98,8 +104,9 @@ interface Delivery {
   id: number;
   hook: StoredWebhook;
   scope: string;
-  customerId: number;
-  action: 'created' | 'updated' | 'deleted';
+  type: WebhookRecordType;
+  recordId: number;
+  action: Action;
   trackingGuid: string;
   correlationId: string;
 }
@@ -114,16 +121,17 @@ export class WebhookDispatcher {
 
   constructor(private readonly opts: DispatcherOptions) {}
 
-  /** Fires one delivery per hook for a customer event; returns immediately. */
-  dispatch(scope: CustomerEventScope, customerId: number, hooks: StoredWebhook[]): void {
+  /** Fires one delivery per hook for a record event; returns immediately. */
+  dispatch(scope: RecordEventScope, recordId: number, hooks: StoredWebhook[]): void {
     if (this.closed) return;
-    const action = scope.slice('customer/'.length) as Delivery['action'];
+    const [entity, action] = scope.split('/') as [string, Action];
     for (const hook of hooks) {
       const d: Delivery = {
         id: this.nextDeliveryId++,
         hook,
         scope: hook.scope,
-        customerId,
+        type: TYPES[entity] ?? 'Customer',
+        recordId,
         action,
         trackingGuid: randomUUID(),
         correlationId: randomUUID(),
@@ -162,11 +170,11 @@ export class WebhookDispatcher {
       notifications: [
         {
           action: d.action,
-          id: String(d.customerId),
+          id: String(d.recordId),
           external_id: null,
           destination: null,
           scope: d.scope,
-          type: 'Customer',
+          type: d.type,
           tracking_guid: d.trackingGuid,
         },
       ],
@@ -199,7 +207,9 @@ export class WebhookDispatcher {
       delivery_id: d.id,
       attempt,
       scope: d.scope,
-      customer_id: d.customerId,
+      type: d.type,
+      record_id: d.recordId,
+      ...(d.type === 'Customer' ? { customer_id: d.recordId } : { product_id: d.recordId }),
       url: d.hook.destination_url,
       status,
       ok,

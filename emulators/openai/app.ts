@@ -18,6 +18,8 @@ import { applySettings, currentSettings, type LiveKnobs } from './settings.js';
 import { modelList, modelObject, newRequestId } from './shapes.js';
 import { estimateInputTokens, PromptCache } from './tokens.js';
 import type { OpenAICounters, OpenAIEmulator, OpenAIEmulatorOptions, RecordedRequest } from './types.js';
+import { webhookConfigFromOptions } from './webhook-config.js';
+import { WebhookSender } from './webhook-sender.js';
 
 export const DEFAULT_API_KEY = 'sk-emulator-key';
 export const DEFAULT_MODELS = ['gpt-5-nano', 'gpt-5-mini', 'gpt-4o-mini', 'gpt-4.1-mini'];
@@ -38,6 +40,7 @@ const emptyCounters = (): OpenAICounters => ({
   byStatus: {},
   completions: 0,
   rateLimited: 0,
+  flexUnavailable: 0,
   hung: 0,
   aborted: 0,
   inputTokens: 0,
@@ -46,6 +49,9 @@ const emptyCounters = (): OpenAICounters => ({
   filesUploaded: 0,
   batchesCreated: 0,
   batchLinesProcessed: 0,
+  webhookAttempts: 0,
+  webhooksDelivered: 0,
+  webhooksFailed: 0,
 });
 
 function recordHeaders(req: FastifyRequest): Record<string, string> {
@@ -81,13 +87,22 @@ export function createOpenAIEmulator(options: OpenAIEmulatorOptions = {}): OpenA
   let closing = false;
   const engine = createCompletionEngine({ models, faults, cache, limiter, counters });
   const store = new FileStore();
+  const webhooks = new WebhookSender(webhookConfigFromOptions(options.webhook), counters);
   const knobs: LiveKnobs = {
     latencyMs: options.latencyMs ?? 0,
+    flexLatencyMs: options.flexLatencyMs ?? 0,
     limiter,
     batch: { ...BATCH_DEFAULTS, ...definedOnly(options.batch ?? {}) },
     batchCreate: 'answer',
+    webhook: webhooks.config,
   };
-  const batches = new BatchManager({ store, engine, counters, options: knobs.batch });
+  const batches = new BatchManager({
+    store,
+    engine,
+    counters,
+    options: knobs.batch,
+    onFinished: (id, status, at) => webhooks.emit(`batch.${status}`, id, at),
+  });
   const resetCounters = (): void => {
     Object.assign(counters, emptyCounters());
   };
@@ -201,7 +216,7 @@ export function createOpenAIEmulator(options: OpenAIEmulatorOptions = {}): OpenA
 
   async function handleCompletion(api: CompletionApi, req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
     const auth = String(req.headers.authorization ?? '');
-    const prepared = engine.prepare(api, req.body, [states.get(req)?.rawBody ?? '', JSON.stringify(req.body)], auth.replace(/^Bearer\s+/i, ''));
+    const prepared = engine.prepare(api, req.body, [states.get(req)?.rawBody ?? '', JSON.stringify(req.body)], auth.replace(/^Bearer\s+/i, ''), true);
     if (prepared.fault?.kind === 'timeout') return hang(req, reply);
     if (prepared.fault?.kind === 'hang') {
       counters.hung += 1;
@@ -211,7 +226,9 @@ export function createOpenAIEmulator(options: OpenAIEmulatorOptions = {}): OpenA
     const { request } = prepared;
     const reservedOutput = request.maxOutputTokens ?? DEFAULT_MAX_OUTPUT_TOKENS;
     limiter.reserve(request.model, estimateInputTokens(request.body) + reservedOutput);
-    if (knobs.latencyMs > 0) await sleep(knobs.latencyMs);
+    // Flex is slower than the default tier: its own latency, so tests can make it so.
+    const latencyMs = prepared.tier === 'flex' ? knobs.flexLatencyMs : knobs.latencyMs;
+    if (latencyMs > 0) await sleep(latencyMs);
 
     const out = engine.produce(prepared);
     if (out.kind === 'malformed') {
@@ -267,6 +284,7 @@ export function createOpenAIEmulator(options: OpenAIEmulatorOptions = {}): OpenA
       closing = true;
       for (const release of [...hanging]) release();
       batches.close();
+      webhooks.close();
       await app.close();
       url = undefined;
       controlUrl = undefined;
@@ -288,6 +306,11 @@ export function createOpenAIEmulator(options: OpenAIEmulatorOptions = {}): OpenA
       return recorded.map((r) => ({ ...r }));
     },
     batchControl: batches.control,
+    webhooks: {
+      deliveries: () => webhooks.deliveries(),
+      send: (req) => webhooks.send(req),
+      flush: () => webhooks.flush(),
+    },
   };
   registerControlApi(app, emulator);
   return emulator;

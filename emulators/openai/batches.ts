@@ -257,6 +257,8 @@ export interface BatchManagerDeps {
   engine: CompletionEngine;
   counters: OpenAICounters;
   options: Required<BatchOptions>;
+  /** A batch reached a final state (its webhook event; `at` is that state's unix time). */
+  onFinished?: (batchId: string, status: 'completed' | 'failed' | 'expired' | 'cancelled', at: number) => void;
 }
 
 export class BatchManager {
@@ -425,6 +427,7 @@ export class BatchManager {
     b.status = 'failed';
     b.errors = errs;
     b.times.failed_at = nowSeconds();
+    this.deps.onFinished?.(b.id, 'failed', b.times.failed_at);
   }
 
   private validate(b: BatchState): void {
@@ -528,8 +531,10 @@ export class BatchManager {
     if (outputFileId) b.outputFileId = outputFileId;
     if (errorFileId) b.errorFileId = errorFileId;
     b.status = status;
-    b.times[status === 'completed' ? 'completed_at' : status === 'expired' ? 'expired_at' : 'cancelled_at'] = nowSeconds();
+    const at = nowSeconds();
+    b.times[status === 'completed' ? 'completed_at' : status === 'expired' ? 'expired_at' : 'cancelled_at'] = at;
     b.showUsage = true;
+    this.deps.onFinished?.(b.id, status, at);
   }
 }
 

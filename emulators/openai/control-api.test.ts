@@ -239,10 +239,12 @@ describe("the 'hang' fault", () => {
 describe('control API: settings', () => {
   const defaults = {
     latencyMs: 0,
+    flexLatencyMs: 0,
     rpm: 10_000,
     tpm: 10_000_000,
     batch: { validatingMs: BATCH_DEFAULTS.validatingMs, msPerLine: BATCH_DEFAULTS.msPerLine, finalizingMs: BATCH_DEFAULTS.finalizingMs, cancellingMs: BATCH_DEFAULTS.cancellingMs },
     batchCreate: 'answer',
+    webhook: { url: null, secretSet: false, maxAttempts: 8, retryBaseMs: 5000 },
   };
 
   it('GET shows the live knobs; PATCH changes latency, answering with the settings in force', async () => {
@@ -294,7 +296,7 @@ describe('control API: settings', () => {
     [{ batch: { speed: 1 } }, 'batch.speed', 'validatingMs, msPerLine, finalizingMs, cancellingMs'],
     [{ batchCreate: 'dropped' }, 'batchCreate', '"answer" or "lost"'],
     [{ batchCreate: false }, 'batchCreate', '"answer" or "lost"'],
-    [{ models: ['x'] }, 'models', 'latencyMs, rpm, tpm, batchSpeed, batch and batchCreate'],
+    [{ models: ['x'] }, 'models', 'latencyMs, flexLatencyMs, rpm, tpm, batchSpeed, batch, batchCreate and webhook'],
     [[1], 'body', 'Send a JSON object'],
   ])('bad settings %j -> 400 naming %s; nothing changes', async (payload, field, allowed) => {
     const r = await control('PATCH', 'settings', payload);

@@ -8,6 +8,7 @@ import { ApiError, errors, statusFaultError } from './errors.js';
 import type { FaultQueue } from './faults.js';
 import type { RateLimiter } from './rate-limits.js';
 import { parseChatRequest, parseResponsesRequest, type CompletionRequest } from './request.js';
+import { servedTier, type ServedTier } from './service-tier.js';
 import { chatCompletionObject, malformedBody, responseObject } from './shapes.js';
 import type { PromptCache } from './tokens.js';
 import type { OpenAICounters, OpenAIFault } from './types.js';
@@ -24,6 +25,8 @@ export interface Prepared {
   request: CompletionRequest;
   /** The injected fault this request consumed, if any. */
   fault: OpenAIFault | undefined;
+  /** The tier the answer says it was served with (always 'default' for batch lines). */
+  tier: ServedTier;
 }
 
 export type Produced = { kind: 'malformed'; text: string } | { kind: 'ok'; body: Record<string, unknown>; completion: Completion };
@@ -34,8 +37,12 @@ export type EngineOutcome =
   | { kind: 'no-response'; code: string; message: string };
 
 export interface CompletionEngine {
-  /** Validates the body (throws ApiError) and takes a matching fault; a status fault is thrown as its ApiError. */
-  prepare(api: CompletionApi, body: unknown, bodyTexts: string[], apiKey: string): Prepared;
+  /**
+   * Validates the body (throws ApiError) and takes a matching fault; a status fault is thrown as its
+   * ApiError. `sync`: a request to the synchronous endpoint, whose service_tier decides how it is served
+   * (flex can be out of capacity); batch lines are not (`run()`).
+   */
+  prepare(api: CompletionApi, body: unknown, bodyTexts: string[], apiKey: string, sync?: boolean): Prepared;
   /** Generates the answer body and adds its usage to the token counters. */
   produce(p: Prepared): Produced;
   /**
@@ -56,8 +63,12 @@ export interface EngineDeps {
 export function createCompletionEngine(deps: EngineDeps): CompletionEngine {
   const { models, faults, cache, limiter, counters } = deps;
 
-  function faultError(fault: OpenAIFault & { kind: 'status' | 'insufficient_quota' }, model: string, apiKey: string): ApiError {
+  function faultError(fault: OpenAIFault & { kind: 'status' | 'insufficient_quota' | 'flex_unavailable' }, model: string, apiKey: string): ApiError {
     if (fault.kind === 'insufficient_quota') return errors.insufficientQuota();
+    if (fault.kind === 'flex_unavailable') {
+      counters.flexUnavailable += 1;
+      return errors.flexUnavailable();
+    }
     if (fault.status === 401) return errors.invalidApiKey(apiKey);
     if (fault.status === 404) return errors.modelNotFound(model);
     if (fault.status === 429) return limiter.injectedLimitError(model);
@@ -65,14 +76,17 @@ export function createCompletionEngine(deps: EngineDeps): CompletionEngine {
   }
 
   const engine: CompletionEngine = {
-    prepare(api, body, bodyTexts, apiKey) {
+    prepare(api, body, bodyTexts, apiKey, sync = false) {
       const request = api === 'responses' ? parseResponsesRequest(body, models) : parseChatRequest(body, models);
-      const fault = faults.take(bodyTexts);
-      if (fault?.kind === 'status' || fault?.kind === 'insufficient_quota') throw faultError(fault, request.model, apiKey);
-      return { request, fault };
+      const tier = sync ? servedTier(request.serviceTier) : 'default';
+      const fault = faults.take(bodyTexts, tier === 'flex');
+      if (fault?.kind === 'status' || fault?.kind === 'insufficient_quota' || fault?.kind === 'flex_unavailable') {
+        throw faultError(fault, request.model, apiKey);
+      }
+      return { request, fault, tier };
     },
 
-    produce({ request, fault }) {
+    produce({ request, fault, tier }) {
       if (fault?.kind === 'malformed') return { kind: 'malformed', text: malformedBody(request) };
       const answerFault: AnswerFault =
         fault?.kind === 'refusal' || fault?.kind === 'extra-fields' || fault?.kind === 'wrong-type' || fault?.kind === 'incomplete'
@@ -82,7 +96,7 @@ export function createCompletionEngine(deps: EngineDeps): CompletionEngine {
       counters.inputTokens += completion.inputTokens;
       counters.cachedTokens += completion.cachedTokens;
       counters.outputTokens += completion.outputTokens;
-      const body = request.api === 'responses' ? responseObject(request, completion) : chatCompletionObject(request, completion);
+      const body = request.api === 'responses' ? responseObject(request, completion, tier) : chatCompletionObject(request, completion, tier);
       return { kind: 'ok', body, completion };
     },
 

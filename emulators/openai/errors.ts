@@ -104,6 +104,21 @@ export const errors = {
   badRequest: (message: string, param: string | null = null, code: string | null = null) => invalid(message, param, code),
   noSuchFile: (id: string, param = 'id') => invalid(`No such File object: ${id}`, param, null, 404),
   noSuchBatch: (id: string) => invalid(`No such Batch object: ${id}`, 'id', null, 404),
+  /**
+   * Flex processing without capacity. OpenAI's flex guide: "a `429 Resource Unavailable` error code.
+   * You will not be charged when this occurs." The body is not published: [decided] the usual error
+   * shape with type and code 'resource_unavailable' (the code third-party flex clients test for), by
+   * analogy with insufficient_quota, and no retry-after header.
+   */
+  flexUnavailable: () =>
+    new ApiError(
+      429,
+      'resource_unavailable',
+      'Resource Unavailable: there is not enough flex processing capacity to serve this request right now, and you have ' +
+        "not been charged for it. Retry later with exponential backoff, or send it with service_tier 'auto' or 'default'.",
+      null,
+      'resource_unavailable',
+    ),
   insufficientQuota: () =>
     new ApiError(
       429,

@@ -9,6 +9,7 @@ import type { FaultStatus, OpenAIFault } from './types.js';
 
 export const FAULT_KINDS = [
   'status', 'insufficient_quota', 'timeout', 'hang', 'malformed', 'refusal', 'extra-fields', 'wrong-type', 'incomplete',
+  'flex_unavailable',
 ] as const;
 export const FAULT_STATUSES = [400, 401, 403, 404, 408, 409, 429, 500, 502, 503] as const;
 
@@ -59,6 +60,7 @@ const FaultSchema = z.discriminatedUnion(
     plainFault('extra-fields'),
     plainFault('wrong-type'),
     plainFault('incomplete'),
+    plainFault('flex_unavailable'),
   ],
   {
     // Typed as union issues only, but zod also routes the not-an-object issue here.

@@ -18,9 +18,16 @@ export class FaultQueue {
     return this.pending.map((p) => ({ fault: { ...p.fault }, remaining: p.remaining }));
   }
 
-  /** The first fault whose `match` occurs in one of the body texts (or that has no match), consumed once. */
-  take(bodyTexts: string[]): OpenAIFault | undefined {
-    const i = this.pending.findIndex((p) => p.fault.match === undefined || bodyTexts.some((t) => t.includes(p.fault.match as string)));
+  /**
+   * The first fault whose `match` occurs in one of the body texts (or that has no match), consumed once.
+   * A 'flex_unavailable' fault is a lack of flex capacity: only a request served by flex (`flex`) can meet it.
+   */
+  take(bodyTexts: string[], flex = false): OpenAIFault | undefined {
+    const i = this.pending.findIndex(
+      (p) =>
+        (flex || p.fault.kind !== 'flex_unavailable') &&
+        (p.fault.match === undefined || bodyTexts.some((t) => t.includes(p.fault.match as string))),
+    );
     const hit = this.pending[i];
     if (!hit) return undefined;
     hit.remaining -= 1;

@@ -25,3 +25,18 @@ export { isReasoningModel } from './request.js';
 export { REASONING_TOKENS, REFUSAL_TEXT } from './completion.js';
 export { maskApiKey } from './errors.js';
 export { formatGoDuration } from './rate-limits.js';
+export { WEBHOOK_DEFAULTS } from './webhook-config.js';
+export { WEBHOOK_DELIVERY_TIMEOUT_MS, WEBHOOK_USER_AGENT } from './webhook-sender.js';
+export { newWebhookSecret, signWebhook } from './webhook-signing.js';
+export {
+  WEBHOOK_EVENT_TYPES,
+  type WebhookControl,
+  type WebhookDelivery,
+  type WebhookEvent,
+  type WebhookEventType,
+  type WebhookOptions,
+  type WebhookSendRequest,
+  type WebhookSendResult,
+  type WebhookSettings,
+  type WebhookSettingsPatch,
+} from './webhook-types.js';

@@ -30,7 +30,21 @@ export interface CompletionRequest {
   maxOutputTokens: number | null;
   /** The user messages' text, joined with "\n": where the customer data is. */
   userText: string;
+  /** The requested service_tier (validated against the spec's enum), or null when absent / null. */
+  serviceTier: string | null;
   body: Json;
+}
+
+/** The spec's ServiceTierResponses / ServiceTier enums (openai-openapi, request side). */
+export const RESPONSES_SERVICE_TIERS = ['auto', 'default', 'flex', 'scale', 'priority', 'fast', 'ultrafast'];
+export const CHAT_SERVICE_TIERS = ['auto', 'default', 'flex', 'scale', 'priority', 'fast'];
+
+function checkServiceTier(body: Json, allowed: string[]): string | null {
+  const v = body.service_tier;
+  if (!present(v)) return null;
+  if (typeof v !== 'string') throw errors.invalidType('service_tier', 'a string', v);
+  if (!allowed.includes(v)) throw errors.invalidValue('service_tier', v, allowed);
+  return v;
 }
 
 export const REASONING_EFFORTS = ['none', 'minimal', 'low', 'medium', 'high', 'xhigh'];
@@ -169,7 +183,8 @@ export function parseResponsesRequest(raw: unknown, models: readonly string[]): 
     }
   }
   if (body.stream === true) throw errors.streamingUnsupported();
-  return { api: 'responses', model, reasoningModel, reasoningEffort, format, maxOutputTokens, userText: userText(body), body };
+  const serviceTier = checkServiceTier(body, RESPONSES_SERVICE_TIERS);
+  return { api: 'responses', model, reasoningModel, reasoningEffort, format, maxOutputTokens, userText: userText(body), serviceTier, body };
 }
 
 export function parseChatRequest(raw: unknown, models: readonly string[]): CompletionRequest {
@@ -202,6 +217,7 @@ export function parseChatRequest(raw: unknown, models: readonly string[]): Compl
     } else format = { type };
   }
   if (body.stream === true) throw errors.streamingUnsupported();
-  return { api: 'chat', model, reasoningModel, reasoningEffort, format, maxOutputTokens, userText: userText(body), body };
+  const serviceTier = checkServiceTier(body, CHAT_SERVICE_TIERS);
+  return { api: 'chat', model, reasoningModel, reasoningEffort, format, maxOutputTokens, userText: userText(body), serviceTier, body };
 }
 

@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Completion } from './completion.js';
 import type { CompletionRequest } from './request.js';
+import type { ServedTier } from './service-tier.js';
 
 type Json = Record<string, unknown>;
 
@@ -39,7 +40,7 @@ function echoFormat(req: CompletionRequest): Json {
 
 const nullable = (v: unknown): unknown => (v === undefined ? null : v);
 
-export function responseObject(req: CompletionRequest, c: Completion): Json {
+export function responseObject(req: CompletionRequest, c: Completion, tier: ServedTier = 'default'): Json {
   const b = req.body;
   const output: Json[] = [];
   if (req.reasoningModel) output.push({ type: 'reasoning', id: `rs_${hex(24)}`, summary: [] });
@@ -78,7 +79,7 @@ export function responseObject(req: CompletionRequest, c: Completion): Json {
       summary: reasoning && typeof reasoning.summary === 'string' ? reasoning.summary : null,
     },
     safety_identifier: nullable(b.safety_identifier),
-    service_tier: 'default',
+    service_tier: tier,
     store: typeof b.store === 'boolean' ? b.store : true,
     temperature: typeof b.temperature === 'number' ? b.temperature : 1,
     text: { format: echoFormat(req), verbosity: 'medium' },
@@ -98,7 +99,7 @@ export function responseObject(req: CompletionRequest, c: Completion): Json {
   };
 }
 
-export function chatCompletionObject(req: CompletionRequest, c: Completion): Json {
+export function chatCompletionObject(req: CompletionRequest, c: Completion, tier: ServedTier = 'default'): Json {
   return {
     id: `chatcmpl-${randomBytes(21).toString('base64url').slice(0, 29)}`,
     object: 'chat.completion',
@@ -129,7 +130,7 @@ export function chatCompletionObject(req: CompletionRequest, c: Completion): Jso
         rejected_prediction_tokens: 0,
       },
     },
-    service_tier: 'default',
+    service_tier: tier,
     system_fingerprint: `fp_${hex(5)}`,
   };
 }

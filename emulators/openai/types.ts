@@ -1,5 +1,6 @@
-/** Public types of the OpenAI emulator (see index.ts for the factory). */
+/** Public types of the OpenAI emulator (see index.ts for the factory; webhooks: webhook-types.ts). */
 import type { FastifyInstance } from 'fastify';
+import type { WebhookControl, WebhookOptions, WebhookSettings, WebhookSettingsPatch } from './webhook-types.js';
 
 export interface OpenAIEmulatorOptions {
   /** Accepted Bearer keys. Default ['sk-emulator-key']. */
@@ -8,6 +9,8 @@ export interface OpenAIEmulatorOptions {
   models?: string[];
   /** Added to each completion (not to errors), default 0. */
   latencyMs?: number;
+  /** Used instead of latencyMs for completions served with service_tier 'flex' (flex is slower), default 0. */
+  flexLatencyMs?: number;
   /** Requests per minute, default 10000. */
   rpm?: number;
   /** Tokens per minute, default 10_000_000. */
@@ -20,6 +23,8 @@ export interface OpenAIEmulatorOptions {
   maxUploadBytes?: number;
   /** Batch API timing and limits; shrink the times in tests. */
   batch?: BatchOptions;
+  /** The webhook endpoint batch events are sent to (none by default). Invalid values throw at creation. */
+  webhook?: WebhookOptions;
 }
 
 /** Batch API knobs. All durations are in milliseconds of wall-clock time. */
@@ -76,7 +81,10 @@ export type OpenAIFault =
   | (FaultBase & { kind: 'refusal' })
   | (FaultBase & { kind: 'extra-fields' })
   | (FaultBase & { kind: 'wrong-type' })
-  | (FaultBase & { kind: 'incomplete' });
+  | (FaultBase & { kind: 'incomplete' })
+  /** No flex capacity: a request sent with service_tier 'flex' gets OpenAI's 429 "Resource Unavailable"
+   * (not charged: no tokens counted, not in `completions`); other requests pass it by, leaving it queued. */
+  | (FaultBase & { kind: 'flex_unavailable' });
 
 export interface OpenAICounters {
   /** Every HTTP request received (any path, any outcome) except control API calls (/__emulator/...). */
@@ -87,8 +95,10 @@ export interface OpenAICounters {
   byStatus: Record<string, number>;
   /** 200 answers from /v1/responses and /v1/chat/completions (refusal/incomplete included, malformed not). */
   completions: number;
-  /** Every 429 (rate_limit_exceeded and insufficient_quota). */
+  /** Every 429 (rate_limit_exceeded, insufficient_quota and flex resource_unavailable). */
   rateLimited: number;
+  /** 429 "Resource Unavailable" answers to flex requests (the flex_unavailable fault). */
+  flexUnavailable: number;
   /** Requests held unanswered on purpose: by a 'hang' fault, or a POST /v1/batches whose answer the
    * `batchCreate: 'lost'` setting withholds (the batch was created). */
   hung: number;
@@ -103,6 +113,12 @@ export interface OpenAICounters {
   filesUploaded: number;
   /** Successful POST /v1/batches. */
   batchesCreated: number;
+  /** Webhook POSTs made (every attempt, retries and manual sends included). */
+  webhookAttempts: number;
+  /** Webhook events the receiver acknowledged with a 2xx. */
+  webhooksDelivered: number;
+  /** Webhook events that ended without a 2xx (attempts used up, or a manual send without retry). */
+  webhooksFailed: number;
   /** Batch input lines run through the completion engine (success or error; not expired/cancelled ones).
    * Their tokens are included in inputTokens / cachedTokens / outputTokens; they are not in `completions`. */
   batchLinesProcessed: number;
@@ -123,14 +139,18 @@ export type BatchCreateMode = 'answer' | 'lost';
 /** The knobs that can change while the emulator runs (PATCH /__emulator/settings). */
 export interface OpenAISettings {
   latencyMs: number;
+  flexLatencyMs: number;
   rpm: number;
   tpm: number;
   batch: BatchTimings;
   batchCreate: BatchCreateMode;
+  webhook: WebhookSettings;
 }
 
 export interface OpenAISettingsPatch {
   latencyMs?: number;
+  /** The latency of completions served with service_tier 'flex' (instead of latencyMs). */
+  flexLatencyMs?: number;
   /** Changing rpm or tpm refills both buckets (as setLimits does). */
   rpm?: number;
   tpm?: number;
@@ -144,6 +164,8 @@ export interface OpenAISettingsPatch {
    * creates still get their 400/404. For tests of a client that dies, or times out, while the create's
    * answer is on its way. */
   batchCreate?: BatchCreateMode;
+  /** The webhook endpoint; applies to events that start afterwards (retries keep their own). */
+  webhook?: WebhookSettingsPatch;
 }
 
 export interface RecordedRequest {
@@ -186,4 +208,6 @@ export interface OpenAIEmulator {
   requests(): RecordedRequest[];
   /** Batch API test controls. */
   batchControl: BatchControl;
+  /** The webhooks sent: their deliveries, and sending one now. */
+  webhooks: WebhookControl;
 }
