@@ -96,6 +96,10 @@ export const PG_MIGRATIONS: readonly string[] = [
   // 3: the claim walks the open jobs in claim order and stops at its limit, instead of sorting every open
   // job on each claim (3 ms a claim with 3,000 waiting; 0.2 ms with this index).
   `CREATE INDEX jobs_claimable ON jobs (priority DESC, run_after, id) WHERE state IN ('pending','calling','answered');`,
+
+  // 4: which try of its job an attempt was, and when the queue tries again (null: the try ended the job), so
+  // a failed try that will be retried is not shown or counted as a final failure.
+  `ALTER TABLE sync_attempts ADD COLUMN try_number INTEGER, ADD COLUMN max_tries INTEGER, ADD COLUMN next_try_at TEXT COLLATE "C";`,
 ];
 
 /**
