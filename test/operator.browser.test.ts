@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { laptopPage, launchBrowser, screenshot } from './helpers/browser.js';
 import { parseCsv } from './helpers/csv.js';
@@ -31,6 +31,7 @@ const OVERFLOW_REPORT = String.raw`(() => {
 
 const FIGURES = `Object.fromEntries([...document.querySelectorAll('[data-figure]')].map((el) => [el.dataset.figure, el.textContent]))`;
 const count = (text: string) => Number(text.replace(/[^\d]/g, ''));
+const attrs = async (l: Locator, name: string) => Promise.all((await l.all()).map((e) => e.getAttribute(name)));
 
 describe('operator pages in a browser', { timeout: 90_000 }, () => {
   let h: ServiceHarness;
@@ -124,7 +125,7 @@ describe('operator pages in a browser', { timeout: 90_000 }, () => {
     await go(`#/attempt/${mine[0]!.id}`);
     const history = page.getByRole('region', { name: 'Other attempts for this record' });
     await history.locator('li').first().waitFor();
-    expect(await history.locator('li[data-attempt-id]').evaluateAll((els) => els.map((e) => Number((e as HTMLElement).dataset.attemptId)))).toEqual([mine[1]!.id]);
+    expect(await attrs(history.locator('li[data-attempt-id]'), 'data-attempt-id')).toEqual([String(mine[1]!.id)]);
     // The customer without a number: its attempts by iPaaS id, none of anyone else's.
     const noNumber = await attemptsOf('customerId=6');
     await go(`#/attempt/${noNumber[0]!.id}`);
@@ -164,7 +165,7 @@ describe('operator pages in a browser', { timeout: 90_000 }, () => {
     await go('#/runs');
     await page.locator(`tr[data-run-id="${secondRun}"]`).waitFor();
     const runs = (await api('/api/runs')).runs as Array<{ runId: string; done: number; total: number }>;
-    expect(await page.locator('tbody tr').evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.runId))).toEqual(runs.map((r) => r.runId));
+    expect(await attrs(page.locator('tbody tr'), 'data-run-id')).toEqual(runs.map((r) => r.runId));
     expect(await page.locator(`tr[data-run-id="${runs[1]!.runId}"] .progress-cell label`).textContent()).toBe('3 of 4 records done');
     await page.locator(`tr[data-run-id="${secondRun}"]`).getByRole('link').click();
     await page.locator('tr[data-ref="CUST-10046"]').waitFor();
