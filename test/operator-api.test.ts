@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { logsCommand } from '../src/cli/commands/logs.js';
+import { captureIO } from './helpers/harness.js';
 import { parseCsv } from './helpers/csv.js';
 import { parsePrometheus, valueOf } from './helpers/prometheus.js';
 import { ADMIN_TOKEN, startServiceHarness, type ServiceHarness } from './helpers/service-harness.js';
@@ -73,6 +75,11 @@ describe('records, attempts and jobs are counted as what they are', () => {
     const failed = (await get('/api/activity?outcome=failed')).items as Item[];
     expect(failed.map((a) => a.customerNumber ?? `id ${a.customerId}`).sort()).toEqual(['CUST-10046', 'CUST-10046', 'id 6']);
     for (const a of failed) expect(a).toMatchObject({ outcome: 'failed', nextTryAt: null, tryNumber: 1, maxTries: 3 });
+    // The CLI says the same: a retried try, not a final failure.
+    const io = captureIO(h.env, h.dir);
+    expect(await logsCommand({ customerNumber: 'CUST-10047' }, io)).toBe(0);
+    expect(io.lines[0]).toBe('1 sync attempt (tries, newest first; a record retried is listed once per try):');
+    expect(io.lines[1]).toMatch(/ CUST-10047 RETRYING \(try 1 of 3, next at \d{4}-\d\d-\d\dT[\d:.]+Z\) \d+ms on \S+ \[API_REQUEST_FAILED\] /);
     // Its job waits for that try.
     const job = (await get('/api/jobs?ref=CUST-10047')).jobs[0];
     expect(job).toMatchObject({ state: 'pending', attempts: 1, maxAttempts: 3 });
