@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { logsCommand } from '../src/cli/commands/logs.js';
+import { newAttempt } from '../src/queue/attempt.js';
 import { captureIO } from './helpers/harness.js';
 import { parseCsv } from './helpers/csv.js';
 import { parsePrometheus, valueOf } from './helpers/prometheus.js';
@@ -192,5 +193,18 @@ describe('retry of every failed record', () => {
     expect((await get('/api/jobs?ref=CUST-10047')).jobs.map((j: { state: string }) => j.state)).toEqual(['pending']);
     expect((await get('/api/activity?customerNumber=CUST-10047')).total).toBe(1);
     expect((await get('/api/overview')).records).toEqual({ synced: 2, skipped: 0, failed: 1, retrying: 1 });
+  });
+});
+
+describe('/metrics reads the shared database', () => {
+  it('an attempt another process logged (a CLI sync, another instance) is counted at once', async () => {
+    const before = await metrics();
+    const at = new Date().toISOString();
+    await h.connector.store.log.record({ ...newAttempt({ customerNumber: 'CUST-ELSEWHERE' }, { source: 'manual' }, at), outcome: 'synced', inputTokens: 7 });
+    const after = await metrics();
+    const delta = (name: string, labels: Record<string, string>) => valueOf(after, name, labels)! - valueOf(before, name, labels)!;
+    expect(delta('ipaas_openai_attempts_total', { outcome: 'synced' })).toBe(1);
+    expect(delta('ipaas_openai_records', { outcome: 'synced' })).toBe(1);
+    expect(delta('ipaas_openai_tokens_total', { kind: 'input' })).toBe(7);
   });
 });
