@@ -66,6 +66,7 @@ export async function render(root, { params, life }) {
   const prev = h('button', { type: 'button' }, '← Newer');
   const next = h('button', { type: 'button' }, 'Older →');
   let lastJson = '';
+  let lastCounts = '';
 
   add(root,
     h('div', { class: 'page-head' }, pageTitle('Jobs'), h('p', { class: 'muted small' }, 'The durable queue: one job per record per run, newest first. A record synced by two runs has two jobs.')),
@@ -81,16 +82,20 @@ export async function render(root, { params, life }) {
     const qs = new URLSearchParams({ limit: String(PAGE), offset: String(state.offset) });
     for (const k of FILTERS) if (state[k]) qs.set(k, state[k]);
     let page;
-    let records;
     try {
-      [page, { records }] = await Promise.all([api('GET', `/api/jobs?${qs}`), api('GET', '/api/overview?range=1h')]);
+      page = await api('GET', `/api/jobs?${qs}`);
+      // Failed records (for Retry all) are re-read only when the queue changed.
+      const counts = JSON.stringify(page.counts);
+      if (counts !== lastCounts) {
+        retryAll.update((await api('GET', '/api/overview?range=1h')).records.failed);
+        lastCounts = counts;
+      }
       clear(errorArea);
     } catch (err) {
       fill(errorArea, viewError(err));
       return;
     }
     if (!life.alive) return;
-    retryAll.update(records.failed);
     const json = JSON.stringify(page);
     if (json === lastJson) return;
     lastJson = json;
