@@ -38,7 +38,10 @@ async function openaiCalls(url: string) {
     }).on('error', reject),
   );
   const sum = (re: RegExp) => [...text.matchAll(re)].reduce((a, m) => a + Number(m[1]), 0);
-  return { requests: sum(/^ipaas_openai_openai_request_duration_seconds_count\{[^}]*\} (\d+)/gm), rateLimited: sum(/^ipaas_openai_openai_rate_limited_total (\d+)/gm) };
+  return {
+    requests: sum(/^ipaas_openai_upstream_request_duration_seconds_count\{[^}]*service="openai"[^}]*\} (\d+)/gm),
+    rateLimited: sum(/^ipaas_openai_upstream_rate_limited_total\{service="openai"\} (\d+)/gm),
+  };
 }
 
 /** Where a record's time goes, from the sync log (averages, ms). */

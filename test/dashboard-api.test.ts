@@ -37,6 +37,7 @@ describe('dashboard API: auth', () => {
     h = await startServiceHarness({ webhooks: false });
     const posts = documented().filter((d) => d.method === 'POST' && d.path.startsWith('/api/'));
     expect(posts.map((p) => p.path)).toEqual(expect.arrayContaining(['/api/sync', '/api/retry', '/api/attempts/{id}/retry', '/api/auth/check']));
+    expect(documented().filter((d) => d.method === 'GET').map((d) => d.path)).toEqual(expect.arrayContaining(['/api/runs', '/api/jobs', '/api/activity.csv', '/api/activity/facets', '/api/usage']));
     for (const p of posts) {
       for (const token of [undefined, 'wrong-token-0123456789']) {
         const r = await raw(h, 'POST', fill(p.path, {}), token);
@@ -125,19 +126,20 @@ describe('dashboard API: data and actions', () => {
     await h.api('POST', '/api/sync', { customerNumbers: ['CUST-10045', 'CUST-10046', 'CUST-10047'] });
     await h.idle();
     const o = (await h.api('GET', '/api/overview?range=1h')).body;
-    expect(o.today).toMatchObject({ synced: 2, failed: 1, skipped: 0, openaiCalls: 3 });
+    expect(o.today).toMatchObject({ attempts: { synced: 2, failed: 1, skipped: 0, retrying: 0 }, openaiCalls: 3 });
+    expect(o.records).toEqual({ synced: 2, failed: 1, skipped: 0, retrying: 0 });
     expect(o.today.inputTokens).toBeGreaterThan(0);
     expect(o.today.costUsd).toBeGreaterThan(0);
-    expect(o.series.synced).toHaveLength(60);
-    expect(o.series.synced.reduce((a: number, b: number) => a + b, 0)).toBe(2);
-    expect(o.series.queued.some((v: number | null) => v !== null)).toBe(true);
-    expect(o.queue).toMatchObject({ depth: 0, counts: { written: 2, failed: 1 } });
+    expect(o.series.attempts.synced).toHaveLength(60);
+    expect(o.series.attempts.synced.reduce((a: number, b: number) => a + b, 0)).toBe(2);
+    expect(o.series.queueDepthJobs.some((v: number | null) => v !== null)).toBe(true);
+    expect(o.queue).toMatchObject({ depthJobs: 0, jobs: { written: 2, failed: 1 } });
     expect(o.rateLimit.headroom).toBeGreaterThan(0);
     expect(o.rateLimit.rpmLimit).toBeGreaterThan(0); // learnt from the emulator's x-ratelimit headers
     // Spend against the caps: the three calls' tokens count today (the failed one's too, if it reported usage).
     expect(o.budget.today.tokens).toBeGreaterThan(0);
     expect(o.budget.today.usd).toBeCloseTo(o.today.costUsd, 8);
-    expect(o.budget).toMatchObject({ caps: {}, held: 0 });
+    expect(o.budget).toMatchObject({ caps: {}, heldJobs: 0 });
 
     expect((await h.api('GET', '/api/activity?outcome=failed')).body).toMatchObject({ total: 1, items: [{ customerNumber: 'CUST-10046', errorCode: 'API_REQUEST_FAILED' }] });
     expect((await h.api('GET', '/api/activity?q=10047')).body.items.map((a: { customerNumber: string }) => a.customerNumber)).toEqual(['CUST-10047']);
@@ -147,7 +149,9 @@ describe('dashboard API: data and actions', () => {
     expect(paged.items).toHaveLength(1);
     const future = new Date(Date.now() + 60_000).toISOString();
     expect((await h.api('GET', `/api/activity?since=${encodeURIComponent(future)}`)).body.total).toBe(0);
-    expect((await h.api('GET', '/api/activity?since=yesterday')).status).toBe(400);
+    const bad = await h.api('GET', '/api/activity?since=yesterday');
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.message).toMatch(/since: give an ISO 8601 time with its offset, e\.g\. 2026-05-01T00:00:00Z/);
 
     // Retry of the failed attempt resumes its dead-lettered job.
     const failedId = (await h.api('GET', '/api/activity?outcome=failed')).body.items[0].id;
@@ -184,21 +188,23 @@ describe('/metrics and /openapi.json', () => {
   it('/metrics parses as Prometheus text and moves when a sync happens', async () => {
     h = await startServiceHarness({ webhooks: false });
     const before = await metrics(h);
-    expect(valueOf(before, 'ipaas_openai_records_total', { outcome: 'synced' })).toBe(0);
-    expect(valueOf(before, 'ipaas_openai_openai_rate_limited_total')).toBe(0);
+    expect(valueOf(before, 'ipaas_openai_attempts_total', { outcome: 'synced' })).toBe(0);
+    expect(valueOf(before, 'ipaas_openai_records', { outcome: 'synced' })).toBe(0);
+    expect(valueOf(before, 'ipaas_openai_upstream_rate_limited_total', { service: 'openai' })).toBe(0);
     expect(valueOf(before, 'ipaas_openai_rate_limit_headroom_ratio')).toBe(1);
     h.emulators.openai.emulator.injectFault({ kind: 'status', status: 429, times: 1 }); // the SDK waits and retries
     await h.api('POST', '/api/sync', { customerNumbers: ['CUST-10045', 'CUST-10046'], ids: [6] });
     await h.idle();
     const after = await metrics(h);
-    expect(valueOf(after, 'ipaas_openai_records_total', { outcome: 'synced' })).toBe(2);
-    expect(valueOf(after, 'ipaas_openai_records_total', { outcome: 'failed' })).toBe(1);
-    expect(valueOf(after, 'ipaas_openai_openai_tokens_total', { kind: 'input' })).toBeGreaterThan(100);
-    expect(valueOf(after, 'ipaas_openai_openai_cost_usd_total')).toBeGreaterThan(0);
-    expect(valueOf(after, 'ipaas_openai_openai_rate_limited_total')).toBe(1);
-    expect(valueOf(after, 'ipaas_openai_openai_request_duration_seconds_count', { endpoint: 'responses', status: '200' })).toBe(2);
-    expect(valueOf(after, 'ipaas_openai_openai_request_duration_seconds_count', { endpoint: 'responses', status: '429' })).toBe(1);
-    expect(valueOf(after, 'ipaas_openai_queue_depth')).toBe(0);
+    expect(valueOf(after, 'ipaas_openai_attempts_total', { outcome: 'synced' })).toBe(2);
+    expect(valueOf(after, 'ipaas_openai_attempts_total', { outcome: 'failed' })).toBe(1);
+    expect(valueOf(after, 'ipaas_openai_records', { outcome: 'failed' })).toBe(1);
+    expect(valueOf(after, 'ipaas_openai_tokens_total', { kind: 'input' })).toBeGreaterThan(100);
+    expect(valueOf(after, 'ipaas_openai_cost_usd_total')).toBeGreaterThan(0);
+    expect(valueOf(after, 'ipaas_openai_upstream_rate_limited_total', { service: 'openai' })).toBe(1);
+    expect(valueOf(after, 'ipaas_openai_upstream_request_duration_seconds_count', { service: 'openai', endpoint: 'responses', status: '200' })).toBe(2);
+    expect(valueOf(after, 'ipaas_openai_upstream_request_duration_seconds_count', { service: 'openai', endpoint: 'responses', status: '429' })).toBe(1);
+    expect(valueOf(after, 'ipaas_openai_queue_depth_jobs')).toBe(0);
     expect(valueOf(after, 'ipaas_openai_queue_jobs', { state: 'written' })).toBe(2);
     expect(valueOf(after, 'ipaas_openai_rate_limit_limit', { kind: 'requests' })).toBeGreaterThan(0);
     const headroom = valueOf(after, 'ipaas_openai_rate_limit_headroom_ratio')!;

@@ -8,7 +8,7 @@ import { laptopPage, launchBrowser, screenshot } from './helpers/browser.js';
 import { spawnCli } from './helpers/cli.js';
 import { ADMIN_TOKEN, startServiceHarness, waitFor, WEBHOOK_KEY, type ServiceHarness } from './helpers/service-harness.js';
 
-const DESKTOP = { width: 1280, height: 800 };
+const DESKTOP = { width: 1440, height: 900 };
 const PHONE = { width: 390, height: 844 };
 
 // Browser-side code is kept as plain JavaScript text: the test project has no DOM types.
@@ -89,7 +89,7 @@ describe('dashboard in a browser, against the service and both emulators', { tim
   it('opens on the overview; the first Tab reaches the skip link', async () => {
     await go('');
     await page.getByRole('heading', { name: 'Overview', level: 1 }).waitFor();
-    await page.getByRole('region', { name: 'Synced today' }).waitFor();
+    await page.getByRole('region', { name: 'Records (customers)' }).locator('[data-figure="records.synced"]').waitFor();
     await page.keyboard.press('Tab');
     expect(await page.evaluate('document.activeElement?.textContent')).toBe('Skip to content');
     // No OpenAI call yet, so no rate limit is known: that alone is said, with no "100%" beside it.
@@ -257,10 +257,12 @@ describe('dashboard in a browser, against the service and both emulators', { tim
 
   it('the overview charts the syncs', async () => {
     await go('#/?range=1h');
-    const synced = page.getByRole('region', { name: 'Synced today' });
-    await expect.poll(() => synced.locator('.card-value').textContent()).toBe('2');
-    expect(await page.getByRole('region', { name: 'Failed today' }).locator('.card-value').textContent()).toBe('1');
-    expect(await page.getByRole('img', { name: /2 synced, 0 skipped, 1 failed/ }).count()).toBe(1);
+    // Two records synced (CUST-10046 after its retry), none failed now; three attempts, one of them failed.
+    await expect.poll(() => page.locator('[data-figure="records.synced"]').textContent()).toBe('2');
+    expect(await page.locator('[data-figure="records.failed"]').textContent()).toBe('0');
+    expect(await page.locator('[data-figure="attempts.synced"]').textContent()).toBe('2');
+    expect(await page.locator('[data-figure="attempts.failed"]').textContent()).toBe('1');
+    expect(await page.getByRole('img', { name: /2 synced, 0 skipped, 1 failed, 0 failed, will retry/ }).count()).toBe(1);
     // OpenAI's x-ratelimit headers have been seen: now there is a figure, and no "not known".
     const headroom = page.getByRole('region', { name: 'Rate-limit headroom' });
     expect(await headroom.locator('#headroom-value').textContent()).toMatch(/^\d+%$/);
@@ -275,7 +277,7 @@ describe('dashboard in a browser, against the service and both emulators', { tim
     expect(errors).toEqual([]);
   });
 
-  it('every page fits a 390 px phone (menu wrapped, wide tables scroll in their box) and a 1280 px desktop', { timeout: 120_000 }, async () => {
+  it('every page fits a 390 px phone (menu wrapped, wide tables scroll in their box) and a 1440 px desktop', { timeout: 120_000 }, async () => {
     const pages: Array<{ name: string; hash: string; ready: () => Promise<unknown> }> = [
       { name: 'overview', hash: '#/', ready: () => page.locator('.chart-box svg.chart').waitFor() },
       { name: 'activity', hash: '#/activity', ready: () => page.locator('tr[data-outcome]').first().waitFor() },
@@ -290,6 +292,9 @@ describe('dashboard in a browser, against the service and both emulators', { tim
           await page.getByText('Finished.').waitFor();
         },
       },
+      { name: 'jobs', hash: '#/jobs', ready: () => page.locator('tr[data-job-id]').first().waitFor() },
+      { name: 'runs', hash: '#/runs', ready: () => page.locator('tr[data-run-id]').first().waitFor() },
+      { name: 'usage', hash: '#/usage', ready: () => page.locator('#usage-table').waitFor() },
       { name: 'validation', hash: '#/validation', ready: () => page.locator('li[data-status]').first().waitFor() },
       { name: 'configuration', hash: '#/config', ready: () => page.locator('#settings').waitFor() },
       { name: 'not-found', hash: '#/no-such-page', ready: () => page.getByRole('heading', { name: 'Page not found', level: 1 }).waitFor() },

@@ -26,7 +26,7 @@ describe('retry, and the pause that lives in the store', () => {
     // A second process: the CLI, on the same database.
     const io = captureIO(h.env, h.dir);
     expect(await retryCommand({}, io)).toBe(0);
-    expect(io.lines[0]).toBe(`${N} records queued again.`);
+    expect(io.lines[0]).toBe(`${N} failed records queued again.`);
     await waitFor(async () => (await h.service.ctx.deps.store.queue.counts()).written === N, 20_000, 'the retried records to be written');
     await h.idle();
     expect((em.counters.byPath['/v1/responses'] ?? 0) - callsBefore).toBe(N);
@@ -35,7 +35,7 @@ describe('retry, and the pause that lives in the store', () => {
     // Nothing is failed any more: a second retry has nothing to do.
     const again = captureIO(h.env, h.dir);
     expect(await retryCommand({}, again)).toBe(0);
-    expect(again.lines[0]).toBe('0 records queued again.');
+    expect(again.lines[0]).toBe('0 failed records queued again.');
   });
 
   it('D3: retry from another process lifts the quota pause of a running serve within seconds', async () => {

@@ -118,7 +118,7 @@ describe('serve: manual-sync API and retry', () => {
     expect(run.jobs[0]).toMatchObject({ state: 'failed', attempts: 0, lastErrorCode: 'API_REQUEST_FAILED' });
     expect(run.jobs[0].lastError).toMatch(/^API request failed\. OpenAI answered status 400/);
     expect((await h.api('POST', '/api/retry', { jobIds: [run.jobs[0].id] }, null)).status).toBe(401);
-    expect((await h.api('POST', '/api/retry', { jobIds: [run.jobs[0].id] })).body.requeued).toBe(1);
+    expect((await h.api('POST', '/api/retry', { jobIds: [run.jobs[0].id] })).body.requeuedJobs).toBe(1);
     await h.idle();
     expect((await h.api('GET', `/api/jobs/${run.jobs[0].id}`)).body.state).toBe('written');
   });

@@ -36,8 +36,15 @@ export const jobRef = (job: Job): CustomerRef => (job.refKind === 'id' ? { id: j
  * only then does anything else hear of it (spend, progress, metrics, the log line).
  */
 export async function settle(deps: SyncDeps, job: Job, s: Settlement, started: number): Promise<StoredAttempt | null> {
-  if (s.attempt) stampAttempt(deps, s.attempt, started);
   const tries = job.attempts + 1;
+  const nextAt = s.to === 'retry' ? deps.now().getTime() + s.delayMs : undefined;
+  if (s.attempt) {
+    stampAttempt(deps, s.attempt, started);
+    // The row says which try this was and whether another follows, so a retried failure is not read as final.
+    s.attempt.tryNumber = tries;
+    s.attempt.maxTries = job.maxAttempts;
+    s.attempt.nextTryAt = nextAt === undefined ? null : new Date(nextAt).toISOString();
+  }
   const { attempt } = await deps.store.queue.settle(job, s);
   if (attempt) {
     announceAttempt(deps, attempt, {
@@ -45,7 +52,7 @@ export async function settle(deps: SyncDeps, job: Job, s: Settlement, started: n
       maxAttempts: job.maxAttempts,
       runId: job.runId,
       state: job.state,
-      nextAt: s.to === 'retry' ? Date.now() + s.delayMs : undefined,
+      nextAt,
       held: s.to === 'held' ? s.hold.reason : undefined,
     });
   } else if (s.to === 'held') {

@@ -1,10 +1,12 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { installErrorHandler } from './http-errors.js';
+import { activityRoutes } from './routes-activity.js';
 import { apiRoutes } from './routes-api.js';
 import { dashboardApiRoutes } from './routes-dashboard-api.js';
 import { dashboardRoutes } from './routes-dashboard.js';
 import { healthRoutes } from './routes-health.js';
 import { metricsRoutes } from './routes-metrics.js';
+import { queueRoutes } from './routes-queue.js';
 import { webhookRoutes } from './routes-webhooks.js';
 import type { ServiceContext } from './service-context.js';
 
@@ -36,6 +38,8 @@ export async function buildApp(ctx: ServiceContext): Promise<FastifyInstance> {
   });
   await app.register(async (scope) => webhookRoutes(scope, ctx));
   await app.register(async (scope) => apiRoutes(scope, ctx));
+  await app.register(async (scope) => queueRoutes(scope, ctx));
+  await app.register(async (scope) => activityRoutes(scope, ctx));
   await app.register(async (scope) => dashboardApiRoutes(scope, ctx));
   await app.register(async (scope) => healthRoutes(scope, ctx));
   await app.register(async (scope) => metricsRoutes(scope, ctx));

@@ -8,35 +8,11 @@ import { checkAdmin } from './auth.js';
 import { configView } from './config-view.js';
 import { queueDepth } from './queue-history.js';
 import { HttpError } from './http-errors.js';
+import { isoDate, parseInput, rangeParam, rangeStart } from './parse-input.js';
 import type { ServiceContext } from './service-context.js';
 
-const MIN = 60_000;
-/** Chart ranges: bucket size and count, so every range draws a similar number of bars. */
-export const RANGES = {
-  '1h': { bucketMs: MIN, buckets: 60 },
-  '24h': { bucketMs: 30 * MIN, buckets: 48 },
-  '7d': { bucketMs: 240 * MIN, buckets: 42 },
-} as const;
-
-const isoDate = z.iso.datetime({ offset: true }).transform((s) => new Date(s).toISOString());
-const overviewQuery = z.object({ range: z.enum(['1h', '24h', '7d']).default('24h'), dayStart: isoDate.optional() });
-const activityQuery = z.object({
-  q: z.string().trim().max(200).optional(),
-  customerNumber: z.string().trim().min(1).max(200).optional(),
-  customerId: z.string().trim().min(1).max(200).optional(),
-  requestedRef: z.string().trim().min(1).max(200).optional(),
-  outcome: z.enum(['synced', 'skipped', 'failed']).optional(),
-  since: isoDate.optional(),
-  until: isoDate.optional(),
-  limit: z.coerce.number().int().min(1).max(200).default(25),
-  offset: z.coerce.number().int().min(0).default(0),
-});
-
-function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
-  const r = schema.safeParse(value ?? {});
-  if (!r.success) throw new HttpError(400, `Invalid ${what}: ${r.error.issues.map((i) => `${i.path.join('.') || what}: ${i.message}`).join('; ')}.`, 'See /openapi.json for the accepted values.');
-  return r.data;
-}
+const overviewQuery = z.object({ range: rangeParam(['1h', '24h', '7d'], '24h'), dayStart: isoDate.optional() });
+const usageQuery = z.object({ range: rangeParam(['24h', '7d', '30d'], '7d') });
 
 function localMidnight(now: Date): Date {
   const d = new Date(now);
@@ -44,7 +20,7 @@ function localMidnight(now: Date): Date {
   return d;
 }
 
-/** The API behind the dashboard: overview, activity, retry of one record, validation and the configuration. */
+/** The API behind the dashboard: overview, usage over time, retry of one record, validation and the configuration. */
 export async function dashboardApiRoutes(app: FastifyInstance, ctx: ServiceContext): Promise<void> {
   const { store, config } = ctx.deps;
   app.addHook('onRequest', async (req) => checkAdmin(req, ctx.adminToken, ctx.loopbackOnly));
@@ -52,37 +28,40 @@ export async function dashboardApiRoutes(app: FastifyInstance, ctx: ServiceConte
   // Lets the page tell a wrong admin token from a right one before it is needed.
   app.post('/api/auth/check', async () => ({ ok: true }));
 
+  // Records (customers, by their latest attempt) and attempts (tries) are told apart in every key.
   app.get('/api/overview', async (req) => {
-    const q = parse(overviewQuery, req.query, 'overview query');
+    const q = parseInput(overviewQuery, req.query, 'overview query');
     const now = ctx.deps.now();
-    const { bucketMs, buckets } = RANGES[q.range];
-    const since = new Date((Math.floor(now.getTime() / bucketMs) - buckets + 1) * bucketMs);
+    const { since, bucketMs, buckets } = rangeStart(q.range, now);
     const dayStart = q.dayStart ? new Date(q.dayStart) : localMidnight(now);
     const counts = await store.queue.counts();
     const snap = ctx.deps.limiter.snapshot();
     await ctx.queueHistory.sample(now.getTime());
-    const [series, day, paused] = await Promise.all([ctx.queries.outcomeSeries(since, bucketMs, buckets), ctx.queries.dayTotals(dayStart), ctx.pool.pausedReason()]);
+    const [attempts, day, records, paused] = await Promise.all([
+      ctx.queries.outcomeSeries(since, bucketMs, buckets), ctx.queries.dayTotals(dayStart), ctx.queries.recordCounts(), ctx.pool.pausedReason(),
+    ]);
     return {
       generatedAt: now.toISOString(),
       range: q.range,
       since: since.toISOString(),
       bucketMs,
-      series: { ...series, queued: ctx.queueHistory.series(since.getTime(), bucketMs, buckets) },
+      series: { attempts, queueDepthJobs: ctx.queueHistory.series(since.getTime(), bucketMs, buckets) },
       today: { since: dayStart.toISOString(), ...day },
-      queue: { depth: queueDepth(counts), counts },
+      records,
+      queue: { depthJobs: queueDepth(counts), jobs: counts },
       rateLimit: { ...snap, pausedUntil: snap.pausedUntil ? new Date(snap.pausedUntil).toISOString() : null },
       upstream: ctx.metrics.upstreamSummary(),
       workers: { running: ctx.pool.isRunning(), busy: ctx.pool.busy, concurrency: config.jobs.concurrency, paused: paused ?? null },
-      // Spend so far this UTC day and month against the caps (budget.*), and what waits for them.
-      budget: { ...(ctx.deps.budget?.snapshot() ?? { caps: {}, today: { tokens: 0, usd: 0 }, month: { tokens: 0, usd: 0 } }), held: counts.held },
+      // Spend so far this UTC day and month against the caps (budget.*), and the jobs that wait for them.
+      budget: { ...(ctx.deps.budget?.snapshot() ?? { caps: {}, today: { tokens: 0, usd: 0 }, month: { tokens: 0, usd: 0 } }), heldJobs: counts.held },
       startedAt: ctx.startedAt.toISOString(),
     };
   });
 
-  app.get('/api/activity', async (req) => {
-    const q = parse(activityQuery, req.query, 'activity query');
-    const page = await ctx.queries.activity(q);
-    return { ...page, limit: q.limit, offset: q.offset };
+  app.get('/api/usage', async (req) => {
+    const q = parseInput(usageQuery, req.query, 'usage query');
+    const { since, bucketMs, buckets } = rangeStart(q.range, ctx.deps.now());
+    return { range: q.range, since: since.toISOString(), bucketMs, ...(await ctx.queries.usageSeries(since, bucketMs, buckets)) };
   });
 
   app.post<{ Params: { id: string } }>('/api/attempts/:id/retry', async (req, reply) => {

@@ -5,6 +5,7 @@
  */
 import type { JobState } from '../queue/job-states.js';
 import type { JobTrigger } from '../queue/trigger.js';
+import type { ViewsPort } from './views-port.js';
 
 // ---------------------------------------------------------------------------------------------------
 // The sync log
@@ -48,6 +49,11 @@ export interface AttemptRecord {
   jobId?: number | null;
   /** Notes a person should see, e.g. "human-edit: Comment kept". */
   flags?: string[] | null;
+  /** Which try of its job this was (1-based) and of how many; null outside the queue. */
+  tryNumber?: number | null;
+  maxTries?: number | null;
+  /** When the queue tries this job again (ISO); null when this try ended it (synced, skipped or finally failed). */
+  nextTryAt?: string | null;
   /** The PromptText version the request was built from (its text is kept once, see PromptVersionsPort). */
   promptVersion?: string | null;
 }
@@ -505,64 +511,10 @@ export function sharedPacingOf(storage: object): SharedPacingPorts | undefined {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Read models for the dashboard and /metrics (small columns only, never request/response bodies)
+// Read models for the dashboard and /metrics: views-port.ts
 
-export interface ActivityQuery {
-  /** Matches CustomerNumber, the requested reference, the iPaaS id, the trigger or the reason (text search). */
-  q?: string | undefined;
-  /** One record's attempts, exactly: by CustomerNumber, else iPaaS id, else what was asked for. */
-  customerNumber?: string | undefined;
-  customerId?: string | undefined;
-  requestedRef?: string | undefined;
-  outcome?: Outcome | undefined;
-  /** ISO timestamps (inclusive since, exclusive until) on finished_at. */
-  since?: string | undefined;
-  until?: string | undefined;
-  limit: number;
-  offset: number;
-}
-
-export interface ActivityItem {
-  id: number;
-  startedAt: string;
-  finishedAt: string;
-  customerNumber: string | null;
-  customerId: string | null;
-  requestedRef: string;
-  trigger: string;
-  outcome: Outcome;
-  errorCode: string | null;
-  reason: string | null;
-  fix: string | null;
-  totalMs: number;
-  inputTokens: number;
-  cachedTokens: number;
-  outputTokens: number;
-  costUsd: number | null;
-  jobId: number | null;
-  flags: string[] | null;
-  instance: string | null;
-}
-
-export interface DayTotals {
-  synced: number;
-  skipped: number;
-  failed: number;
-  /** Attempts that sent a request to OpenAI (the SDK's own retries of one request count once). */
-  openaiCalls: number;
-  inputTokens: number;
-  cachedTokens: number;
-  outputTokens: number;
-  costUsd: number;
-}
-
-export interface ViewsPort {
-  activity(q: ActivityQuery): Promise<{ total: number; items: ActivityItem[] }>;
-  outcomeSeries(since: Date, bucketMs: number, buckets: number): Promise<Record<Outcome, number[]>>;
-  dayTotals(since: Date): Promise<DayTotals>;
-  /** Totals of attempts after `lastId` (for counters that only grow). */
-  totalsAfter(lastId: number): Promise<{ maxId: number; rows: OutcomeTotals[] }>;
-}
+export type * from './views-port.js';
+export { ATTEMPT_OUTCOMES, attemptOutcome } from './views-port.js';
 
 // ---------------------------------------------------------------------------------------------------
 

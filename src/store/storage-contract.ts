@@ -1,13 +1,15 @@
 /**
  * The contract of the storage ports other than the queue (queue-contract.ts has that one), written once
  * against the `Storage` interface and run on every adapter: the sync log and its redaction, the spend
- * ledger, the customer sync state, bulk runs and batches, pauses, and the dashboard's read models.
+ * ledger, the customer sync state, bulk runs and batches, pauses, and the dashboard's read models (views-contract.ts).
  *
  * `open` must open a fresh, empty store with `storageContractOptions` (its redactor hides
  * `STORAGE_CONTRACT_SECRET`; the account namespaces the sync state; the instance is recorded on attempts).
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SUBMITTING, type AttemptRecord, type CustomerSyncState, type NewJob, type Outcome, type Storage, type TrialAttemptRecord } from './ports.js';
+import { at, attempt, T } from './contract-fixtures.js';
+import { SUBMITTING, type CustomerSyncState, type NewJob, type Outcome, type Storage, type TrialAttemptRecord } from './ports.js';
+import { viewsContract } from './views-contract.js';
 
 export const STORAGE_CONTRACT_SECRET = 'sk-contract-SECRET-0123456789';
 export const storageContractOptions = {
@@ -15,21 +17,6 @@ export const storageContractOptions = {
   account: 'https://api.ipaas.example/',
   instance: 'contract-host:4242',
 };
-
-const T = 1_800_000_000_000;
-const at = (ms: number) => new Date(T + ms).toISOString();
-
-/** A sync-log row finished `ms` after T. */
-function attempt(ms: number, fields: Partial<AttemptRecord> = {}): AttemptRecord {
-  return {
-    startedAt: at(ms - 100), finishedAt: at(ms), trigger: 'manual', customerId: null, customerNumber: 'C-1', requestedRef: 'C-1',
-    collection: null, outcome: 'synced', errorCode: null, errorMessage: null, errorFix: null, retryable: false,
-    api: null, model: null, request: null, response: null, answer: null, writes: null, responseId: null, requestId: null,
-    inputTokens: 0, cachedTokens: 0, outputTokens: 0, reasoningTokens: 0, costUsd: null,
-    loadMs: null, openaiMs: null, writeMs: null, totalMs: 100, jobId: null, flags: null, promptVersion: null,
-    ...fields,
-  };
-}
 
 /** A prompt-lab call started `ms` after T. */
 function trial(ms: number, fields: Partial<TrialAttemptRecord> = {}): TrialAttemptRecord {
@@ -297,78 +284,6 @@ export function storageContract(name: string, open: () => Promise<{ storage: Sto
       expect(await s.pauses.get('quota')).toBeUndefined();
     });
 
-    describe('dashboard views', () => {
-      // Attempts are written as they finish, so ids follow finished_at.
-      const seed = async () => {
-        const rows = [
-          attempt(1_000, { customerNumber: 'ACME-1', requestedRef: 'ACME-1', outcome: 'synced', inputTokens: 100, cachedTokens: 10, outputTokens: 20, costUsd: 0.5, request: { model: 'm' } }),
-          attempt(2_000, { customerNumber: 'ACME-2', requestedRef: 'ACME-2', outcome: 'failed', errorCode: 'X', errorMessage: 'OpenAI timed out', request: { model: 'm' }, inputTokens: 5 }),
-          attempt(3_000, { customerNumber: null, customerId: '77', requestedRef: '77', trigger: 'webhook:updated', outcome: 'skipped', errorMessage: 'unchanged', flags: ['echo'] }),
-          attempt(61_000, { customerNumber: 'BETA_1', requestedRef: 'BETA_1', outcome: 'synced', inputTokens: 1, outputTokens: 2, costUsd: 0.25, request: { model: 'm' } }),
-          attempt(62_000, { customerNumber: 'ACME-1', requestedRef: 'ACME-1', outcome: 'failed', errorMessage: 'write failed' }),
-        ];
-        const ids: number[] = [];
-        for (const r of rows) ids.push((await s.log.record(r)).id);
-        return ids;
-      };
-
-      it('activity: filters by outcome, text and record, pages newest first', async () => {
-        const [one, two, three, four, five] = (await seed()) as [number, number, number, number, number];
-        const all = await s.views.activity({ limit: 10, offset: 0 });
-        expect(all.total).toBe(5);
-        expect(all.items.map((i) => i.id)).toEqual([five, four, three, two, one]);
-        expect(all.items[2]).toEqual({
-          id: three, startedAt: at(2_900), finishedAt: at(3_000), customerNumber: null, customerId: '77', requestedRef: '77', trigger: 'webhook:updated', outcome: 'skipped',
-          errorCode: null, reason: 'unchanged', fix: null, totalMs: 100, inputTokens: 0, cachedTokens: 0, outputTokens: 0, costUsd: null, jobId: null, flags: ['echo'], instance: storageContractOptions.instance,
-        });
-        const ids = async (q: Partial<Parameters<Storage['views']['activity']>[0]>) => (await s.views.activity({ limit: 10, offset: 0, ...q })).items.map((i) => i.id);
-        expect(await ids({ outcome: 'failed' })).toEqual([five, two]);
-        expect(await ids({ q: 'acme' })).toEqual([five, two, one]);
-        expect(await ids({ q: 'acme', outcome: 'synced' })).toEqual([one]);
-        expect(await ids({ q: 'timed out' })).toEqual([two]);
-        expect(await ids({ q: '77' })).toEqual([three]);
-        expect(await ids({ q: 'webhook' })).toEqual([three]);
-        // The search text is text, not a pattern.
-        expect(await ids({ q: '_' })).toEqual([four]);
-        expect(await ids({ q: '%' })).toEqual([]);
-        expect(await ids({ customerNumber: 'ACME-1' })).toEqual([five, one]);
-        expect(await ids({ customerId: '77' })).toEqual([three]);
-        expect(await ids({ requestedRef: 'ACME-2' })).toEqual([two]);
-        expect(await ids({ since: at(2_000), until: at(61_000) })).toEqual([three, two]);
-        const page = await s.views.activity({ limit: 2, offset: 2 });
-        expect(page).toMatchObject({ total: 5 });
-        expect(page.items.map((i) => i.id)).toEqual([three, two]);
-        expect((await s.views.activity({ q: 'acme', limit: 1, offset: 0 })).total).toBe(3);
-      });
-
-      it('dayTotals: attempts finished since a time, by outcome, with calls and spend', async () => {
-        await seed();
-        expect(await s.views.dayTotals(new Date(T))).toEqual({ synced: 2, skipped: 1, failed: 2, openaiCalls: 3, inputTokens: 106, cachedTokens: 10, outputTokens: 22, costUsd: 0.75 });
-        expect(await s.views.dayTotals(new Date(T + 60_000))).toEqual({ synced: 1, skipped: 0, failed: 1, openaiCalls: 1, inputTokens: 1, cachedTokens: 0, outputTokens: 2, costUsd: 0.25 });
-        expect(await s.views.dayTotals(new Date(T + 100_000))).toEqual({ synced: 0, skipped: 0, failed: 0, openaiCalls: 0, inputTokens: 0, cachedTokens: 0, outputTokens: 0, costUsd: 0 });
-      });
-
-      it('totalsAfter: only the attempts after an id, and the newest id', async () => {
-        const ids = await seed();
-        const all = await s.views.totalsAfter(0);
-        expect(all.maxId).toBe(ids[4]);
-        expect(byOutcome(all.rows).map(({ outcome, count, inputTokens, cachedTokens, outputTokens, costUsd }) => ({ outcome, count, inputTokens, cachedTokens, outputTokens, costUsd }))).toEqual([
-          { outcome: 'failed', count: 2, inputTokens: 5, cachedTokens: 0, outputTokens: 0, costUsd: 0 },
-          { outcome: 'skipped', count: 1, inputTokens: 0, cachedTokens: 0, outputTokens: 0, costUsd: 0 },
-          { outcome: 'synced', count: 2, inputTokens: 101, cachedTokens: 10, outputTokens: 22, costUsd: 0.75 },
-        ]);
-        const after = await s.views.totalsAfter(ids[2]!);
-        expect(after.maxId).toBe(ids[4]);
-        expect(byOutcome(after.rows).map((r) => [r.outcome, r.count])).toEqual([['failed', 1], ['synced', 1]]);
-        expect(await s.views.totalsAfter(ids[4]!)).toEqual({ maxId: ids[4], rows: [] });
-      });
-
-      it('outcomeSeries: counts per bucket, oldest first, outside the window ignored', async () => {
-        await seed();
-        expect(await s.views.outcomeSeries(new Date(T), 30_000, 3)).toEqual({ synced: [1, 0, 1], skipped: [1, 0, 0], failed: [1, 0, 1] });
-        expect(await s.views.outcomeSeries(new Date(T + 1_500), 1_000, 2)).toEqual({ synced: [0, 0], skipped: [0, 1], failed: [1, 0] });
-        expect(await s.views.outcomeSeries(new Date(T + 500_000), 1_000, 2)).toEqual({ synced: [0, 0], skipped: [0, 0], failed: [0, 0] });
-      });
-    });
+    viewsContract(() => s);
   });
 }

@@ -53,8 +53,10 @@ export function parsePrometheus(text: string): { samples: Sample[]; types: Map<s
     }
     const m = SAMPLE.exec(line);
     if (!m) throw new Error(`Not a sample line: ${line}`);
-    const value = m[4] === '+Inf' ? Infinity : m[4] === '-Inf' ? -Infinity : m[4] === 'NaN' ? NaN : Number(m[4]);
-    if (Number.isNaN(value) && m[4] !== 'NaN') throw new Error(`Bad value: ${line}`);
+    // Prometheus reads NaN in any case (prom-client writes "Nan" for a histogram without samples yet).
+    const isNaNText = m[4]!.toLowerCase() === 'nan';
+    const value = m[4] === '+Inf' ? Infinity : m[4] === '-Inf' ? -Infinity : isNaNText ? NaN : Number(m[4]);
+    if (Number.isNaN(value) && !isNaNText) throw new Error(`Bad value: ${line}`);
     if (!familyOf(m[1]!, types)) throw new Error(`Sample before its # TYPE line: ${line}`);
     samples.push({ name: m[1]!, labels: m[3] ? parseLabels(m[3], line) : {}, value });
   }

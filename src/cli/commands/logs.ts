@@ -14,11 +14,18 @@ export interface LogsOptions extends CommonOptions {
   trials?: boolean;
 }
 
+/** A failed try the queue makes again says so (RETRYING, and when), so it is not read as a final failure. */
+function outcomeText(a: StoredAttempt): string {
+  const tries = a.tryNumber ? `try ${a.tryNumber}${a.maxTries ? ` of ${a.maxTries}` : ''}` : '';
+  if (a.outcome === 'failed' && a.nextTryAt) return `RETRYING (${tries}, next at ${a.nextTryAt})`;
+  return a.outcome === 'failed' && tries ? `FAILED (${tries})` : a.outcome.toUpperCase();
+}
+
 function line(a: StoredAttempt): string {
   const who = a.customerNumber ?? a.requestedRef;
   const tokens = a.outcome === 'synced' ? ` ${a.inputTokens}/${a.outputTokens} tok ${usd(a.costUsd)}` : '';
   const why = a.outcome === 'synced' ? '' : ` ${a.errorCode ? `[${a.errorCode}] ` : ''}${a.errorMessage ?? ''}`;
-  return `#${a.id} ${a.startedAt} ${a.trigger.padEnd(7)} ${who} ${a.outcome.toUpperCase()}${tokens} ${Math.round(a.totalMs)}ms${a.promptVersion ? ` prompt ${a.promptVersion}` : ''}${why}`;
+  return `#${a.id} ${a.startedAt} ${a.trigger.padEnd(7)} ${who} ${outcomeText(a)}${tokens} ${Math.round(a.totalMs)}ms${a.instance ? ` on ${a.instance}` : ''}${a.promptVersion ? ` prompt ${a.promptVersion}` : ''}${why}`;
 }
 
 function trialLine(t: StoredTrialAttempt): string {
@@ -72,6 +79,7 @@ export async function logsCommand(options: LogsOptions, io: CommandIO): Promise<
     if (options.json) io.out(JSON.stringify(attempts, null, 2));
     else if (attempts.length === 0) io.out(`No sync attempts${options.customerNumber ? ` for ${options.customerNumber}` : ''} in ${store.location}.`);
     else {
+      io.out(`${attempts.length} sync attempt${attempts.length === 1 ? '' : 's'} (tries, newest first; a record retried is listed once per try):`);
       for (const a of attempts) io.out(line(a));
       io.out(`Details of one attempt: ipaas-openai logs --attempt <#>`);
     }

@@ -21,6 +21,7 @@ export async function retryCommand(options: RetryOptions, io: CommandIO): Promis
   try {
     const { queue } = connector.store;
     let requeued: number;
+    let unit: string;
     if (options.jobIds?.length) {
       // A job that does not exist or did not fail is this run's failure (exit 1), named with what to do.
       for (const id of options.jobIds) {
@@ -37,14 +38,17 @@ export async function retryCommand(options: RetryOptions, io: CommandIO): Promis
         }
       }
       requeued = await queue.retryFailed(options.jobIds);
+      unit = 'job';
     } else {
       // Each record whose latest outcome is failed, once: its newest failed job, or a new job after a direct sync.
       requeued = await queue.retryRecords(await connector.store.log.records('failed'), loaded.config.jobs.maxAttempts);
+      unit = 'failed record';
     }
     // The quota pause lives in the store: lifting it here resumes a running serve in any process.
     const lifted = await resumeAfterQuota(connector.store);
+    io.out(`${requeued} ${unit}${requeued === 1 ? '' : 's'} queued again.`);
+    if (lifted) io.out(`${lifted} job${lifted === 1 ? '' : 's'} held by the OpenAI quota went back to the queue.`);
     requeued += lifted;
-    io.out(`${requeued} record${requeued === 1 ? '' : 's'} queued again.`);
     if (!options.run || requeued === 0) {
       if (requeued) io.out('A running `ipaas-openai serve` picks them up within a second; or run them now with `ipaas-openai retry --run`.');
       return 0;
@@ -61,7 +65,8 @@ export async function retryCommand(options: RetryOptions, io: CommandIO): Promis
     }
     await pool.stop(1000, 'drain');
     const c = await queue.counts();
-    io.out(`Queue now: ${c.written} written, ${c.skipped} skipped, ${c.failed} failed, ${c.pending} waiting.`);
+    // Jobs, not records: a record synced by two runs has two jobs, so these add up to more than the customers.
+    io.out(`Jobs in the queue now (every run): ${c.written} written, ${c.skipped} skipped, ${c.failed} failed, ${c.pending} waiting.`);
     return c.failed > 0 ? 1 : 0;
   } finally {
     await connector.close();

@@ -90,6 +90,44 @@ export async function api(method, path, body) {
   return data;
 }
 
+/**
+ * Downloads a file the API makes (the CSV export) with the admin token of this tab when one is set, as
+ * api() does; the browser saves it under the name the service gives.
+ */
+export async function download(path) {
+  let token = adminToken.get();
+  const get = (t) => fetch(path, { headers: t ? { authorization: `Bearer ${t}` } : {} });
+  let res;
+  try {
+    res = await get(token);
+    if (res.status === 401) {
+      if (token) adminToken.refuse();
+      const { askForToken } = await import('./token-dialog.js');
+      if (await askForToken(refusal(!!token).message)) res = await get((token = adminToken.get()));
+    }
+  } catch {
+    throw new ApiError(0, 'The service does not answer.', 'Check that `ipaas-openai serve` is still running, then try again.');
+  }
+  if (res.status === 401) {
+    const why = refusal(!!token);
+    throw new ApiError(401, why.message, why.fix);
+  }
+  if (!res.ok) {
+    const data = await res.json().catch(() => null);
+    throw new ApiError(res.status, data?.error?.message ?? `The service answered HTTP ${res.status}.`, data?.error?.fix);
+  }
+  const name = /filename="([^"]+)"/.exec(res.headers.get('content-disposition') ?? '')?.[1] ?? 'download';
+  const url = URL.createObjectURL(await res.blob());
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  return name;
+}
+
 /** Checks a token with the service without changing anything. */
 export async function checkToken(token) {
   const { res, data } = await send('POST', '/api/auth/check', undefined, token);

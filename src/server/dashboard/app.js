@@ -1,4 +1,4 @@
-// The dashboard: a hash router over six views. Each view renders into <main> and may poll;
+// The dashboard: a hash router over its views. Each view renders into <main> and may poll;
 // leaving the view stops its timers.
 import { clear, fill, h, pageTitle } from './dom.js';
 import { ApiError } from './api.js';
@@ -8,6 +8,9 @@ const ROUTES = [
   { re: /^\/?$/, nav: 'overview', title: 'Overview', load: () => import('./views/overview.js') },
   { re: /^\/activity$/, nav: 'activity', title: 'Activity', load: () => import('./views/activity.js') },
   { re: /^\/attempt\/(\d+)$/, nav: 'activity', title: 'Record', load: () => import('./views/record.js') },
+  { re: /^\/jobs$/, nav: 'jobs', title: 'Jobs', load: () => import('./views/jobs.js') },
+  { re: /^\/runs$/, nav: 'runs', title: 'Runs', load: () => import('./views/runs.js') },
+  { re: /^\/usage$/, nav: 'usage', title: 'Usage', load: () => import('./views/usage.js') },
   { re: /^\/sync$/, nav: 'sync', title: 'Manual sync', load: () => import('./views/sync.js') },
   { re: /^\/validation$/, nav: 'validation', title: 'Validation', load: () => import('./views/validation.js') },
   { re: /^\/config$/, nav: 'config', title: 'Configuration', load: () => import('./views/config.js') },

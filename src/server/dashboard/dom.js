@@ -74,9 +74,12 @@ export function field(labelText, control, hint) {
   return h('div', { class: 'field' }, h('label', { for: id }, labelText), control, hintEl);
 }
 
-/** The outcome of an attempt or the state of a job as a badge with words (colour is never the only cue). */
+/**
+ * The outcome of an attempt or the state of a job as a badge with words (colour is never the only cue).
+ * `retrying`: the try failed and the queue makes another; `failed` is final.
+ */
 const BADGES = {
-  synced: ['ok', 'Synced'], written: ['ok', 'Synced'], skipped: ['muted', 'Skipped'], failed: ['bad', 'Failed'],
+  synced: ['ok', 'Synced'], written: ['ok', 'Synced'], skipped: ['muted', 'Skipped'], failed: ['bad', 'Failed'], retrying: ['warn', 'Will retry'],
   pending: ['info', 'Queued'], calling: ['info', 'Calling OpenAI'], batched: ['info', 'In an OpenAI batch'], answered: ['info', 'Writing back'], held: ['warn', 'Held'],
   pass: ['ok', 'Pass'], warn: ['warn', 'Warning'], fail: ['bad', 'Fail'],
 };
@@ -95,3 +98,9 @@ export function errorBox(title, message, fix) {
 
 /** The page heading; focusable so the router can move focus to it. */
 export const pageTitle = (text, ...extra) => h('h1', { tabindex: '-1' }, text, ...extra);
+
+/** A row of labelled figures; each figure carries data-figure (what it counts) for tests and people alike. */
+export function figures(items) {
+  return h('dl', { class: 'figures' }, items.map(([label, value, key, tone]) =>
+    h('div', { class: `figure${tone ? ` figure-${tone}` : ''}` }, h('dt', null, label), h('dd', { dataset: key ? { figure: key } : undefined }, value))));
+}

@@ -44,3 +44,21 @@ export function bucketLabel(t, bucketMs) {
 export const who = (a) => a.customerNumber ?? (a.customerId ? `id ${a.customerId}` : a.requestedRef);
 
 export const plural = (n, one, many = `${one}s`) => `${num(n)} ${n === 1 ? one : many}`;
+
+const pad = (n) => String(n).padStart(2, '0');
+/** A time of day as HH:MM:SS (24 hours, the browser's time zone). */
+export function hms(iso) {
+  if (!iso) return '–';
+  const d = new Date(iso);
+  return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+}
+
+/** Which try an attempt was: "try 3 of 6, next at 12:04:05" while the queue will try again, "try 6 of 6" when it ended. */
+export function tryText(a) {
+  if (!a.tryNumber) return '';
+  const of = a.maxTries ? ` of ${num(a.maxTries)}` : '';
+  return `try ${num(a.tryNumber)}${of}${a.nextTryAt ? `, next at ${hms(a.nextTryAt)}` : ''}`;
+}
+
+/** An attempt's outcome as people count it: a failed try with a next one is 'retrying'. */
+export const outcomeOf = (a) => (a.outcome === 'failed' && a.nextTryAt ? 'retrying' : a.outcome);

@@ -97,7 +97,11 @@ export const PG_MIGRATIONS: readonly string[] = [
   // job on each claim (3 ms a claim with 3,000 waiting; 0.2 ms with this index).
   `CREATE INDEX jobs_claimable ON jobs (priority DESC, run_after, id) WHERE state IN ('pending','calling','answered');`,
 
-  // 4: the prompt lab: every PromptText once by its version, which each attempt names, and trial calls kept
+  // 4: which try of its job an attempt was, and when the queue tries again (null: the try ended the job), so
+  // a failed try that will be retried is not shown or counted as a final failure.
+  `ALTER TABLE sync_attempts ADD COLUMN try_number INTEGER, ADD COLUMN max_tries INTEGER, ADD COLUMN next_try_at TEXT COLLATE "C";`,
+
+  // 5: the prompt lab: every PromptText once by its version, which each attempt names, and trial calls kept
   // apart from the sync log (a trial is never a sync).
   `ALTER TABLE sync_attempts ADD COLUMN prompt_version TEXT;
    CREATE TABLE prompt_versions (id TEXT PRIMARY KEY, text TEXT NOT NULL, first_seen BIGINT NOT NULL);

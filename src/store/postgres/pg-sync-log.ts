@@ -43,15 +43,18 @@ function toAttempt(r: Row, expand: (doc: unknown) => unknown): StoredAttempt {
     flags: unjson(r.flags) as string[] | null,
     instance: (r.instance as string | null) ?? null,
     promptVersion: (r.prompt_version as string | null) ?? null,
+    tryNumber: (r.try_number as number | null) ?? null,
+    maxTries: (r.max_tries as number | null) ?? null,
+    nextTryAt: (r.next_try_at as string | null) ?? null,
   };
 }
 
 const COLUMNS = `started_at, finished_at, trigger, customer_id, customer_number, requested_ref, collection, outcome,
   error_code, error_message, error_fix, retryable, api, model, request_json, response_json, answer_json, writes_json,
   response_id, request_id, input_tokens, cached_tokens, output_tokens, reasoning_tokens, cost_usd,
-  load_ms, openai_ms, write_ms, total_ms, job_id, flags, instance, prompt_version`;
-// $32 is the record key (for records), $33 the instance, $34 the prompt version.
-const PLACEHOLDERS = [...Array.from({ length: 31 }, (_, i) => `$${i + 1}`), '$33', '$34'].join(', ');
+  load_ms, openai_ms, write_ms, total_ms, job_id, flags, instance, try_number, max_tries, next_try_at, prompt_version`;
+// $32 is the record key (for records), $33 the instance, $34-$36 the try and the next one, $37 the prompt version.
+const PLACEHOLDERS = [...Array.from({ length: 31 }, (_, i) => `$${i + 1}`), '$33', '$34', '$35', '$36', '$37'].join(', ');
 
 /**
  * The attempt row and the record's latest outcome in one statement. Of two attempts of one record
@@ -110,10 +113,11 @@ export class PgSyncLog implements SyncLogPort {
       a.loadMs, a.openaiMs, a.writeMs, a.totalMs, a.jobId ?? null, a.flags?.length ? doc(a.flags) : null,
       recordKey(a),
       this.instance,
+      a.tryNumber ?? null, a.maxTries ?? null, a.nextTryAt ?? null,
       a.promptVersion ?? null,
     ];
     const id = (await c.query(INSERT, values)).rows[0].id as number;
-    return { stored: { ...a, id, instance: this.instance }, templates: fresh };
+    return { stored: { ...a, id, instance: this.instance, tryNumber: a.tryNumber ?? null, maxTries: a.maxTries ?? null, nextTryAt: a.nextTryAt ?? null }, templates: fresh };
   }
 
   committed(templates: Templates): void {

@@ -43,8 +43,8 @@ describe('DashboardQueries', () => {
       { minute: 9, outcome: 'skipped' }, { minute: 30, outcome: 'synced', tokens: 10 },
     ]);
     const series = await q.outcomeSeries(new Date(T0), 5 * 60_000, 4);
-    expect(series).toEqual({ synced: [1, 1, 0, 0], skipped: [0, 1, 0, 0], failed: [1, 0, 0, 0] });
-    expect(await q.dayTotals(new Date(T0 + 60_000))).toEqual({ synced: 2, skipped: 1, failed: 1, openaiCalls: 2, inputTokens: 60, cachedTokens: 0, outputTokens: 20, costUsd: 0.002 });
+    expect(series).toEqual({ synced: [1, 1, 0, 0], skipped: [0, 1, 0, 0], failed: [1, 0, 0, 0], retrying: [0, 0, 0, 0] });
+    expect(await q.dayTotals(new Date(T0 + 60_000))).toEqual({ attempts: { synced: 2, skipped: 1, failed: 1, retrying: 0 }, openaiCalls: 2, inputTokens: 60, cachedTokens: 0, outputTokens: 20, costUsd: 0.002 });
   });
 
   it('lists activity with search, outcome, time range, totals and paging; LIKE wildcards are literal', async () => {
@@ -66,11 +66,10 @@ describe('DashboardQueries', () => {
     expect((await q.activity({ limit: 1, offset: 1 }))).toMatchObject({ total: 4, items: [{ customerNumber: 'CUST-300' }] });
   });
 
-  it('totals what is new since the last id it saw', async () => {
-    const q = seed([{ minute: 0, outcome: 'synced', tokens: 5 }, { minute: 1, outcome: 'failed' }]);
-    const first = await q.totalsAfter(0);
-    expect(first.maxId).toBe(2);
-    expect(first.rows.find((r) => r.outcome === 'synced')).toMatchObject({ count: 1, inputTokens: 5 });
-    expect(await q.totalsAfter(first.maxId)).toEqual({ maxId: 2, rows: [] });
+  it('a settled id is the last attempt finished before the time (one writer commits in id order)', async () => {
+    const q = seed([{ minute: 0, outcome: 'synced', tokens: 5 }, { minute: 1, outcome: 'failed' }, { minute: 2, outcome: 'synced' }]);
+    expect(await q.settledAttemptId(new Date(T0 + 90_000).toISOString())).toBe(2);
+    expect(await q.settledAttemptId(new Date(T0).toISOString())).toBe(0);
+    expect((await q.attemptTotals(0, 2)).map((r) => [r.outcome, r.count])).toEqual([['failed', 1], ['synced', 1]]);
   });
 });

@@ -71,6 +71,11 @@ export const MIGRATIONS = [
    UPDATE jobs SET hold_kind = CASE WHEN hold_reason LIKE 'quota%' THEN 'quota' ELSE 'budget' END WHERE state = 'held';`,
   // Which instance ran each attempt (several may share a database's log, or a restart renames one).
   `ALTER TABLE sync_attempts ADD COLUMN instance TEXT;`,
+  // Which try of its job an attempt was, and when the queue tries again (null: the try ended the job), so
+  // a failed try that will be retried is not shown or counted as a final failure.
+  `ALTER TABLE sync_attempts ADD COLUMN try_number INTEGER;
+   ALTER TABLE sync_attempts ADD COLUMN max_tries INTEGER;
+   ALTER TABLE sync_attempts ADD COLUMN next_try_at TEXT;`,
   // The prompt lab: every PromptText once by its version, which each attempt names, and trial calls kept
   // apart from the sync log (a trial is never a sync).
   `ALTER TABLE sync_attempts ADD COLUMN prompt_version TEXT;

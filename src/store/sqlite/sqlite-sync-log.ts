@@ -42,6 +42,9 @@ function toAttempt(r: Row, expand: (doc: unknown) => unknown = (d) => d): Stored
     flags: unjson(r.flags) as string[] | null,
     instance: (r.instance as string | null) ?? null,
     promptVersion: (r.prompt_version as string | null) ?? null,
+    tryNumber: (r.try_number as number | null) ?? null,
+    maxTries: (r.max_tries as number | null) ?? null,
+    nextTryAt: (r.next_try_at as string | null) ?? null,
   };
 }
 
@@ -66,11 +69,11 @@ export class SqliteSyncLog implements SyncLogPort {
         started_at, finished_at, trigger, customer_id, customer_number, requested_ref, collection, outcome,
         error_code, error_message, error_fix, retryable, api, model, request_json, response_json, answer_json, writes_json,
         response_id, request_id, input_tokens, cached_tokens, output_tokens, reasoning_tokens, cost_usd,
-        load_ms, openai_ms, write_ms, total_ms, job_id, flags, instance, prompt_version) VALUES (
+        load_ms, openai_ms, write_ms, total_ms, job_id, flags, instance, try_number, max_tries, next_try_at, prompt_version) VALUES (
         @startedAt, @finishedAt, @trigger, @customerId, @customerNumber, @requestedRef, @collection, @outcome,
         @errorCode, @errorMessage, @errorFix, @retryable, @api, @model, @request, @response, @answer, @writes,
         @responseId, @requestId, @inputTokens, @cachedTokens, @outputTokens, @reasoningTokens, @costUsd,
-        @loadMs, @openaiMs, @writeMs, @totalMs, @jobId, @flags, @instance, @promptVersion)`),
+        @loadMs, @openaiMs, @writeMs, @totalMs, @jobId, @flags, @instance, @tryNumber, @maxTries, @nextTryAt, @promptVersion)`),
       upsert: db.prepare(`INSERT INTO records (record_key, customer_id, customer_number, status, last_attempt_id, last_error, attempts, updated_at)
         VALUES (@key, @customerId, @customerNumber, @status, @id, @lastError, 1, @at)
         ON CONFLICT(record_key) DO UPDATE SET customer_id = coalesce(excluded.customer_id, customer_id), customer_number = excluded.customer_number,
@@ -111,13 +114,16 @@ export class SqliteSyncLog implements SyncLogPort {
       jobId: a.jobId ?? null,
       flags: a.flags?.length ? JSON.stringify(a.flags) : null,
       instance: this.instance,
+      tryNumber: a.tryNumber ?? null,
+      maxTries: a.maxTries ?? null,
+      nextTryAt: a.nextTryAt ?? null,
       promptVersion: a.promptVersion ?? null,
     });
     const id = Number(info.lastInsertRowid);
     const fresh = compacted.templates.filter((t) => !this.templateCache.has(t.key));
     for (const t of fresh) this.s.putTemplate.run(t.key, r(t.json));
     this.s.upsert.run({ key: recordKey(a), customerId: a.customerId, customerNumber: a.customerNumber, status: a.outcome, id, lastError: text(a.errorMessage), at: a.finishedAt });
-    return { stored: { ...a, id, instance: this.instance }, templates: fresh };
+    return { stored: { ...a, id, instance: this.instance, tryNumber: a.tryNumber ?? null, maxTries: a.maxTries ?? null, nextTryAt: a.nextTryAt ?? null }, templates: fresh };
   }
 
   committed(templates: Array<{ key: string; json: string }>): void {

@@ -1,8 +1,9 @@
-// Activity: every sync attempt, searchable and paged; filter by outcome and time.
-import { api } from '../api.js';
+// Activity: every sync attempt (one try at one record), searchable and paged; filter by outcome,
+// trigger, error code and time; export the same list as CSV.
+import { api, ApiError, download } from '../api.js';
 import { setParams, viewError } from '../app.js';
-import { add, badge, clear, field, fill, h, pageTitle } from '../dom.js';
-import { dateTime, ms, num, usd, who } from '../format.js';
+import { add, announce, badge, clear, errorBox, field, fill, h, pageTitle } from '../dom.js';
+import { dateTime, ms, num, tryText, usd, who } from '../format.js';
 
 const PAGE = 25;
 const TIMES = [
@@ -13,6 +14,8 @@ const TIMES = [
   ['7d', 'Last 7 days'],
   ['custom', 'Custom range…'],
 ];
+const OUTCOMES = [['', 'All outcomes'], ['synced', 'Synced'], ['skipped', 'Skipped'], ['failed', 'Failed (final)'], ['retrying', 'Failed, will retry']];
+const FILTERS = ['q', 'outcome', 'trigger', 'errorCode'];
 
 function sinceOf(time, from) {
   const now = Date.now();
@@ -30,13 +33,15 @@ function sinceOf(time, from) {
 
 function row(a) {
   const link = h('a', { href: `#/attempt/${a.id}`, 'aria-label': `${who(a)}, attempt ${a.id}, ${a.outcome}` }, who(a));
+  const tries = tryText(a);
   const tr = h('tr', { class: 'clickable', dataset: { attemptId: a.id, outcome: a.outcome } },
     h('td', { class: 'num muted col-optional' }, `#${a.id}`),
     h('td', { class: 'nowrap when' }, dateTime(a.finishedAt)),
-    h('td', null, link),
+    h('td', { class: 'nowrap' }, link),
     h('td', { class: 'col-optional' }, a.trigger),
-    h('td', null, badge(a.outcome)),
-    h('td', { class: 'reason' }, a.reason ? h('span', { title: a.reason }, a.reason) : h('span', { class: 'muted' }, '–'), a.flags?.length ? h('span', { class: 'flag', title: a.flags.join('\n') }, ' ⚑') : null),
+    h('td', { class: 'outcome' }, badge(a.outcome), tries ? h('span', { class: 'try small' }, tries) : null),
+    h('td', { class: 'reason' }, a.reason ? h('span', { title: a.reason }, a.errorCode ? `[${a.errorCode}] ` : '', a.reason) : h('span', { class: 'muted' }, '–'), a.flags?.length ? h('span', { class: 'flag', title: a.flags.join('\n') }, ' ⚑') : null),
+    h('td', { class: 'instance small' }, a.instance ?? '–'),
     h('td', { class: 'num nowrap' }, ms(a.totalMs)),
     h('td', { class: 'num nowrap' }, a.inputTokens || a.outputTokens ? `${num(a.inputTokens)} / ${num(a.outputTokens)}` : '–'),
     h('td', { class: 'num nowrap cost' }, usd(a.costUsd)));
@@ -47,76 +52,109 @@ function row(a) {
   return tr;
 }
 
+const options = (list, current) => list.map(([v, l]) => h('option', { value: v, selected: v === current }, l));
+
 export async function render(root, { params, life }) {
-  const state = {
-    q: params.get('q') ?? '', outcome: params.get('outcome') ?? '', time: params.get('time') ?? '',
-    from: params.get('from') ?? '', to: params.get('to') ?? '', offset: Number(params.get('offset') ?? 0) || 0,
-  };
+  const state = Object.fromEntries([...FILTERS, 'time', 'from', 'to'].map((k) => [k, params.get(k) ?? '']));
+  state.offset = Number(params.get('offset') ?? 0) || 0;
   const q = h('input', { type: 'search', name: 'q', value: state.q, placeholder: 'CustomerNumber, id or reason' });
-  const outcome = h('select', { name: 'outcome' }, [['', 'All outcomes'], ['synced', 'Synced'], ['skipped', 'Skipped'], ['failed', 'Failed']].map(([v, l]) => h('option', { value: v, selected: v === state.outcome }, l)));
-  const time = h('select', { name: 'time' }, TIMES.map(([v, l]) => h('option', { value: v, selected: v === state.time }, l)));
+  const outcome = h('select', { name: 'outcome' }, options(OUTCOMES, state.outcome));
+  const trigger = h('select', { name: 'trigger' }, options([['', 'All triggers'], ...(state.trigger ? [[state.trigger, state.trigger]] : [])], state.trigger));
+  const errorCode = h('select', { name: 'errorCode' }, options([['', 'All error codes'], ...(state.errorCode ? [[state.errorCode, state.errorCode]] : [])], state.errorCode));
+  const time = h('select', { name: 'time' }, options(TIMES, state.time));
   const from = h('input', { type: 'datetime-local', name: 'from', value: state.from });
   const to = h('input', { type: 'datetime-local', name: 'to', value: state.to });
   const custom = h('div', { class: 'custom-range', hidden: state.time !== 'custom' }, field('From', from), field('To', to));
   const form = h('form', { class: 'filters', role: 'search', 'aria-label': 'Filter the activity' },
-    field('Search', q), field('Outcome', outcome), field('Time', time), custom,
+    field('Search', q), field('Outcome', outcome), field('Trigger', trigger), field('Error code', errorCode), field('Time', time), custom,
     h('div', { class: 'field field-button' }, h('button', { type: 'submit', class: 'primary' }, 'Apply')));
+  const exportButton = h('button', { type: 'button', id: 'export-csv' }, 'Export CSV');
+  const exportStatus = h('div', { role: 'status', 'aria-live': 'polite', class: 'small' });
   const summary = h('p', { class: 'muted', id: 'activity-summary', 'aria-live': 'polite' });
   const tbody = h('tbody');
-  const errorBox = h('div');
+  const errorArea = h('div');
   const prev = h('button', { type: 'button' }, '← Newer');
   const next = h('button', { type: 'button' }, 'Older →');
   let lastJson = '';
 
   add(root,
-    h('div', { class: 'page-head' }, pageTitle('Activity'), h('p', { class: 'muted small' }, 'Every sync attempt, newest first. Open one to see the request, the response and the fields written.')),
-    form, errorBox, summary,
+    h('div', { class: 'page-head' }, pageTitle('Activity'), h('p', { class: 'muted small' }, 'Every sync attempt (one try at one record), newest first. Open one to see the request, the response and the fields written.')),
+    form, errorArea,
+    h('div', { class: 'list-head' }, summary, h('div', { class: 'export' }, exportButton, exportStatus)),
     h('div', { class: 'table-wrap' }, h('table', { class: 'table', 'aria-describedby': 'activity-summary' },
       h('caption', { class: 'visually-hidden' }, 'Sync attempts'),
       // On a phone the # and Trigger columns fold away (both are on the record's page) so that
       // Outcome is in view; the rest scroll inside .table-wrap, never the page.
-      h('thead', null, h('tr', null, ['#', 'Finished', 'Customer', 'Trigger', 'Outcome', 'Reason', 'Duration', 'Tokens in / out', 'Cost'].map((c, i) => h('th', { scope: 'col', class: [i === 0 || i >= 6 ? 'num' : '', i === 0 || i === 3 ? 'col-optional' : ''].filter(Boolean).join(' ') || undefined }, c)))),
+      h('thead', null, h('tr', null, ['#', 'Finished', 'Customer', 'Trigger', 'Outcome', 'Reason', 'Instance', 'Duration', 'Tokens in / out', 'Cost'].map((c, i) => h('th', { scope: 'col', class: [i === 0 || i >= 7 ? 'num' : '', i === 0 || i === 3 ? 'col-optional' : ''].filter(Boolean).join(' ') || undefined }, c)))),
       tbody)),
     h('nav', { class: 'pager', 'aria-label': 'Pages' }, prev, next));
 
-  time.addEventListener('change', () => (custom.hidden = time.value !== 'custom'));
-  const load = async () => {
-    const qs = new URLSearchParams({ limit: String(PAGE), offset: String(state.offset) });
-    if (state.q) qs.set('q', state.q);
-    if (state.outcome) qs.set('outcome', state.outcome);
+  // The values the trigger and error-code filters take: those seen in the last 30 days.
+  api('GET', '/api/activity/facets').then((f) => {
+    if (!life.alive) return;
+    const fillSelect = (select, all, values, current) => fill(select, ...options([['', all], ...values.map((v) => [v.value, `${v.value} (${num(v.attempts)})`]), ...(current && !values.some((v) => v.value === current) ? [[current, current]] : [])], current));
+    fillSelect(trigger, 'All triggers', f.triggers, state.trigger);
+    fillSelect(errorCode, 'All error codes', f.errorCodes, state.errorCode);
+  }, () => undefined);
+
+  const filterParams = () => {
+    const qs = new URLSearchParams();
+    for (const k of FILTERS) if (state[k]) qs.set(k, state[k]);
     const since = sinceOf(state.time, state.from);
     if (since) qs.set('since', since);
     if (state.time === 'custom' && state.to) qs.set('until', new Date(state.to).toISOString());
+    return qs;
+  };
+
+  time.addEventListener('change', () => (custom.hidden = time.value !== 'custom'));
+  const load = async () => {
+    const qs = filterParams();
+    qs.set('limit', String(PAGE));
+    qs.set('offset', String(state.offset));
     let page;
     try {
       page = await api('GET', `/api/activity?${qs}`);
-      clear(errorBox);
+      clear(errorArea);
     } catch (err) {
-      fill(errorBox, viewError(err));
+      fill(errorArea, viewError(err));
       return;
     }
     if (!life.alive) return;
     const json = JSON.stringify(page);
     if (json === lastJson) return; // nothing new: keep the rows (and any focus inside them)
     lastJson = json;
-    fill(tbody, ...(page.items.length ? page.items.map(row) : [h('tr', null, h('td', { colspan: 9, class: 'empty' }, 'No sync attempts match. Start one on the Manual sync page.'))]));
+    fill(tbody, ...(page.items.length ? page.items.map(row) : [h('tr', null, h('td', { colspan: 10, class: 'empty' }, 'No sync attempts match. Start one on the Manual sync page.'))]));
     const first = page.total ? page.offset + 1 : 0;
     summary.textContent = `Showing ${num(first)}–${num(page.offset + page.items.length)} of ${num(page.total)} attempts`;
     prev.disabled = page.offset === 0;
     next.disabled = page.offset + page.items.length >= page.total;
   };
   const apply = () => {
-    setParams(new URLSearchParams({ q: state.q, outcome: state.outcome, time: state.time, from: state.time === 'custom' ? state.from : '', to: state.time === 'custom' ? state.to : '', offset: state.offset ? String(state.offset) : '' }));
+    setParams(new URLSearchParams({ ...Object.fromEntries(FILTERS.map((k) => [k, state[k]])), time: state.time, from: state.time === 'custom' ? state.from : '', to: state.time === 'custom' ? state.to : '', offset: state.offset ? String(state.offset) : '' }));
     return load();
   };
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
-    Object.assign(state, { q: q.value.trim(), outcome: outcome.value, time: time.value, from: from.value, to: to.value, offset: 0 });
+    Object.assign(state, { q: q.value.trim(), outcome: outcome.value, trigger: trigger.value, errorCode: errorCode.value, time: time.value, from: from.value, to: to.value, offset: 0 });
     apply();
   });
-  outcome.addEventListener('change', () => form.requestSubmit());
+  for (const select of [outcome, trigger, errorCode]) select.addEventListener('change', () => form.requestSubmit());
   prev.addEventListener('click', () => ((state.offset = Math.max(0, state.offset - PAGE)), apply()));
   next.addEventListener('click', () => ((state.offset += PAGE), apply()));
+  // The whole filtered list (every page), as the service streams it; never a secret, never a request body.
+  exportButton.addEventListener('click', async () => {
+    exportButton.disabled = true;
+    fill(exportStatus, 'Preparing the CSV…');
+    try {
+      const name = await download(`/api/activity.csv?${filterParams()}`);
+      fill(exportStatus, `Saved ${name}.`);
+      announce('CSV export saved');
+    } catch (err) {
+      fill(exportStatus, errorBox('Could not export the activity', err.message, err instanceof ApiError ? err.fix : undefined));
+    } finally {
+      exportButton.disabled = false;
+    }
+  });
 
   await load();
   // New attempts appear on their own while the first page is shown.

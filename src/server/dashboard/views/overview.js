@@ -1,9 +1,11 @@
-// Overview: today's numbers, the records chart, rate-limit headroom and the queue.
+// Overview: records (customers, by their latest attempt) and today's attempts (tries) side by side, the
+// attempts chart, OpenAI spend, rate-limit headroom and the queue's jobs. Each figure says which it counts.
 import { api } from '../api.js';
 import { setParams, viewError } from '../app.js';
 import { activityChart, chartTable, legend } from '../chart.js';
-import { add, clear, fill, h, pageTitle } from '../dom.js';
+import { add, clear, figures, fill, h, pageTitle } from '../dom.js';
 import { dateTime, ms, num, pct, time, usd } from '../format.js';
+import { retryAllControl } from './retry-all.js';
 
 const RANGES = [
   ['1h', 'Last hour'],
@@ -17,11 +19,11 @@ function localMidnightIso() {
   return d.toISOString();
 }
 
-function card(title, value, sub, { tone, href } = {}) {
+function card(title, value, sub, { tone, href, key } = {}) {
   return h('section', { class: `card stat${tone ? ` stat-${tone}` : ''}`, 'aria-label': title },
     h('h2', { class: 'card-title' }, href ? h('a', { href }, title) : title),
     // A long figure (a small cost to 6 decimals) in a smaller size, so that it never breaks in two.
-    h('p', { class: `card-value${String(value).length > 7 ? ' card-value-long' : ''}` }, value),
+    h('p', { class: `card-value${String(value).length > 7 ? ' card-value-long' : ''}`, dataset: key ? { figure: key } : undefined }, value),
     sub ? h('p', { class: 'card-sub' }, sub) : null);
 }
 
@@ -33,8 +35,8 @@ function headroomPanel(rl, up) {
   if (rl.remainingRequests !== undefined) rows.push(['Requests left', `${num(rl.remainingRequests)} of ${num(rl.rpmLimit)}`]);
   if (rl.remainingTokens !== undefined) rows.push(['Tokens left', `${num(rl.remainingTokens)} of ${num(rl.tpmLimit)}`]);
   rows.push(['In flight', `${num(rl.inFlight)} (up to ${num(rl.concurrency)} at once)`]);
-  rows.push(['429s since start', num(up.openaiRateLimited)]);
-  rows.push(['Mean OpenAI latency', ms(up.openaiMeanLatencyMs)]);
+  rows.push(['429s (this instance)', num(up.openaiRateLimited)]);
+  rows.push(['Mean OpenAI latency (this instance)', ms(up.openaiMeanLatencyMs)]);
   if (rl.pausedUntil) rows.push(['Paused until', `${time(rl.pausedUntil)} (retry-after)`]);
   return h('section', { class: 'card side', 'aria-labelledby': 'headroom-title' },
     h('h2', { id: 'headroom-title' }, 'Rate-limit headroom'),
@@ -47,17 +49,19 @@ function headroomPanel(rl, up) {
 }
 
 function queuePanel(queue, workers) {
-  const q = queue.counts;
-  const rows = [['Waiting', num(q.pending)], ['In flight', num(q.calling + (q.batched ?? 0) + q.answered)], ['Failed (dead-lettered)', num(q.failed)], ['Held', num(q.held)],
-    ['Workers', workers.paused ? 'paused' : workers.running ? `running, ${workers.busy} of ${workers.concurrency} busy` : 'stopped']];
+  const q = queue.jobs;
+  const rows = [['Waiting', num(q.pending), 'queue.pending'], ['In flight', num(q.calling + (q.batched ?? 0) + q.answered), 'queue.inFlight'], ['Failed (dead-lettered)', num(q.failed), 'queue.failed'],
+    ['Held', num(q.held), 'queue.held'], ['Written', num(q.written), 'queue.written'], ['Skipped', num(q.skipped), 'queue.skipped']];
   return h('section', { class: 'card side', 'aria-labelledby': 'queue-title' },
-    h('h2', { id: 'queue-title' }, 'Queue'),
-    h('dl', { class: 'rows' }, rows.map(([k, v]) => h('div', null, h('dt', null, k), h('dd', null, v)))),
-    workers.paused ? h('p', { class: 'callout callout-warn small' }, `Paused: ${workers.paused} Retry a record (or POST /api/retry) once it is fixed.`) : null,
-    q.failed ? h('p', { class: 'small' }, h('a', { href: '#/activity?outcome=failed' }, 'See the failed records')) : null);
+    h('h2', { id: 'queue-title' }, 'Queue (jobs)'),
+    h('p', { class: 'small muted' }, 'One job per record per run: a record synced by two runs has two jobs.'),
+    h('dl', { class: 'rows' }, rows.map(([k, v, key]) => h('div', null, h('dt', null, k), h('dd', { dataset: { figure: key } }, v))),
+      h('div', null, h('dt', null, 'Workers (this instance)'), h('dd', null, workers.paused ? 'paused' : workers.running ? `running, ${workers.busy} of ${workers.concurrency} busy` : 'stopped'))),
+    workers.paused ? h('p', { class: 'callout callout-warn small' }, `Paused: ${workers.paused} Retry the failed records (or POST /api/retry) once it is fixed.`) : null,
+    h('p', { class: 'small' }, h('a', { href: '#/jobs' }, 'See the jobs'), ' · ', h('a', { href: '#/runs' }, 'See the runs')));
 }
 
-/** Spend against the caps in budget.* (UTC day and month); held records wait for the next period. */
+/** Spend against the caps in budget.* (UTC day and month); held jobs wait for the next period. */
 function budgetPanel(b) {
   const cap = (c, used, fmt) => (c === undefined || c === null ? `${fmt(used)} (no cap)` : `${fmt(used)} of ${fmt(c)} (${Math.min(100, Math.round((used / c) * 100))}%)`);
   const rows = [
@@ -65,12 +69,12 @@ function budgetPanel(b) {
     ['Today, cost', cap(b.caps.daily?.usd, b.today.usd, usd)],
     ['This month, tokens', cap(b.caps.monthly?.tokens, b.month.tokens, num)],
     ['This month, cost', cap(b.caps.monthly?.usd, b.month.usd, usd)],
-    ['Held by a cap', num(b.held)],
+    ['Jobs held by a cap', num(b.heldJobs)],
   ];
   return h('section', { class: 'card side', 'aria-labelledby': 'budget-title' },
     h('h2', { id: 'budget-title' }, 'Budget'),
     h('dl', { class: 'rows' }, rows.map(([k, v]) => h('div', null, h('dt', null, k), h('dd', null, v)))),
-    b.held ? h('p', { class: 'callout callout-warn small' }, 'Records wait as "held: budget" and resume in the next period, or when the cap is raised and the service restarted.') : null);
+    b.heldJobs ? h('p', { class: 'callout callout-warn small' }, 'Their jobs wait as "held: budget" and resume in the next period, or when the cap is raised and the service restarted.') : null);
 }
 
 export async function render(root, { params, life }) {
@@ -78,7 +82,7 @@ export async function render(root, { params, life }) {
   const updated = h('p', { class: 'muted small', 'aria-live': 'off' });
   const cards = h('div', { class: 'cards' });
   const chartBox = h('div', { class: 'chart-box' });
-  const tableBox = h('div');
+  const tableBox = h('div', { class: 'table-wrap' });
   const errorBox = h('div');
   const rangeGroup = h('div', { class: 'segmented', role: 'group', 'aria-label': 'Chart range' });
   const chartTitle = h('h2', { id: 'chart-title' });
@@ -96,9 +100,21 @@ export async function render(root, { params, life }) {
   }
 
   const side = h('div', { class: 'side-col' });
+  const retryAll = retryAllControl();
+  const recordFigures = h('div');
+  const attemptFigures = h('div');
   add(root,
     h('div', { class: 'page-head' }, pageTitle('Overview'), updated),
     errorBox,
+    h('div', { class: 'counts-row' },
+      h('section', { class: 'card', 'aria-labelledby': 'records-title', id: 'records' },
+        h('h2', { id: 'records-title' }, 'Records (customers)'),
+        h('p', { class: 'small muted' }, 'Each customer once, by its latest attempt.'),
+        recordFigures, retryAll),
+      h('section', { class: 'card', 'aria-labelledby': 'attempts-title', id: 'attempts' },
+        h('h2', { id: 'attempts-title' }, 'Attempts today'),
+        h('p', { class: 'small muted' }, 'Each try counts: a record retried three times is three attempts.'),
+        attemptFigures)),
     cards,
     h('div', { class: 'overview-main' },
       h('section', { class: 'card chart-card', 'aria-labelledby': 'chart-title' },
@@ -125,17 +141,24 @@ export async function render(root, { params, life }) {
     if (!life.alive) return;
     last = o;
     const t = o.today;
+    const r = o.records;
+    const a = t.attempts;
+    retryAll.update(r.failed);
+    fill(recordFigures, figures([
+      ['Synced', num(r.synced), 'records.synced', 'ok'], ['Skipped', num(r.skipped), 'records.skipped'],
+      ['Failed', num(r.failed), 'records.failed', r.failed ? 'bad' : undefined], ['Being retried', num(r.retrying), 'records.retrying', r.retrying ? 'warn' : undefined]]));
+    fill(attemptFigures, figures([
+      ['Synced', num(a.synced), 'attempts.synced', 'ok'], ['Skipped', num(a.skipped), 'attempts.skipped'],
+      ['Failed (final)', num(a.failed), 'attempts.failed', a.failed ? 'bad' : undefined], ['Failed, will retry', num(a.retrying), 'attempts.retrying', a.retrying ? 'warn' : undefined]]),
+      h('p', { class: 'small' }, h('a', { href: '#/activity?time=today&outcome=failed' }, 'Failed attempts today'), ' · ', h('a', { href: '#/activity?time=today&outcome=retrying' }, 'Attempts that will be retried')));
     fill(cards,
-      card('Synced today', num(t.synced), 'records written back', { tone: 'ok', href: '#/activity?outcome=synced&time=today' }),
-      card('Skipped today', num(t.skipped), 'no call needed', { href: '#/activity?outcome=skipped&time=today' }),
-      card('Failed today', num(t.failed), t.failed ? 'each says why and how to fix it' : 'nothing to fix', { tone: t.failed ? 'bad' : undefined, href: '#/activity?outcome=failed&time=today' }),
-      card('Queue depth', num(o.queue.depth), `${num(o.queue.counts.pending)} waiting · ${num(o.queue.depth - o.queue.counts.pending)} in flight`),
-      card('OpenAI calls', num(t.openaiCalls), `today · ${num(o.upstream.openaiRequests)} HTTP requests since start`),
-      card('Tokens today', num(t.inputTokens + t.outputTokens), `${num(t.inputTokens)} in (${num(t.cachedTokens)} cached) · ${num(t.outputTokens)} out`),
-      card('Cost today', usd(t.costUsd), 'from the per-model price table'),
+      card('OpenAI calls today', num(t.openaiCalls), `attempts that called OpenAI · ${num(o.upstream.openaiRequests)} HTTP requests by this instance since it started`, { key: 'today.openaiCalls' }),
+      card('Tokens today', num(t.inputTokens + t.outputTokens), `${num(t.inputTokens)} in (${num(t.cachedTokens)} cached) · ${num(t.outputTokens)} out`, { key: 'today.tokens' }),
+      card('Cost today', usd(t.costUsd), h('a', { href: '#/usage' }, 'Cost and tokens over time'), { key: 'today.costUsd' }),
+      card('Queue depth', num(o.queue.depthJobs), `jobs: ${num(o.queue.jobs.pending)} waiting · ${num(o.queue.depthJobs - o.queue.jobs.pending)} in flight`, { key: 'queue.depthJobs' }),
     );
     fill(side, headroomPanel(o.rateLimit, o.upstream), queuePanel(o.queue, o.workers), ...(o.budget ? [budgetPanel(o.budget)] : []));
-    chartTitle.textContent = `Records, ${RANGES.find(([k]) => k === range)[1].toLowerCase()}`;
+    chartTitle.textContent = `Attempts, ${RANGES.find(([k]) => k === range)[1].toLowerCase()}`;
     draw();
     fill(tableBox, chartTable(o));
     updated.textContent = `Updated ${dateTime(o.generatedAt)} · refreshes every 5 s`;

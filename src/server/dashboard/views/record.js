@@ -3,7 +3,7 @@
 import { api } from '../api.js';
 import { viewError } from '../app.js';
 import { add, announce, badge, errorBox, h, pageTitle } from '../dom.js';
-import { dateTime, ms, num, usd, who } from '../format.js';
+import { dateTime, hms, ms, num, outcomeOf, tryText, usd, who } from '../format.js';
 import { retryPanel } from './retry.js';
 
 /** Instructions and customer data out of either API's request body. */
@@ -55,9 +55,10 @@ export async function render(root, { match, life }) {
   const facts = h('dl', { class: 'facts' });
   add(root,
     h('p', { class: 'crumbs' }, h('a', { href: '#/activity' }, '← Activity')),
-    h('div', { class: 'page-head' }, pageTitle(`${who(a)} `, h('span', { class: 'muted' }, `attempt #${a.id}`)), badge(a.outcome)),
+    h('div', { class: 'page-head' }, pageTitle(`${who(a)} `, h('span', { class: 'muted' }, `attempt #${a.id}`)), badge(outcomeOf(a)), a.tryNumber ? h('span', { class: 'try', id: 'attempt-try' }, tryText(a)) : null),
   );
   for (const [k, v] of [['Trigger', a.trigger], ['Finished', dateTime(a.finishedAt)], ['Duration', ms(a.totalMs)],
+    ['Try', a.tryNumber ? `${num(a.tryNumber)}${a.maxTries ? ` of ${num(a.maxTries)}` : ''}` : '– (not queued)'],
     ['iPaaS id', a.customerId ?? '–'], ['Job', a.jobId ? `#${a.jobId}` : '– (direct run)'], ['Model', a.model ? `${a.model}${a.api ? ` (${a.api} API)` : ''}` : '–'],
     ['Tokens', a.inputTokens || a.outputTokens ? `${num(a.inputTokens)} in (${num(a.cachedTokens)} cached) / ${num(a.outputTokens)} out` : '–'],
     ['Cost', usd(a.costUsd)],
@@ -65,11 +66,15 @@ export async function render(root, { match, life }) {
     ['Timings', `load ${ms(a.loadMs)} · OpenAI ${ms(a.openaiMs)} · write ${ms(a.writeMs)}`]]) add(facts, h('div', null, h('dt', null, k), h('dd', null, v)));
   add(root, h('div', { class: 'card' }, facts));
 
-  if (a.outcome === 'failed') add(root, errorBox(`Failed${a.errorCode ? ` (${a.errorCode})` : ''}`, a.errorMessage, a.errorFix));
+  if (outcomeOf(a) === 'retrying') {
+    // Not a final failure: the queue makes another try by itself.
+    add(root, h('div', { class: 'callout callout-warn', role: 'note' }, h('p', { class: 'callout-title' }, `Failed, will retry${a.errorCode ? ` (${a.errorCode})` : ''}: next try at ${hms(a.nextTryAt)}`),
+      h('p', null, a.errorMessage), a.errorFix ? h('p', { class: 'fix' }, h('strong', null, 'If it keeps failing: '), a.errorFix) : null));
+  } else if (a.outcome === 'failed') add(root, errorBox(`Failed${a.errorCode ? ` (${a.errorCode})` : ''}`, a.errorMessage, a.errorFix));
   if (a.outcome === 'skipped') add(root, h('div', { class: 'callout' }, h('p', { class: 'callout-title' }, 'Skipped'), h('p', null, a.errorMessage ?? 'No reason was recorded.')));
   if (a.flags?.length) add(root, h('div', { class: 'callout callout-warn' }, h('p', { class: 'callout-title' }, 'For review'), h('ul', null, a.flags.map((f) => h('li', null, f)))));
 
-  add(root, retryPanel(a, life));
+  if (outcomeOf(a) !== 'retrying') add(root, retryPanel(a, life));
 
   add(root, section('Fields written (before → after)', 'sec-writes',
     Array.isArray(a.writes) && a.writes.length ? writesTable(a.writes) : h('p', { class: 'muted' }, a.outcome === 'synced' ? 'Nothing was written.' : 'Nothing was written to iPaaS.com in this attempt.')));
@@ -94,11 +99,15 @@ export async function render(root, { match, life }) {
   try {
     // Exactly this record (a text search for "6" would also list customer 60).
     const [key, value] = a.customerNumber ? ['customerNumber', a.customerNumber] : a.customerId ? ['customerId', a.customerId] : ['requestedRef', a.requestedRef];
-    const page = await api('GET', `/api/activity?limit=10&${key}=${encodeURIComponent(value)}`);
+    const page = await api('GET', `/api/activity?limit=25&${key}=${encodeURIComponent(value)}`);
     const others = page.items.filter((x) => x.id !== a.id);
-    add(history, ...(others.length ? others.map((x) => h('li', null, h('a', { href: `#/attempt/${x.id}` }, `#${x.id}`), ' ', dateTime(x.finishedAt), ' ', badge(x.outcome), x.reason ? h('span', { class: 'muted' }, ` ${x.reason}`) : null)) : [h('li', { class: 'muted' }, 'None.')]));
+    add(history, ...(others.length
+      ? others.map((x) => h('li', { dataset: { attemptId: x.id } }, h('a', { href: `#/attempt/${x.id}` }, `#${x.id}`), ' ', dateTime(x.finishedAt), ' ', badge(x.outcome),
+        tryText(x) ? h('span', { class: 'try small' }, ` ${tryText(x)}`) : null, x.instance ? h('span', { class: 'muted small' }, ` on ${x.instance}`) : null, x.reason ? h('span', { class: 'muted' }, ` ${x.reason}`) : null))
+      : [h('li', { class: 'muted' }, 'None.')]));
+    if (page.total > page.items.length) add(history, h('li', { class: 'muted' }, `… and ${num(page.total - page.items.length)} older (the newest ${page.items.length} are listed).`));
   } catch (err) {
     history.replaceWith(viewError(err));
   }
-  announce(`Attempt ${a.id} for ${who(a)}: ${a.outcome}`);
+  announce(`Attempt ${a.id} for ${who(a)}: ${outcomeOf(a)}`);
 }
