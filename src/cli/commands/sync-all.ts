@@ -100,7 +100,8 @@ export async function syncAllCommand(options: SyncAllOptions, io: CommandIO): Pr
   };
   const loaded = resolveConfig(io, options);
   const limiter = rateLimiterFor(loaded.config, options.concurrency ?? loaded.config.jobs.concurrency);
-  const connector = await openConnector(loaded, { limiter });
+  const connector = await openConnector(loaded, { limiter, fresh: !!options.fresh });
+  if (connector.store.notice) io.err(`warning: ${connector.store.notice}`);
   try {
     const estimate = await estimateBulk(loaded.config, connector.ipaas, connector.store, params);
     if (options.json) io.out(JSON.stringify({ estimate }));

@@ -71,4 +71,7 @@ export const MIGRATIONS = [
    UPDATE jobs SET hold_kind = CASE WHEN hold_reason LIKE 'quota%' THEN 'quota' ELSE 'budget' END WHERE state = 'held';`,
   // Which instance ran each attempt (several may share a database's log, or a restart renames one).
   `ALTER TABLE sync_attempts ADD COLUMN instance TEXT;`,
+  // This database's identity: the marker beside the file names it, so a replaced or recreated file is told apart.
+  `CREATE TABLE store_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+   INSERT INTO store_meta (key, value) VALUES ('id', lower(hex(randomblob(16))));`,
 ];
