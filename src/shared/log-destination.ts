@@ -113,7 +113,7 @@ export class LogDestination {
     const code = err.code ?? 'EIO';
     if (!this.failing) {
       this.report(
-        `ipaas-openai: cannot write the log ${this.where} (${code}: ${err.message}); log lines are dropped until it can be written (tried every ${RETRY_AFTER_MS / 1000} s). ` +
+        `ipaas-openai: cannot write the log ${this.where} (${err.message}); log lines are dropped until it can be written (tried every ${RETRY_AFTER_MS / 1000} s). ` +
           `Fix: ${code === 'ENOSPC' ? 'free space on that disk' : 'make it writable'}, or point log.path elsewhere ("-" for stderr).`,
       );
       this.failing = { code, dropped: 0, retryAt: 0 };
