@@ -41,6 +41,8 @@ export class BackgroundCheckpoint {
       this.worker.on('message', (m) => m === 'stopped' && resolve());
       this.worker.once('exit', () => resolve());
     });
+    // Wait for its answer even when nothing else keeps the process alive (unref'd, it would just end mid-stop).
+    this.worker.ref();
     this.worker.postMessage('stop');
     await Promise.race([stopped, new Promise((r) => setTimeout(r, 2000).unref())]);
     await this.worker.terminate();
