@@ -4,13 +4,15 @@
  * acknowledged work and vanished (or was replaced) is refused at open unless told --fresh, and an
  * acknowledgement is never given for a file that is no longer at its path.
  */
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { DatabaseSync } from 'node:sqlite';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConnectorError } from '../../shared/errors.js';
 import type { NewJob } from '../ports.js';
+import { BackgroundCheckpoint } from './background-checkpoint.js';
+import { sqliteStorageError } from './sqlite-faults.js';
 import { SqliteStore } from './sqlite-store.js';
 import { markerPath } from './work-marker.js';
 
@@ -85,6 +87,22 @@ describe('SQLite storage faults', () => {
       throw new Error('no skip here');
     })).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
     await store.close();
+  });
+});
+
+describe('the checkpoint thread', () => {
+  it('reports what fails other than a busy database (here: the file is not a database), once, as the store judges it', async () => {
+    const file = freshFile();
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, 'this is not a SQLite database, it only has its name'.repeat(100));
+    const heard: Error[] = [];
+    const checkpoint = new BackgroundCheckpoint(file, (err) => heard.push(err), 20);
+    const end = Date.now() + 5_000;
+    while (heard.length === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 100));
+    await checkpoint.stop();
+    expect(heard).toHaveLength(1);
+    expect(sqliteStorageError(heard[0], file)).toMatchObject({ code: 'STORAGE_FAULT', message: expect.stringContaining(`The database ${file} is damaged or is not a SQLite database`) });
   });
 });
 
