@@ -7,14 +7,14 @@
  * Mounting needs root: otherwise (or when the mount fails) the test is skipped and says why.
  */
 import type { ChildProcess } from 'node:child_process';
-import { execFileSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { DatabaseSync } from 'node:sqlite';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulators, type RunningEmulators } from '../emulators/start-emulators.js';
 import { startCliProcess } from './helpers/processes.js';
+import { fillDisk, mountTmpfs, unmountTmpfs } from './helpers/tmpfs.js';
 
 const WEBHOOK_KEY = 'whk-disk-full-0123456789';
 const ADMIN = 'admin-disk-full-0123456789';
@@ -28,56 +28,18 @@ let emulators: RunningEmulators | undefined;
 const children: ChildProcess[] = [];
 
 beforeAll(async () => {
-  if (process.getuid?.() !== 0) {
-    skipReason = 'mounting a tmpfs needs root, and this runs as a normal user';
-    return;
-  }
-  try {
-    execFileSync('mkdir', ['-p', disk]);
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m,mode=0755', 'tmpfs', disk], { stdio: 'pipe' });
-    mounted = true;
-  } catch (err) {
-    skipReason = `mount -t tmpfs failed (${String((err as { stderr?: Buffer }).stderr ?? (err as Error).message).trim()}), e.g. in a container without CAP_SYS_ADMIN`;
-    return;
-  }
+  skipReason = mountTmpfs(disk, '8m');
+  if (skipReason) return;
+  mounted = true;
   emulators = await startEmulators({ ipaas: true, openai: true });
 });
 
 afterAll(async () => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   await emulators?.close();
-  if (mounted) {
-    try {
-      execFileSync('umount', [disk], { stdio: 'pipe' });
-    } catch {
-      // Something still holds it (a child not gone yet): detach it now, the kernel frees it when that ends.
-      execFileSync('umount', ['-l', disk], { stdio: 'pipe' });
-    }
-  }
+  if (mounted) unmountTmpfs(disk);
   rmSync(work, { recursive: true, force: true });
 });
-
-/** Writes a filler file until the disk says ENOSPC at every size, down to one byte: nothing is left. */
-function fillDisk(): number {
-  const fd = openSync(path.join(disk, 'filler'), 'w');
-  let total = 0;
-  try {
-    for (const size of [1 << 20, 1 << 16, 1 << 12, 1]) {
-      const chunk = Buffer.alloc(size, 0x5a);
-      for (;;) {
-        try {
-          total += writeSync(fd, chunk);
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
-          break;
-        }
-      }
-    }
-  } finally {
-    closeSync(fd);
-  }
-  return total;
-}
 
 type Answer = { delivery: number; guids: string[]; at: number; status: number | string; retryAfter?: string | null; body?: string };
 
@@ -127,7 +89,7 @@ describe('serve on a disk that fills up', () => {
     expect(answers.map((a) => a.status)).toEqual([200, 200]);
 
     const filledAt = Date.now();
-    const filler = fillDisk();
+    const filler = fillDisk(disk);
     // Webhooks keep coming, one after another, large enough that each needs new room in the database.
     for (let d = 3; d <= 60 && !exit; d++) {
       const a = await deliver(url, d, 500);

@@ -8,10 +8,17 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { fillDisk, mountTmpfs, unmountTmpfs } from '../../test/helpers/tmpfs.js';
+import { LogDestination } from './log-destination.js';
 import { createLogger } from './logger.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'ipaas-openai-log-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const disk = path.join(dir, 'disk');
+let mounted = false;
+afterAll(() => {
+  if (mounted) unmountTmpfs(disk);
+  rmSync(dir, { recursive: true, force: true });
+});
 const here = path.dirname(fileURLToPath(import.meta.url));
 const TSX_LOADER = path.resolve(here, '../../node_modules/tsx/dist/loader.mjs');
 const FULL = '/dev/full';
@@ -70,5 +77,48 @@ describe('the log destination', () => {
     expect({ code, err: err.slice(0, 500) }).toMatchObject({ code: 3 });
     expect(Date.now() - t0).toBeLessThan(10_000);
     expect(err).toContain(`cannot write the log ${FULL} (ENOSPC`);
+  });
+
+  it('when the disk has room again, lines are written again and the log says how many were dropped (a tmpfs, as root)', async (ctx) => {
+    const reason = mountTmpfs(disk, '1m');
+    if (reason) {
+      console.log(`[log-destination] skipped the recovery case: ${reason}.`);
+      ctx.skip(reason);
+    }
+    mounted = true;
+    const file = path.join(disk, 'connector.log');
+    const log = LogDestination.toFile(file, { retryAfterMs: 100 });
+    const flushed = () => new Promise<void>((resolve) => log.flush(() => resolve()));
+    log.write('{"msg":"before"}\n');
+    await flushed();
+    fillDisk(disk);
+    // More than the page the log file already has (tmpfs fills the last one it allocated), each line 2 kB.
+    for (let i = 0; i < 5; i++) log.write(`${JSON.stringify({ msg: `lost ${i}`, pad: 'x'.repeat(2000) })}\n`);
+    await flushed();
+    rmSync(path.join(disk, 'filler'));
+    await new Promise((r) => setTimeout(r, 150));
+    log.write('{"msg":"after"}\n');
+    await flushed();
+    const raw = readFileSync(file, 'utf8').trim().split('\n');
+    const parsed = raw.map((l) => {
+      try {
+        return JSON.parse(l) as { msg: string; level?: string };
+      } catch {
+        return { msg: '(a line cut short by the full disk)' };
+      }
+    });
+    // Whole lines that fitted in the file's last page, then at most one line cut short, then the note.
+    const written = parsed.filter((l) => l.msg.startsWith('lost ')).length;
+    const cut = parsed.filter((l) => l.msg.startsWith('(a line cut')).length;
+    expect(cut).toBeLessThanOrEqual(1);
+    expect(parsed.map((l) => l.msg)).toEqual([
+      'before',
+      ...Array.from({ length: written }, (_, i) => `lost ${i}`),
+      ...(cut ? ['(a line cut short by the full disk)'] : []),
+      `${5 - written} log lines were dropped: the log could not be written (ENOSPC).`,
+      'after',
+    ]);
+    expect(written).toBeLessThan(5);
+    expect(parsed.at(-2)!.level).toBe('warn');
   });
 });

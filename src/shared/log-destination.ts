@@ -3,7 +3,7 @@ import path from 'node:path';
 
 /** Lines waiting beyond this are dropped (a disk slower than the log, a stderr nobody reads). */
 const MAX_QUEUED_BYTES = 8 * 1024 * 1024;
-/** After a failed write, lines are dropped for this long before the next try. */
+/** After a failed write, lines are dropped for this long before the next try (default). */
 const RETRY_AFTER_MS = 5_000;
 /** flush() waits at most this long: closing never waits on a stuck disk. */
 const FLUSH_LIMIT_MS = 2_000;
@@ -23,7 +23,9 @@ export class LogDestination {
   private queue: string[] = [];
   private queuedBytes = 0;
   private writing = false;
-  private failing: { code: string; dropped: number; retryAt: number } | undefined;
+  /** The note after a failure is being written: the first try since. */
+  private probing = false;
+  private failing: { code: string; dropped: number; retryAt: number; midLine: boolean } | undefined;
   /** Lines dropped because too much was waiting (not a failed write). */
   private overflow = 0;
   private waiters: Array<() => void> = [];
@@ -34,6 +36,7 @@ export class LogDestination {
     readonly where: string,
     /** Where problems with this destination are said (stderr; nothing when this is stderr). */
     private readonly report: (line: string) => void,
+    private readonly retryAfterMs = RETRY_AFTER_MS,
   ) {
     open.add(this);
     if (!exitHook) {
@@ -45,15 +48,16 @@ export class LogDestination {
   }
 
   /** Opens `file` for appending now, so a path that cannot be written fails at start, with its fix. */
-  static toFile(file: string): LogDestination {
+  static toFile(file: string, options: { retryAfterMs?: number } = {}): LogDestination {
     mkdirSync(path.dirname(file), { recursive: true });
-    return new LogDestination(openSync(file, 'a'), file, (line) => {
+    const report = (line: string) => {
       try {
         process.stderr.write(`${line}\n`);
       } catch {
         // stderr closed: nothing left to tell.
       }
-    });
+    };
+    return new LogDestination(openSync(file, 'a'), file, report, options.retryAfterMs);
   }
 
   static toStderr(): LogDestination {
@@ -62,11 +66,12 @@ export class LogDestination {
 
   /** pino's stream interface: queue the line, write in the background. */
   write(line: string): boolean {
-    if (this.failing) {
+    if (this.failing && !this.probing) {
       if (Date.now() < this.failing.retryAt) {
         this.failing.dropped++;
         return true;
       }
+      this.probe();
     }
     if (this.queuedBytes + line.length > MAX_QUEUED_BYTES) {
       if (this.overflow++ === 0) this.report(`ipaas-openai: the log ${this.where} is written more slowly than lines come; lines are dropped until it catches up.`);
@@ -90,45 +95,62 @@ export class LogDestination {
     this.writeBuffer(buf);
   }
 
-  private writeBuffer(buf: Buffer): void {
+  /**
+   * After a failure, the first try is the note that explains the gap (ending a line the failure cut
+   * short first), so that it lands before what comes next; lines meanwhile wait in the queue.
+   */
+  private probe(): void {
+    const f = this.failing!;
+    this.probing = true;
+    this.writing = true;
+    this.writeBuffer(Buffer.from(`${f.midLine ? '\n' : ''}${this.noteLine(`${f.dropped} log lines were dropped: the log could not be written (${f.code}).`)}`));
+  }
+
+  /**
+   * `midLine`, once part of this buffer is written: whether that part ended inside a line (so a
+   * failure now leaves half a line in the file); undefined while nothing of it is written.
+   */
+  private writeBuffer(buf: Buffer, midLine?: boolean): void {
     write(this.fd, buf, 0, buf.length, null, (err, n) => {
       if (err) {
         // A non-blocking stderr pipe that is full: wait for its reader (the queue is bounded meanwhile).
-        if (err.code === 'EAGAIN') return void setTimeout(() => this.writeBuffer(buf), 100).unref();
-        return this.failed(err, buf);
+        if (err.code === 'EAGAIN') return void setTimeout(() => this.writeBuffer(buf, midLine), 100).unref();
+        return this.failed(err, buf, midLine);
       }
-      if (n < buf.length) return this.writeBuffer(buf.subarray(n));
-      if (this.failing) this.recovered();
+      if (n < buf.length) return this.writeBuffer(buf.subarray(n), buf[n - 1] !== 0x0a);
+      if (this.probing) this.recovered();
       if (this.queue.length) return this.writeQueued();
       this.writing = false;
       this.wakeWaiters();
     });
   }
 
-  private failed(err: NodeJS.ErrnoException, buf: Buffer): void {
-    const lines = countLines(buf) + this.queue.length;
+  private failed(err: NodeJS.ErrnoException, buf: Buffer, midLine: boolean | undefined): void {
+    // A failed note is not a dropped line; what waited behind it is.
+    const lines = (this.probing ? 0 : countLines(buf)) + this.queue.length;
+    this.probing = false;
     this.queue = [];
     this.queuedBytes = 0;
     this.writing = false;
     const code = err.code ?? 'EIO';
     if (!this.failing) {
       this.report(
-        `ipaas-openai: cannot write the log ${this.where} (${err.message}); log lines are dropped until it can be written (tried every ${RETRY_AFTER_MS / 1000} s). ` +
+        `ipaas-openai: cannot write the log ${this.where} (${err.message}); log lines are dropped until it can be written (tried every ${this.retryAfterMs / 1000} s). ` +
           `Fix: ${code === 'ENOSPC' ? 'free space on that disk' : 'make it writable'}, or point log.path elsewhere ("-" for stderr).`,
       );
-      this.failing = { code, dropped: 0, retryAt: 0 };
+      this.failing = { code, dropped: 0, retryAt: 0, midLine: false };
     }
+    if (midLine !== undefined) this.failing.midLine = midLine;
     this.failing.dropped += lines;
-    this.failing.retryAt = Date.now() + RETRY_AFTER_MS;
+    this.failing.retryAt = Date.now() + this.retryAfterMs;
     this.wakeWaiters();
   }
 
   private recovered(): void {
-    const { code, dropped } = this.failing!;
+    const { dropped } = this.failing!;
     this.failing = undefined;
-    const note = `${dropped} log lines were dropped: the log could not be written (${code}).`;
-    this.report(`ipaas-openai: the log ${this.where} is written again; ${note}`);
-    this.queue.unshift(this.noteLine(note));
+    this.probing = false;
+    this.report(`ipaas-openai: the log ${this.where} is written again; ${dropped} log lines were dropped meanwhile (the log says so too).`);
   }
 
   /** A line of our own in the log's format, so the gap is explained where it is. */
