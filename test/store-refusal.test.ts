@@ -52,6 +52,8 @@ describe('intake while the store cannot write', () => {
     // One notification would fit in a free page; it is refused all the same (the process is on its way out).
     const small = await post(h.service.url, delivery(3, 1));
     expect(small.status).toBe(503);
+    // A manual sync is an acknowledgement too (202): refused alike.
+    expect((await h.api('POST', '/api/sync', { customerNumbers: ['CUST-10045'] })).status).toBe(503);
     const ready = await fetch(`${h.service.url}/readyz`);
     expect(ready.status).toBe(503);
     expect(((await ready.json()) as { checks: { store: { detail: string } } }).checks.store.detail).toContain(`The disk holding the database ${file} is full`);
