@@ -84,7 +84,12 @@ export class SqliteStore implements Storage {
     this.db.onError = (err) => this.failed(err);
     if (!memory) {
       this.db.onCommit = () => this.markIfWorking();
-      this.markIfWorking();
+      try {
+        this.markIfWorking();
+      } catch (err) {
+        this.db.close();
+        throw err;
+      }
     }
     if (options.backgroundCheckpoints && !memory) {
       this.db.pragma('wal_autocheckpoint = 0');
