@@ -14,8 +14,9 @@ program
   .description('Everything on embedded defaults: emulators for any side without real keys, sample customers, a manual sync, the result')
   .option('-c, --config <file>', 'config file')
   .option('--keep', 'keep the emulators running afterwards')
+  .option('--fresh', 'start with an empty database although the one that held the earlier syncs is missing or replaced')
   .action(async (o) => {
-    process.exitCode = await run(io, () => demoCommand({ config: o.config, keep: !!o.keep }, io));
+    process.exitCode = await run(io, () => demoCommand({ config: o.config, keep: !!o.keep, fresh: !!o.fresh }, io));
   });
 
 addEmulateCommand(program, async (options) => {

@@ -15,6 +15,8 @@ export interface DemoOptions {
   keep?: boolean;
   /** Someone is watching (default: stdout is a terminal): keep running as with `keep`. */
   interactive?: boolean;
+  /** Start afresh where the database that held acknowledged work vanished (--fresh). */
+  fresh?: boolean;
 }
 
 /** The configured port (8080 unless PORT says otherwise), or any free one when it is taken. */
@@ -49,7 +51,8 @@ export async function demoCommand(options: DemoOptions, io: CommandIO): Promise<
     io.out(`  OpenAI:    ${emulators.openai ? `built-in emulator at ${emulators.openai.url} (no OPENAI_API_KEY set)` : loaded.config.openai.baseUrl}, model ${loaded.config.openai.model}, ${loaded.config.openai.api} API`);
     io.out('');
 
-    const connector = await openConnector(loaded, { limiter: rateLimiterFor(loaded.config, loaded.config.sync.concurrency) });
+    const connector = await openConnector(loaded, { limiter: rateLimiterFor(loaded.config, loaded.config.sync.concurrency), fresh: !!options.fresh });
+    if (connector.store.notice) io.err(`warning: ${connector.store.notice}`);
     try {
       let refs: CustomerRef[];
       if (emulators.ipaas) {

@@ -221,6 +221,9 @@ describe('the shared PostgreSQL stopped for 20 s under load, three instances on 
     expect(duringOutage.filter((d) => d.status === 200).map((d) => `${d.deliveryId} via ${d.to}: ${d.body}`)).toEqual([]);
     const statuses = [...new Set(duringOutage.map((d) => String(d.status)))];
     console.log(`[db-outage] webhooks answered during the outage: ${duringOutage.length}, statuses ${statuses.join(', ')}; e.g. ${duringOutage[0]?.body}`);
+    // Refused as "not now", with the store named: never 500 "Internal error", never a hang.
+    expect(statuses).toEqual(['503']);
+    expect(duringOutage[0]!.body).toMatch(/^\{"error":\{"status":503,"message":"PostgreSQL at postgres:\/\/\S+ does not answer: /);
     const refused = deliveries.filter((d) => d.status !== 200);
     for (const d of refused) deliver({ ...d, status: undefined, body: undefined, answeredAt: undefined, redelivery: true }, live[d.deliveryId % live.length]!, 2);
     await Promise.all(inFlight);

@@ -30,6 +30,8 @@ export interface OpenConnectorOptions {
   /** For OpenAI calls (the SDK's fetch); tests can count or fake them. */
   fetch?: typeof fetch;
   now?: () => Date;
+  /** Start afresh where the database that held acknowledged work vanished (--fresh; SQLite). */
+  fresh?: boolean;
 }
 
 /** Paces OpenAI calls by the configured limits (if any), the API Throttle Limit and the headers it learns. */
@@ -64,7 +66,8 @@ export async function openConnector(loaded: LoadedConfig, options: OpenConnector
     ...(options.fetch ? { fetch: options.fetch } : {}),
     ...(options.limiter ? { observe: options.limiter } : {}),
   });
-  const store = await openStorage(config.store, { redact, account: config.ipaas.baseUrl, backgroundCheckpoints: true, instance });
+  const store = await openStorage(config.store, { redact, account: config.ipaas.baseUrl, backgroundCheckpoints: true, instance, ...(options.fresh ? { fresh: true } : {}) });
+  if (store.notice) logger.warn({ store: store.location }, store.notice);
   // Several instances on one store (PostgreSQL): one OpenAI rate budget, and spend caps counted over all of them.
   const shared = sharedPacingOf(store);
   if (shared && options.limiter) {

@@ -12,6 +12,8 @@ export interface CommandIO {
 export interface CommonOptions {
   config?: string | undefined;
   json?: boolean | undefined;
+  /** Start afresh where the SQLite database that held acknowledged work vanished (--fresh). */
+  fresh?: boolean | undefined;
 }
 
 export function processIO(): CommandIO {

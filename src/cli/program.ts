@@ -18,6 +18,9 @@ const positiveInt = (v: string) => {
   return n;
 };
 
+/** The option that accepts a lost SQLite database (see store/sqlite/work-marker.ts). */
+const FRESH = 'start with an empty database although the one that held acknowledged work is missing or replaced (its marker says so); once, knowingly';
+
 /** Thrown by commander (after it printed help, the version or a usage error) to end parsing with this code. */
 export class UsageExit extends Error {
   constructor(readonly exitCode: number) {
@@ -69,7 +72,8 @@ export function buildProgram(io: CommandIO = processIO(), setExit: (code: number
       .option('--where <formula>', 'with --all: only customers for which this formula is true, e.g. "IsEmpty(Comment)"')
       .option('--batch', "with --all: use OpenAI's Batch API (half the price, results within 24 h)")
       .option('--force', 'with --all: also re-send customers whose mapped fields did not change since their last sync')
-      .option('-y, --yes', 'with --all: do not ask for confirmation'),
+      .option('-y, --yes', 'with --all: do not ask for confirmation')
+      .option('--fresh', FRESH),
   ).action((ids: string[], o) => {
     if (o.all) {
       if (ids.length || o.file || o.id) return act(async () => {
@@ -90,7 +94,7 @@ export function buildProgram(io: CommandIO = processIO(), setExit: (code: number
       process.on('SIGTERM', onSignal);
       return act(() =>
         syncAllCommand(
-          { since: o.since, filter: o.filter, where: o.where, batch: !!o.batch, yes: !!o.yes, force: !!o.force, concurrency: o.concurrency, config: o.config, json: o.json, interactive: !!process.stdin.isTTY, tty: !!process.stdout.isTTY, signal: abort.signal },
+          { since: o.since, filter: o.filter, where: o.where, batch: !!o.batch, yes: !!o.yes, force: !!o.force, concurrency: o.concurrency, fresh: !!o.fresh, config: o.config, json: o.json, interactive: !!process.stdin.isTTY, tty: !!process.stdout.isTTY, signal: abort.signal },
           io,
         ),
       ).finally(() => {
@@ -98,7 +102,7 @@ export function buildProgram(io: CommandIO = processIO(), setExit: (code: number
         process.off('SIGTERM', onSignal);
       });
     }
-    return act(() => syncCommand({ ids, byId: !!o.id, file: o.file, concurrency: o.concurrency, debug: !!o.debug, config: o.config, json: o.json }, io));
+    return act(() => syncCommand({ ids, byId: !!o.id, file: o.file, concurrency: o.concurrency, debug: !!o.debug, fresh: !!o.fresh, config: o.config, json: o.json }, io));
   });
 
   common(
@@ -150,16 +154,18 @@ export function buildProgram(io: CommandIO = processIO(), setExit: (code: number
       .option('--host <host>', 'address to bind (default from config: 127.0.0.1)')
       .option('-p, --port <port>', 'port (default from config: 8080)', (v) => Number(v))
       .option('--concurrency <n>', 'records in flight at once', positiveInt)
-      .option('--no-workers', 'take webhooks and API calls only; another process runs the queue'),
-  ).action((o) => act(() => serveCommand({ host: o.host, port: o.port, concurrency: o.concurrency, workers: o.workers, config: o.config, json: o.json }, io)));
+      .option('--no-workers', 'take webhooks and API calls only; another process runs the queue')
+      .option('--fresh', FRESH),
+  ).action((o) => act(() => serveCommand({ host: o.host, port: o.port, concurrency: o.concurrency, workers: o.workers, fresh: !!o.fresh, config: o.config, json: o.json }, io)));
 
   common(
     program
       .command('retry')
       .description('Re-run failed (dead-lettered) records: back into the queue, a stored answer is reused')
       .option('--job <ids...>', 'only these job ids', (v: string, prev: number[] = []) => [...prev, positiveInt(v)])
-      .option('--run', 'run them now in this process instead of leaving them to `serve`'),
-  ).action((o) => act(() => retryCommand({ jobIds: o.job, run: !!o.run, config: o.config, json: o.json }, io)));
+      .option('--run', 'run them now in this process instead of leaving them to `serve`')
+      .option('--fresh', FRESH),
+  ).action((o) => act(() => retryCommand({ jobIds: o.job, run: !!o.run, fresh: !!o.fresh, config: o.config, json: o.json }, io)));
 
   program
     .command('config-schema')

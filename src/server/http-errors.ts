@@ -20,6 +20,12 @@ export function sendError(reply: FastifyReply, status: number, message: string, 
 export function installErrorHandler(app: FastifyInstance, redact: (s: string) => string, logger?: { error(obj: object, msg: string): void }): void {
   app.setErrorHandler((err: FastifyError | Error, req, reply) => {
     if (err instanceof HttpError) return sendError(reply, err.status, err.message, err.fix);
+    // The store cannot take it now (down, locked, or this process's disk full): not the caller's fault and
+    // not acknowledged, so 503 with Retry-After; iPaaS.com delivers the webhook again later.
+    if (err instanceof ConnectorError && (err.code === 'STORE_UNAVAILABLE' || err.code === 'STORAGE_FAULT')) {
+      (logger ?? req.log).error({ method: req.method, url: req.url.split('?')[0], error: err.code, reason: redact(err.message), fix: err.fix }, 'request refused: the store cannot take it');
+      return reply.header('retry-after', '5').code(503).send({ error: { status: 503, message: redact(err.message), ...(err.fix ? { fix: err.fix } : {}) } });
+    }
     if (err instanceof ConnectorError) {
       const status = err.code === 'INVALID_INPUT' ? 400 : err.code === 'CONFIG_INVALID' ? 409 : 502;
       return sendError(reply, status, redact(err.message), err.fix);
@@ -33,8 +39,6 @@ export function installErrorHandler(app: FastifyInstance, redact: (s: string) =>
     const e = describeError(err);
     // The connector's own log (Fastify's is off), with the route: the reason must be findable.
     (logger ?? req.log).error({ method: req.method, url: req.url.split('?')[0], error: e.code, reason: redact(e.message), fix: e.fix }, 'request failed');
-    // The store not answering is not the caller's fault and passes: 503, so iPaaS.com delivers again later.
-    if (e.code === 'STORE_UNAVAILABLE') return reply.header('retry-after', '5').code(503).send({ error: { status: 503, message: redact(e.message), ...(e.fix ? { fix: e.fix } : {}) } });
     return sendError(reply, 500, 'Internal error; the details are in the service log.');
   });
   app.setNotFoundHandler((req, reply) => sendError(reply, 404, `No route ${req.method} ${req.url.split('?')[0]}.`, 'See /openapi.json for the API.'));

@@ -27,6 +27,7 @@ export async function apiRoutes(app: FastifyInstance, ctx: ServiceContext): Prom
   app.addHook('onRequest', async (req) => checkAdmin(req, ctx.adminToken, ctx.loopbackOnly));
 
   app.post('/api/sync', async (req, reply) => {
+    if (ctx.storeFault) throw ctx.storeFault;
     const body = parseInput(syncBody, req.body, 'manual sync request');
     const refs = [
       ...body.customerNumbers.map((ref) => ({ ref, refKind: 'number' as const })),

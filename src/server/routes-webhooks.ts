@@ -11,6 +11,8 @@ export async function webhookRoutes(app: FastifyInstance, ctx: ServiceContext): 
 
   app.post('/webhooks/ipaas', async (req, reply) => {
     checkWebhookAuth(req, ctx.deps.config.server.webhookApiKey);
+    // The store cannot write any more (serve is exiting): refuse before trying, so nothing is half-taken.
+    if (ctx.storeFault) throw ctx.storeFault;
     const raw = typeof req.body === 'string' ? req.body : '';
     checkSignature(req, raw, ctx.deps.config.server.webhookHmacSecret);
     let json: unknown;

@@ -20,6 +20,11 @@ export interface ServiceContext {
   queries: ViewsPort;
   metrics: ServiceMetrics;
   queueHistory: QueueHistory;
+  /**
+   * The store's fatal fault, once there was one (a full or read-only disk, a damaged file): nothing
+   * more is acknowledged (503), and serve is on its way out.
+   */
+  storeFault: Error | undefined;
   /** Checks the store and logs when it starts or stops failing (routes-health.ts: storeWatch). */
   watchStore: () => Promise<{ check: { ok: boolean; detail?: string; fix?: string }; queue: Record<import('../queue/job-states.js').JobState, number> | undefined }>;
 }

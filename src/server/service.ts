@@ -7,6 +7,7 @@ import { defaultFetch } from '../openai/openai-client.js';
 import { WorkerPool } from '../queue/worker-pool.js';
 import type { Logger } from '../shared/logger.js';
 import { openConnector, rateLimiterFor } from '../app/connector.js';
+import { describeError } from '../shared/errors.js';
 import { isLoopbackHost } from './auth.js';
 import { buildApp } from './build-app.js';
 import { ServiceMetrics } from './metrics.js';
@@ -20,6 +21,11 @@ export interface RunningService {
   ctx: ServiceContext;
   /** True when the admin token was generated at start (the operator has to be told it). */
   generatedAdminToken: boolean;
+  /**
+   * Resolves with the store's fatal fault (SQLite: disk full, read-only, damaged), if one comes;
+   * from then on intake answers 503 and the owner should stop and exit non-zero.
+   */
+  faulted: Promise<Error>;
   stop(graceMs?: number): Promise<{ finished: number; released: number }>;
 }
 
@@ -28,6 +34,8 @@ export interface StartServiceOptions {
   /** Start the workers (default true); tests of intake alone can leave them off. */
   workers?: boolean;
   fetch?: typeof fetch;
+  /** Start afresh where the database that held acknowledged work vanished (--fresh). */
+  fresh?: boolean;
 }
 
 /** `ipaas-openai serve`: one process with the HTTP server and the workers, sharing the store and the rate limiter. */
@@ -49,6 +57,7 @@ export async function startService(loaded: LoadedConfig, options: StartServiceOp
     // The OpenAI SDK's requests go through it: each is timed, the SDK's own retries included.
     fetch: metrics.instrumentFetch(options.fetch ?? defaultFetch),
     limiter,
+    ...(options.fresh ? { fresh: true } : {}),
   });
   const deps = { ...connector, limiter };
   const queries = connector.store.views;
@@ -65,7 +74,16 @@ export async function startService(loaded: LoadedConfig, options: StartServiceOp
   const ctx: ServiceContext = {
     deps, plans, pool, adminToken, adminTokenGenerated: generatedAdminToken, loopbackOnly: isLoopbackHost(config.server.host), startedAt: new Date(), queries, metrics, queueHistory,
     watchStore: storeWatch({ deps }),
+    storeFault: undefined,
   };
+  const faulted = new Promise<Error>((resolve) => {
+    connector.store.onFault?.((fault) => {
+      ctx.storeFault = fault;
+      const e = describeError(fault);
+      connector.logger.error({ store: connector.store.location, error: e.code, reason: e.message, fix: e.fix }, 'the store cannot write any more; nothing more is acknowledged');
+      resolve(fault);
+    });
+  });
   const app = await buildApp(ctx);
   let url: string;
   try {
@@ -86,6 +104,7 @@ export async function startService(loaded: LoadedConfig, options: StartServiceOp
     app,
     ctx,
     generatedAdminToken,
+    faulted,
     // Idempotent: a second SIGTERM (or a test's cleanup) waits for the same stop.
     stop(graceMs = 10_000) {
       return (stopped ??= (async () => {
@@ -93,7 +112,14 @@ export async function startService(loaded: LoadedConfig, options: StartServiceOp
         await app.close();
         clearInterval(storeTimer);
         queueHistory.stop();
-        const result = await pool.stop(graceMs);
+        let result = { finished: 0, released: 0 };
+        try {
+          result = await pool.stop(graceMs);
+        } catch (err) {
+          // A store that cannot write cannot take the jobs back either: their leases run out instead, and the
+          // next start on this host takes them back at once. The store still has to be closed.
+          connector.logger.error({ err: describeError(err).message }, 'handing the jobs in flight back failed; they come back when their leases run out');
+        }
         connector.logger.info(result, 'service stopped');
         await connector.close();
         return result;

@@ -16,7 +16,9 @@ export type ErrorCode =
   | 'INVALID_INPUT'
   | 'BUDGET_HELD'
   | 'INTERRUPTED'
-  | 'STORE_UNAVAILABLE';
+  | 'STORE_UNAVAILABLE'
+  /** The store cannot write any more in this process (disk full, read-only, damaged): serve exits. */
+  | 'STORAGE_FAULT';
 
 export interface ConnectorErrorOptions {
   retryable?: boolean;

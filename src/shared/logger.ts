@@ -1,15 +1,15 @@
-import { mkdirSync } from 'node:fs';
-import path from 'node:path';
 import pino, { type Logger } from 'pino';
+import { LogDestination } from './log-destination.js';
 import { redactDeep, type Redactor } from './redact.js';
 
 export type { Logger };
 
-/** Structured JSON logs; every value passes the secret redactor before it is written. */
+/**
+ * Structured JSON logs; every value passes the secret redactor before it is written. The file is
+ * written in the background and can never block the process (log-destination.ts).
+ */
 export function createLogger(options: { level: string; file?: string | undefined; redact: Redactor; instance?: string }): Logger {
-  const destination = options.file && options.file !== '-'
-    ? (mkdirSync(path.dirname(options.file), { recursive: true }), pino.destination({ dest: options.file, sync: false, mkdir: true }))
-    : pino.destination(2);
+  const destination = options.file && options.file !== '-' ? LogDestination.toFile(options.file) : LogDestination.toStderr();
   return pino(
     {
       level: options.level,

@@ -10,6 +10,8 @@ export interface OpenStorageOptions {
   instance?: string;
   /** SQLite: checkpoint the WAL off the committing thread (long-running processes). */
   backgroundCheckpoints?: boolean;
+  /** SQLite: open although the marker says a database that held acknowledged work vanished (--fresh). */
+  fresh?: boolean;
 }
 
 /** The configured store: PostgreSQL for a `postgres://` URL, else the embedded SQLite file. */

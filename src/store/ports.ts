@@ -533,6 +533,14 @@ export interface Storage {
   readonly trials: TrialsPort;
   /** Throws, saying what is wrong and what to do, when the store cannot be trusted now (unreachable, deleted). */
   check(): Promise<void>;
+  /**
+   * Hears the first fatal fault (STORAGE_FAULT: SQLite's disk full, read-only, failing or the file
+   * damaged), after which this process can write nothing more; serve then exits non-zero so that a
+   * supervisor restarts it. Absent where every outage passes by itself (PostgreSQL).
+   */
+  onFault?(listener: (fault: Error) => void): void;
+  /** Said once at start, e.g. that --fresh set a vanished database aside. */
+  readonly notice?: string | undefined;
   close(): Promise<void>;
 }
 

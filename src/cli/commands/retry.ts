@@ -17,7 +17,8 @@ export interface RetryOptions extends CommonOptions {
 export async function retryCommand(options: RetryOptions, io: CommandIO): Promise<number> {
   const loaded = resolveConfig(io, options);
   const limiter = rateLimiterFor(loaded.config, loaded.config.jobs.concurrency);
-  const connector = await openConnector(loaded, { limiter });
+  const connector = await openConnector(loaded, { limiter, fresh: !!options.fresh });
+  if (connector.store.notice) io.err(`warning: ${connector.store.notice}`);
   try {
     const { queue } = connector.store;
     let requeued: number;

@@ -82,7 +82,8 @@ export async function syncAllCommand(options: SyncAllOptions, io: CommandIO): Pr
   };
   const loaded = resolveConfig(io, options);
   const limiter = rateLimiterFor(loaded.config, options.concurrency ?? loaded.config.jobs.concurrency);
-  const connector = await openConnector(loaded, { limiter });
+  const connector = await openConnector(loaded, { limiter, fresh: !!options.fresh });
+  if (connector.store.notice) io.err(`warning: ${connector.store.notice}`);
   let bar: cliProgress.SingleBar | undefined;
   let last: BulkProgress | undefined;
   // The bar owns the terminal's last line (it restores the cursor there when it stops): the note goes into it.

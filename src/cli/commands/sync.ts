@@ -50,7 +50,8 @@ export async function syncCommand(options: SyncOptions, io: CommandIO): Promise<
   const loaded = resolveConfig(io, options);
   // Paced like serve: the limiter reads OpenAI's rate-limit headers through the SDK's fetch.
   const limiter = rateLimiterFor(loaded.config, options.concurrency ?? loaded.config.sync.concurrency);
-  const connector = await openConnector(loaded, { limiter });
+  const connector = await openConnector(loaded, { limiter, fresh: !!options.fresh });
+  if (connector.store.notice) io.err(`warning: ${connector.store.notice}`);
   try {
     const summary = await runSync(connector, refs, {
       trigger: { source: 'manual', debug: !!options.debug },

@@ -4,7 +4,7 @@
  */
 import { ConnectorError } from '../../shared/errors.js';
 import type { SharedPacingPorts, SpendLedgerPort, Storage, SyncStatePort } from '../ports.js';
-import { PgDatabase } from './pg-database.js';
+import { describeUrl, PgDatabase, STORE_DOWN_FIX } from './pg-database.js';
 import { PgPauses } from './pg-pauses.js';
 import { PgQueue } from './pg-queue.js';
 import { PgRateBudget } from './pg-rate-budget.js';
@@ -27,16 +27,7 @@ export interface PostgresStorageOptions {
   poolSize?: number;
 }
 
-/** The URL for people: any password replaced by `***`. */
-export function describeUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return url.replace(/(\/\/[^:/@]*:)[^@]*@/, '$1***@');
-  }
-}
+export { describeUrl };
 
 export class PostgresStorage implements Storage, SharedPacingPorts {
   readonly engine = 'postgres' as const;
@@ -82,10 +73,11 @@ export class PostgresStorage implements Storage, SharedPacingPorts {
     try {
       await this.db.query('SELECT 1');
     } catch (err) {
+      if (err instanceof ConnectorError) throw err;
       throw new ConnectorError('STORE_UNAVAILABLE', `PostgreSQL at ${this.location} does not answer: ${(err as Error).message}.`, {
         retryable: true,
         cause: err,
-        fix: 'Start the database or restore the network to it, and check the URL in IPAAS_OPENAI_DB (or store.url); the connector carries on by itself once it answers.',
+        fix: STORE_DOWN_FIX,
       });
     }
   }

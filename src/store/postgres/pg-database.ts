@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
+import { ConnectorError } from '../../shared/errors.js';
 
 export type Row = Record<string, unknown>;
 
@@ -52,21 +53,58 @@ function prepared(on: pg.Pool | pg.PoolClient, text: string, values: unknown[] |
   return on.query({ name, text, values });
 }
 
+/** The URL for people: any password replaced by `***`. */
+export function describeUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return url.replace(/(\/\/[^:/@]*:)[^@]*@/, '$1***@');
+  }
+}
+
+export const STORE_DOWN_FIX = 'Start the database or restore the network to it, and check the URL in IPAAS_OPENAI_DB (or store.url); the connector carries on by itself once it answers.';
+
+/** Socket errors on the way to the server. */
+const NETWORK = new Set(['ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE']);
+
+/**
+ * The server cannot be reached or cannot work now: connection errors (class 08), shutting down or
+ * starting (57P), out of resources such as its own disk (53). All pass without anything this
+ * process could do, and the other instances see the same: never fatal, only "not now" (503).
+ */
+export function isUnavailable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string') return NETWORK.has(code) || /^(08|57P|53)/.test(code);
+  return /connection terminated|connection error|not queryable|timeout exceeded when trying to connect/i.test(err.message);
+}
+
 /** Deadlocks and serialisation failures are retried: the transaction body is re-run from the start. */
 const RETRYABLE = new Set(['40P01', '40001']);
 
 export class PgDatabase implements Queryable {
   readonly pool: pg.Pool;
+  /** The URL without its password, named in errors. */
+  readonly location: string;
 
   constructor(url: string, options: { applicationName?: string; max?: number } = {}) {
+    this.location = describeUrl(url);
     this.pool = new pg.Pool({ connectionString: url, types, max: options.max ?? 10, application_name: options.applicationName ?? 'ipaas-openai' });
     // An idle client whose connection dropped (server restart, network) is discarded by the pool; without
     // a listener the 'error' event would end the process. The next query gets a fresh connection.
     this.pool.on('error', () => {});
   }
 
+  /** An outage as STORE_UNAVAILABLE naming the server (503 and a Retry-After at the HTTP edge); other errors as they are. */
+  private unavailable = (err: unknown): never => {
+    if (!isUnavailable(err)) throw err;
+    throw new ConnectorError('STORE_UNAVAILABLE', `PostgreSQL at ${this.location} does not answer: ${(err as Error).message}.`, { retryable: true, cause: err, fix: STORE_DOWN_FIX });
+  };
+
   query(text: string, values?: unknown[]): Promise<pg.QueryResult> {
-    return prepared(this.pool, text, values);
+    return prepared(this.pool, text, values).catch(this.unavailable);
   }
 
   /** `now`, or the database clock when it is undefined. */
@@ -81,7 +119,7 @@ export class PgDatabase implements Queryable {
    */
   async tx<T>(fn: (c: Queryable, now: number) => Promise<T>, options: { now?: number | undefined; lock?: bigint } = {}): Promise<T> {
     for (let attempt = 1; ; attempt++) {
-      const client = await this.pool.connect();
+      const client = await this.pool.connect().catch(this.unavailable);
       let broken: Error | undefined;
       // A checked-out client has no pool listener: a server going away would be an unhandled 'error' event.
       const onError = (e: Error) => (broken ??= e);
@@ -105,7 +143,7 @@ export class PgDatabase implements Queryable {
         // No SQLSTATE: the connection itself failed; the client is not given back to the pool.
         if (!code || code.startsWith('57P') || code.startsWith('08')) broken ??= err as Error;
         if (code && RETRYABLE.has(code) && attempt < 4 && !broken) continue;
-        throw err;
+        this.unavailable(err);
       } finally {
         client.off('error', onError);
         client.release(broken);

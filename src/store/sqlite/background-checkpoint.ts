@@ -5,7 +5,14 @@ const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const db = new (require('node:sqlite').DatabaseSync)(workerData.file);
 db.exec('PRAGMA busy_timeout = 1000');
-const tick = () => { try { db.exec('PRAGMA wal_checkpoint(PASSIVE)'); } catch (e) { /* a busy database is retried next tick */ } };
+let told = false;
+const tick = () => {
+  try { db.exec('PRAGMA wal_checkpoint(PASSIVE)'); } catch (e) {
+    // A busy database is retried next tick; anything else (a full disk) is the store's to judge, once.
+    const primary = (e.errcode ?? 0) & 0xff;
+    if (primary !== 5 && primary !== 6 && !told) { told = true; parentPort.postMessage({ error: { message: e.message, code: e.code, errcode: e.errcode } }); }
+  }
+};
 const timer = setInterval(tick, workerData.everyMs);
 parentPort.on('message', (m) => { if (m === 'stop') { clearInterval(timer); tick(); db.close(); parentPort.postMessage('stopped'); } });
 `;
@@ -18,16 +25,24 @@ parentPort.on('message', (m) => { if (m === 'stop') { clearInterval(timer); tick
 export class BackgroundCheckpoint {
   private readonly worker: Worker;
 
-  constructor(file: string, everyMs = 1000) {
+  /** `onError` hears what failed other than a busy database (a checkpoint that cannot grow the file on a full disk). */
+  constructor(file: string, onError: (err: Error) => void, everyMs = 1000) {
     this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { file, everyMs } });
+    this.worker.on('message', (m: { error?: { message: string; code?: string; errcode?: number } }) => {
+      if (m && typeof m === 'object' && m.error) onError(Object.assign(new Error(m.error.message), { code: m.error.code, errcode: m.error.errcode }));
+    });
+    // The worker failing to open the file at all: an 'error' event nobody listens to would end the process.
+    this.worker.on('error', (err) => onError(err));
     this.worker.unref();
   }
 
   async stop(): Promise<void> {
     const stopped = new Promise<void>((resolve) => {
-      this.worker.once('message', () => resolve());
+      this.worker.on('message', (m) => m === 'stopped' && resolve());
       this.worker.once('exit', () => resolve());
     });
+    // Wait for its answer even when nothing else keeps the process alive (unref'd, it would just end mid-stop).
+    this.worker.ref();
     this.worker.postMessage('stop');
     await Promise.race([stopped, new Promise((r) => setTimeout(r, 2000).unref())]);
     await this.worker.terminate();

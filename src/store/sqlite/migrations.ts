@@ -92,4 +92,7 @@ export const MIGRATIONS = [
    CREATE INDEX trial_attempts_trial ON trial_attempts(trial_id, id);
    CREATE INDEX trial_attempts_customer ON trial_attempts(customer_number, id);
    CREATE INDEX trial_attempts_started ON trial_attempts(started_at);`,
+  // This database's identity: the marker beside the file names it, so a replaced or recreated file is told apart.
+  `CREATE TABLE store_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+   INSERT INTO store_meta (key, value) VALUES ('id', lower(hex(randomblob(16))));`,
 ];

@@ -35,6 +35,7 @@ class NodeSqliteStatement implements SqliteStatement {
   constructor(
     private readonly s: StatementSync,
     source: string,
+    private readonly db: NodeSqliteDatabase,
   ) {
     // Callers pass whole objects (an AttemptRecord, a job) of which a statement binds some keys.
     s.setAllowUnknownNamedParameters(true);
@@ -57,8 +58,12 @@ class NodeSqliteStatement implements SqliteStatement {
     try {
       return fn.apply(this.s, params as Bindable);
     } catch (err) {
-      if ((err as { code?: string }).code !== 'ERR_INVALID_ARG_TYPE' || !hasUndefined(params)) throw err;
-      return fn.apply(this.s, undefinedToNull(params) as Bindable);
+      if ((err as { code?: string }).code !== 'ERR_INVALID_ARG_TYPE' || !hasUndefined(params)) throw this.db.failed(err);
+      try {
+        return fn.apply(this.s, undefinedToNull(params) as Bindable);
+      } catch (again) {
+        throw this.db.failed(again);
+      }
     }
   }
 
@@ -82,26 +87,45 @@ const SAVEPOINT = '`\t_bs3.\t`';
 export class NodeSqliteDatabase implements SqliteDatabase {
   readonly raw: DatabaseSync;
   private ctl: Record<'begin' | 'immediate' | 'commit' | 'rollback' | 'savepoint' | 'release' | 'rollbackTo', StatementSync> | undefined;
+  /** Sees every error SQLite throws and returns the one to throw (the store names its file there and notices faults). */
+  onError: ((err: unknown) => unknown) | undefined;
+  /** Called after each outermost COMMIT, before the transaction's caller gets its result. */
+  onCommit: (() => void) | undefined;
 
   constructor(file: string) {
     this.raw = new DatabaseSync(file);
   }
 
+  /** The error to throw for `err` (see onError). */
+  failed(err: unknown): unknown {
+    return this.onError ? this.onError(err) : err;
+  }
+
+  private guard<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      throw this.failed(err);
+    }
+  }
+
   prepare(source: string): SqliteStatement {
-    return new NodeSqliteStatement(this.raw.prepare(source), source);
+    return new NodeSqliteStatement(this.guard(() => this.raw.prepare(source)), source, this);
   }
 
   exec(source: string): this {
-    this.raw.exec(source);
+    this.guard(() => this.raw.exec(source));
     return this;
   }
 
   /** Like better-sqlite3: every row of `PRAGMA <source>`, or with `simple` the first column of the first row. */
   pragma(source: string, options: { simple?: boolean } = {}): unknown {
-    const stmt = this.raw.prepare(`PRAGMA ${source}`);
-    if (!options.simple) return stmt.all();
-    const row = stmt.get();
-    return row ? Object.values(row)[0] : undefined;
+    return this.guard(() => {
+      const stmt = this.raw.prepare(`PRAGMA ${source}`);
+      if (!options.simple) return stmt.all();
+      const row = stmt.get();
+      return row ? Object.values(row)[0] : undefined;
+    });
   }
 
   get inTransaction(): boolean {
@@ -121,26 +145,33 @@ export class NodeSqliteDatabase implements SqliteDatabase {
       rollbackTo: this.raw.prepare(`ROLLBACK TO ${SAVEPOINT}`),
     });
     const raw = this.raw;
+    const db = this;
     const wrap = (begin: StatementSync) =>
       function sqliteTransaction(this: unknown, ...args: ArgumentTypes<F>): ReturnType<F> {
         const nested = raw.isTransaction;
         const before = nested ? c.savepoint : begin;
         const after = nested ? c.release : c.commit;
         const undo = nested ? c.rollbackTo : c.rollback;
-        before.run();
+        db.guard(() => before.run());
+        let result: ReturnType<F>;
         try {
-          const result = fn.apply(this, args) as ReturnType<F>;
+          result = fn.apply(this, args) as ReturnType<F>;
           if (result && typeof (result as { then?: unknown }).then === 'function') throw new TypeError('Transaction function cannot return a promise');
           after.run();
-          return result;
         } catch (err) {
-          // Also when COMMIT itself failed (e.g. busy): the transaction is still open and must not stay so.
-          if (raw.isTransaction) {
-            undo.run();
-            if (undo !== c.rollback) after.run();
+          // Also when COMMIT itself failed (e.g. busy or a full disk): the transaction is still open and must not stay so.
+          try {
+            if (raw.isTransaction) {
+              undo.run();
+              if (undo !== c.rollback) after.run();
+            }
+          } catch {
+            // The rollback failing too (a disk gone) must not hide why the transaction failed.
           }
-          throw err;
+          throw db.failed(err);
         }
+        if (!nested) db.onCommit?.();
+        return result;
       };
     return Object.assign(wrap(c.begin), { immediate: wrap(c.immediate) });
   }

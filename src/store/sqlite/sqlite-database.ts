@@ -30,4 +30,8 @@ export interface SqliteDatabase {
   transaction<F extends AnyFunction>(fn: F): SqliteTransaction<F>;
   readonly inTransaction: boolean;
   close(): unknown;
+  /** Sees every error SQLite throws and returns the one to throw instead (the store names its file and notices faults). */
+  onError: ((err: unknown) => unknown) | undefined;
+  /** Called after each outermost COMMIT, before the transaction's caller gets its result. */
+  onCommit: (() => void) | undefined;
 }

@@ -62,6 +62,18 @@ export class SqliteJobStore implements QueuePort {
    * has seen staging, or another emulator, never mistakes those records for these.
    */
   private namespace = '';
+  /**
+   * Run after a commit whose result is acknowledged to someone (a webhook's 200, a run's 202): throws
+   * when the commit cannot be trusted to outlive a restart (the file was deleted under us).
+   */
+  afterAcknowledgedCommit: (() => void) | undefined;
+
+  /** `work` in the group commit, then the acknowledgement check. */
+  private async acknowledged<T>(work: () => T): Promise<T> {
+    const out = await this.group.run(work);
+    this.afterAcknowledgedCommit?.();
+    return out;
+  }
 
   constructor(
     private readonly db: SqliteDatabase,
@@ -173,11 +185,11 @@ export class SqliteJobStore implements QueuePort {
   }
 
   async enqueue(job: NewJob, now = Date.now()): Promise<EnqueueResult> {
-    return this.group.run(() => this.enqueueNow(job, now));
+    return this.acknowledged(() => this.enqueueNow(job, now));
   }
 
   async enqueueMany(jobs: NewJob[], now = Date.now()): Promise<EnqueueResult[]> {
-    return this.group.run(() => jobs.map((j) => this.enqueueNow(j, now)));
+    return this.acknowledged(() => jobs.map((j) => this.enqueueNow(j, now)));
   }
 
   /** Runs inside the caller's transaction (a bulk page commits its jobs and its cursor together). */
@@ -193,13 +205,13 @@ export class SqliteJobStore implements QueuePort {
   }
 
   async insertRunJobs(jobs: NewJob[], now = Date.now()): Promise<number> {
-    return this.group.run(() => this.insertRunJobsNow(jobs, now));
+    return this.acknowledged(() => this.insertRunJobsNow(jobs, now));
   }
 
   async intake(items: IntakeItem[], skipAttempt: (item: IntakeItem, why: IntakeSkip) => AttemptRecord, now = Date.now()): Promise<IntakeOutcome[]> {
     const templates: Array<{ key: string; json: string }> = [];
     // Concurrent deliveries share one commit; each resolves only once its jobs are durable.
-    const out = await this.group.run(() =>
+    const out = await this.acknowledged(() =>
       items.map((item): IntakeOutcome => {
         const skip = (why: IntakeSkip) => this.attemptRow(skipAttempt(item, why), templates);
         const record = (jobId: number | null, outcome: string) =>
