@@ -178,7 +178,8 @@ describe('operator pages in a browser', { timeout: 90_000 }, () => {
     await expect.poll(() => button.textContent()).toBe('Retry all failed records (2)…');
     await button.focus();
     await page.keyboard.press('Enter');
-    expect(await page.evaluate('document.activeElement?.id')).toBe('retry-all-yes');
+    // The question is drawn after the key press: wait for it (under load it can take a frame or two).
+    await expect.poll(() => page.evaluate('document.activeElement?.id')).toBe('retry-all-yes');
     expect(await page.locator('#retry-all-question').textContent()).toBe('Queue the 2 failed records again?');
     await screenshot(page, 'op-05-retry-all-confirm');
     await page.keyboard.press('Enter');
