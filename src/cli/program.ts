@@ -71,6 +71,7 @@ export function buildProgram(io: CommandIO = processIO(), setExit: (code: number
       .option('--filter <Field=value>', 'with --all: iPaaS.com filter (CustomerNumber, EmailAddress, FirstName, LastName, Company); repeatable', (v: string, prev: string[] = []) => [...prev, v])
       .option('--where <formula>', 'with --all: only customers for which this formula is true, e.g. "IsEmpty(Comment)"')
       .option('--batch', "with --all: use OpenAI's Batch API (half the price, results within 24 h)")
+      .addOption(new Option('--tier <tier>', "with --all: OpenAI's service tier for the direct calls; flex = Batch prices, slower answers (openai.flexFallback says what happens when flex has no capacity)").choices(['default', 'flex']))
       .option('--force', 'with --all: also re-send customers whose mapped fields did not change since their last sync')
       .option('-y, --yes', 'with --all: do not ask for confirmation')
       .option('--fresh', FRESH),
@@ -94,7 +95,7 @@ export function buildProgram(io: CommandIO = processIO(), setExit: (code: number
       process.on('SIGTERM', onSignal);
       return act(() =>
         syncAllCommand(
-          { since: o.since, filter: o.filter, where: o.where, batch: !!o.batch, yes: !!o.yes, force: !!o.force, concurrency: o.concurrency, fresh: !!o.fresh, config: o.config, json: o.json, interactive: !!process.stdin.isTTY, tty: !!process.stdout.isTTY, signal: abort.signal },
+          { since: o.since, filter: o.filter, where: o.where, batch: !!o.batch, tier: o.tier, yes: !!o.yes, force: !!o.force, concurrency: o.concurrency, fresh: !!o.fresh, config: o.config, json: o.json, interactive: !!process.stdin.isTTY, tty: !!process.stdout.isTTY, signal: abort.signal },
           io,
         ),
       ).finally(() => {

@@ -94,9 +94,18 @@ export const configSchema = z
         tpm: z.number().positive().optional().describe('Tokens per minute of the OpenAI project, if known (otherwise learnt from x-ratelimit headers)'),
         throttlePerSecond: z.number().positive().optional().describe("The OpenAI subscription's API Throttle Limit in iPaaS.com: at most this many OpenAI calls start per second"),
         store: z.boolean().default(false).describe('Let OpenAI keep the responses (Responses API store); off by default: customer data is not kept at OpenAI beyond the call'),
+        serviceTier: z
+          .enum(['auto', 'default', 'flex', 'priority'])
+          .optional()
+          .describe('service_tier sent with every call; flex = Batch prices on direct calls, slower answers, and "resource unavailable" when flex has no capacity (see flexFallback)'),
+        flexTimeoutMs: z.number().int().positive().default(900_000).describe('Timeout of a flex call (OpenAI suggests about 15 minutes)'),
+        flexFallback: z
+          .enum(['retry', 'default', 'batch'])
+          .default('retry')
+          .describe('When flex has no capacity: retry the record later (queue backoff), send it now at the default tier (full price), or put it in an OpenAI batch (sync --all only)'),
       })
       .strict()
-      .default({ baseUrl: 'https://api.openai.com/v1', model: 'gpt-5-nano', api: 'responses', timeoutMs: 60_000, maxRetries: 2, maxOutputTokens: 2048, prices: {}, store: false }),
+      .default({ baseUrl: 'https://api.openai.com/v1', model: 'gpt-5-nano', api: 'responses', timeoutMs: 60_000, maxRetries: 2, maxOutputTokens: 2048, prices: {}, store: false, flexTimeoutMs: 900_000, flexFallback: 'retry' }),
     server: z
       .object({
         host: z.string().default('127.0.0.1'),

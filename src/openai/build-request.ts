@@ -8,9 +8,13 @@ import { isReasoningModel } from './prices.js';
 export type ApiStyle = 'responses' | 'chat';
 
 /** One request, fully built: the body is exactly what is sent and what the sync log stores. */
+export type ServiceTier = 'auto' | 'default' | 'flex' | 'priority';
+
 export interface OpenAIRequest {
   api: ApiStyle;
   model: string;
+  /** The service_tier asked for; undefined: none sent (OpenAI's default). */
+  serviceTier?: ServiceTier | undefined;
   instructions: string;
   input: string;
   body: Record<string, unknown>;
@@ -58,6 +62,7 @@ export function buildRequest(
   answerFields: AnswerField[],
   mapped: MappedRequest,
   privacy: Pick<ConnectorConfig['privacy'], 'safetyIdentifier' | 'promptCacheKey'>,
+  serviceTier: ServiceTier | undefined = openai.serviceTier,
 ): OpenAIRequest {
   const parts = partsFor(answerFields);
   const { answerSchema } = parts;
@@ -77,6 +82,7 @@ export function buildRequest(
   const privacyFields = {
     ...(privacy.safetyIdentifier && mapped.safetyIdentifier ? { safety_identifier: mapped.safetyIdentifier } : {}),
     ...(privacy.promptCacheKey && mapped.promptVersion ? { prompt_cache_key: `ipaas-openai-${mapped.promptVersion}` } : {}),
+    ...(serviceTier ? { service_tier: serviceTier } : {}),
   };
   const body: Record<string, unknown> =
     openai.api === 'responses'
@@ -105,5 +111,5 @@ export function buildRequest(
           ...temperature,
           ...(reasoning && effort ? { reasoning_effort: effort } : {}),
         };
-  return { api: openai.api, model: openai.model, instructions, input, body, answerSchema };
+  return { api: openai.api, model: openai.model, serviceTier, instructions, input, body, answerSchema };
 }

@@ -23,6 +23,8 @@ export interface OpenAIRawResult {
   requestId: string | undefined;
   rateLimit: RateLimitSnapshot;
   durationMs: number;
+  /** The tier OpenAI says served the call (`flex` is billed at Batch prices). */
+  serviceTier: string | undefined;
 }
 
 function num(h: Headers, name: string): number | undefined {
@@ -92,7 +94,8 @@ export function toUpstreamError(err: unknown, redact: Redactor, timeoutMs: numbe
 /** Sends one request through the official SDK (its retry policy applies) and returns the raw answer. */
 export async function callOpenAI(client: OpenAI, request: OpenAIRequest, redact: Redactor, timeoutMs: number, signal?: AbortSignal): Promise<OpenAIRawResult> {
   const started = performance.now();
-  const options = signal ? { signal } : undefined;
+  // A flex call may take many minutes: its own timeout (the client's default is the normal one).
+  const options = { ...(signal ? { signal } : {}), ...(request.serviceTier === 'flex' ? { timeout: timeoutMs } : {}) };
   try {
     const { data, response, request_id } =
       request.api === 'responses'
@@ -107,6 +110,7 @@ export async function callOpenAI(client: OpenAI, request: OpenAIRequest, redact:
       requestId: request_id ?? undefined,
       rateLimit: rateLimitFrom(response.headers),
       durationMs: performance.now() - started,
+      serviceTier: (data as { service_tier?: string | null }).service_tier ?? undefined,
     };
   } catch (err) {
     throw toUpstreamError(err, redact, timeoutMs, client.baseURL);

@@ -21,6 +21,9 @@ function quotaAwareFetch(inner: typeof fetch, limits?: RateLimitObserver): typeo
     const text = await res.text();
     const headers = new Headers(res.headers);
     if (text.includes('"insufficient_quota"')) headers.set('x-should-retry', 'false');
+    // Flex had no capacity: not a rate limit (other calls go on at full pace), and the connector's
+    // fallback decides what comes next (later, the default tier, or a batch), not the SDK's quick retries.
+    else if (text.includes('"resource_unavailable"')) headers.set('x-should-retry', 'false');
     else limits?.penalize(retryAfterFromHeaders(res.headers));
     return new Response(text, { status: res.status, statusText: res.statusText, headers });
   };

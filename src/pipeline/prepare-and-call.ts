@@ -3,11 +3,11 @@ import { compileFormula, evaluateFormula } from '../mapping/formula.js';
 import { customerScope, mapFrom, type MappedRequest } from '../mapping/map-from.js';
 import { mapTo, type FieldWrite } from '../mapping/map-to.js';
 import type { MappingPlan } from '../mapping/mapping-plan.js';
-import { buildRequest, type OpenAIRequest } from '../openai/build-request.js';
+import { buildRequest, type OpenAIRequest, type ServiceTier } from '../openai/build-request.js';
 import { callOpenAI, type OpenAIRawResult } from '../openai/call-openai.js';
 import { roughRequestTokens } from '../openai/estimate-tokens.js';
 import { parseAnswer } from '../openai/parse-answer.js';
-import { InterruptedError } from '../shared/errors.js';
+import { InterruptedError, isFlexUnavailable } from '../shared/errors.js';
 import { costUsd, priceFor, type TokenUsage } from '../openai/prices.js';
 import type { AttemptRecord } from '../store/ports.js';
 import type { CustomerSyncState } from '../store/ports.js';
@@ -55,6 +55,8 @@ export interface PrepareOptions {
   onCustomer?: (c: Customer) => void | Promise<void>;
   /** Aborted when the process stops: the OpenAI call (or the wait for a rate-limit permit) ends at once. */
   signal?: AbortSignal | undefined;
+  /** The service tier for this record (sync --all --tier flex); default: openai.serviceTier. */
+  serviceTier?: ServiceTier | undefined;
 }
 
 /** load -> filter -> map FROM -> (unchanged check) -> the request, ready to send directly or in a batch. */
@@ -78,7 +80,7 @@ export async function prepareRequest(deps: SyncDeps, plan: MappingPlan, ref: Cus
       reason: 'No mapped input changed since the last sync (an echo of the connector\'s own write-back, or a change to unmapped fields): no OpenAI call needed.',
     };
   }
-  const request = buildRequest(deps.config.openai, plan.answerFields, mapped, deps.config.privacy);
+  const request = buildRequest(deps.config.openai, plan.answerFields, mapped, deps.config.privacy, options.serviceTier ?? deps.config.openai.serviceTier);
   a.api = request.api;
   a.model = request.model;
   a.request = request.body;
@@ -91,7 +93,7 @@ export function answerPackage(
   deps: SyncDeps,
   plan: MappingPlan,
   prepared: Extract<Prepared, { kind: 'request' }>,
-  result: Pick<OpenAIRawResult, 'raw' | 'responseId' | 'model' | 'usage'>,
+  result: Pick<OpenAIRawResult, 'raw' | 'responseId' | 'model' | 'usage'> & Partial<Pick<OpenAIRawResult, 'serviceTier'>>,
   a: AttemptRecord,
   priceFactor = 1,
 ): AnswerPackage {
@@ -104,7 +106,9 @@ export function answerPackage(
   a.reasoningTokens = result.usage.reasoningTokens;
   const prices = deps.config.openai.prices;
   const cost = costUsd(result.usage, priceFor(result.model, prices) ?? priceFor(request.model, prices));
-  a.costUsd = cost === null ? null : cost * priceFactor;
+  // Billed by the tier that served the call: flex is charged at Batch prices.
+  const tierFactor = result.serviceTier === 'flex' ? deps.config.batch.discount : 1;
+  a.costUsd = cost === null ? null : cost * priceFactor * tierFactor;
   const answer = parseAnswer(request.api, result.raw, request.answerSchema, customerNumber) as Record<string, unknown>;
   a.answer = answer;
   const writes = mapTo(plan, { Id: mapped.id, ResponseId: result.responseId, ResponseDate: deps.now(), PromptText: mapped.promptText, Model: result.model, answer });
@@ -126,10 +130,23 @@ export function checkBudget(deps: SyncDeps, request: OpenAIRequest, priceFactor 
 export async function runCallPhase(deps: SyncDeps, plan: MappingPlan, ref: CustomerRef, a: AttemptRecord, options: PrepareOptions = {}): Promise<CallResult> {
   const prepared = await prepareRequest(deps, plan, ref, a, options);
   if (prepared.kind === 'skipped') return prepared;
+  try {
+    return await sendPrepared(deps, plan, prepared, a, options.signal);
+  } catch (err) {
+    if (!(prepared.request.serviceTier === 'flex' && isFlexUnavailable(err) && deps.config.openai.flexFallback === 'default')) throw err;
+    // Flex had no capacity (nothing charged): this record goes now at the default tier, at full price.
+    const request = buildRequest(deps.config.openai, plan.answerFields, prepared.mapped, deps.config.privacy, 'default');
+    a.request = request.body;
+    (a.flags ??= []).push('flex had no capacity: sent at the default tier (openai.flexFallback: default)');
+    return sendPrepared(deps, plan, { ...prepared, request }, a, options.signal);
+  }
+}
+
+/** One prepared request to OpenAI, paced and within the budget, then parsed and mapped TO. */
+async function sendPrepared(deps: SyncDeps, plan: MappingPlan, prepared: Extract<Prepared, { kind: 'request' }>, a: AttemptRecord, signal: AbortSignal | undefined): Promise<CallResult> {
   const { request } = prepared;
   const inputGuess = roughRequestTokens(request);
-  checkBudget(deps, request, 1, inputGuess);
-  const { signal } = options;
+  checkBudget(deps, request, request.serviceTier === 'flex' ? deps.config.batch.discount : 1, inputGuess);
   let permit;
   try {
     permit = deps.limiter ? await deps.limiter.acquire(inputGuess + deps.config.openai.maxOutputTokens, signal) : undefined;
@@ -140,7 +157,8 @@ export async function runCallPhase(deps: SyncDeps, plan: MappingPlan, ref: Custo
   let result;
   try {
     if (signal?.aborted) throw new InterruptedError('The OpenAI call');
-    result = await callOpenAI(deps.openai, request, deps.redact, deps.config.openai.timeoutMs, signal);
+    const timeoutMs = request.serviceTier === 'flex' ? deps.config.openai.flexTimeoutMs : deps.config.openai.timeoutMs;
+    result = await callOpenAI(deps.openai, request, deps.redact, timeoutMs, signal);
     permit?.release({ tokensUsed: result.usage.inputTokens + result.usage.outputTokens, status: 200 });
   } catch (err) {
     // The transport already reported 429/503s to the limiter; this only frees the place.

@@ -1,6 +1,6 @@
 import type { Customer } from '../ipaas/customer-model.js';
 import type { MappingPlan } from '../mapping/mapping-plan.js';
-import { BudgetHeldError, InterruptedError, isQuotaExhausted, UpstreamError } from '../shared/errors.js';
+import { BudgetHeldError, InterruptedError, isFlexUnavailable, isQuotaExhausted, UpstreamError } from '../shared/errors.js';
 import type { AttemptRecord, CustomerSyncState, Job, Settlement, StoredAttempt } from '../store/ports.js';
 import { announceAttempt, markFailed, newAttempt, stampAttempt } from './attempt.js';
 import { runCallPhase, type AnswerPackage } from '../pipeline/prepare-and-call.js';
@@ -112,6 +112,7 @@ export async function runJob(deps: SyncDeps, plans: PlanCache, job: Job, options
       const prior = job.customerId ? await deps.store.state.get(job.customerId) : undefined;
       const call = await runCallPhase(deps, plan, ref, a, {
         signal: options.signal,
+        serviceTier: job.trigger.flex ? 'flex' : undefined,
         skipUnchanged: skipsUnchanged(job.trigger) ? prior ?? undefined : undefined,
         onCustomer: (c) => {
           const known = job.customerId === c.id;
@@ -202,6 +203,11 @@ export async function endWithError(deps: SyncDeps, job: Job, a: AttemptRecord, e
   }
   const answer = stored && a.costUsd !== null ? { ...stored, usageLogged: true } : undefined;
   const error = { code: a.errorCode, message: a.errorMessage, fix: a.errorFix };
+  if (job.runId && job.trigger.flex && isFlexUnavailable(err) && deps.config.openai.flexFallback === 'batch') {
+    // Flex had no capacity (nothing charged): the record goes into the run's next OpenAI batch instead.
+    await settle(deps, job, { to: 'retry', attempt: a, error, delayMs: 0, trigger: { source: 'batch', force: job.trigger.force } }, started);
+    return 'done';
+  }
   if (a.retryable && job.attempts + 1 < job.maxAttempts) {
     const hinted = err instanceof UpstreamError ? err.retryAfterMs : undefined;
     const delayMs = Math.max(hinted ?? 0, queueBackoffMs(job.attempts + 1, options.backoff));

@@ -20,6 +20,12 @@ describe('job triggers', () => {
     expect(triggerLabel(parseTrigger(label))).toBe(label);
   });
 
+  it('flex is a mark on any trigger, read back with it', () => {
+    expect(triggerLabel({ source: 'bulk', force: true, flex: true })).toBe('bulk-force+flex');
+    expect(parseTrigger('bulk-force+flex')).toEqual({ source: 'bulk', force: true, flex: true });
+    expect(parseTrigger('bulk')).not.toHaveProperty('flex');
+  });
+
   it('only webhooks, batches and unforced bulk runs skip unchanged records', () => {
     expect(cases.filter(([t]) => skipsUnchanged(t)).map(([, l]) => l)).toEqual(['webhook:created', 'webhook:updated-debug', 'webhook:deleted', 'bulk', 'batch', 'batch-fallback']);
   });

@@ -16,9 +16,15 @@ export interface JobTrigger {
   force?: boolean | undefined;
   /** A batch line that failed or expired, sent as a direct call instead. */
   fallback?: boolean | undefined;
+  /** Sent at OpenAI's flex tier (sync --all --tier flex): Batch prices, slower answers. */
+  flex?: boolean | undefined;
 }
 
 export function triggerLabel(t: JobTrigger): string {
+  return `${baseLabel(t)}${t.flex ? '+flex' : ''}`;
+}
+
+function baseLabel(t: JobTrigger): string {
   const debug = t.debug ? '-debug' : '';
   switch (t.source) {
     case 'webhook':
@@ -35,7 +41,13 @@ export function triggerLabel(t: JobTrigger): string {
 const SOURCES: readonly TriggerSource[] = ['manual', 'webhook', 'bulk', 'batch', 'retry', 'demo'];
 
 /** The label back into fields (rows of the jobs table, of this or an earlier version). */
-export function parseTrigger(label: string): JobTrigger {
+export function parseTrigger(text: string): JobTrigger {
+  const flex = text.endsWith('+flex');
+  const t = parseBase(flex ? text.slice(0, -'+flex'.length) : text);
+  return flex ? { ...t, flex } : t;
+}
+
+function parseBase(label: string): JobTrigger {
   const debug = label.endsWith('-debug');
   const base = debug ? label.slice(0, -'-debug'.length) : label;
   if (base.startsWith('webhook:')) {

@@ -104,6 +104,7 @@ function fixFor(fields: UpstreamErrorFields): string {
     if (status === 403) return 'The OpenAI key lacks permission: a restricted key needs write access to /v1/responses (or /v1/chat/completions).';
     if (status === 404) return 'Check openai.model: the model does not exist or this key has no access to it (`ipaas-openai validate` lists what the key can use).';
     if (status === 400) return 'OpenAI rejected the request itself: check model parameters (temperature vs reasoning effort) and the mapping; `ipaas-openai preview <CustomerNumber>` shows the exact request.';
+    if (upstreamCode === 'resource_unavailable') return "OpenAI's flex tier has no capacity now (nothing was charged): the record is retried later; openai.flexFallback: default sends such records at the default tier (full price) instead, batch puts them in an OpenAI batch (sync --all).";
     if (status === 429) return 'OpenAI rate limit reached: the record can be retried; lower sync.concurrency or raise the limits of the OpenAI project.';
     if (status === undefined) return `Nothing answered at ${fields.endpoint ?? 'the OpenAI base URL'}: check the network and OPENAI_BASE_URL (openai.baseUrl), or openai.timeoutMs for a slow server; then retry the failed records.`;
     return 'Check OpenAI API status (status.openai.com) and rate limits, then retry the failed records.';
@@ -202,3 +203,8 @@ export class InterruptedError extends ConnectorError {
 }
 
 export const isQuotaExhausted = (err: unknown) => err instanceof UpstreamError && err.upstreamCode === 'insufficient_quota';
+
+/** OpenAI's flex tier had no capacity for the call (429 resource unavailable): not a rate limit, nothing charged. */
+export function isFlexUnavailable(err: unknown): boolean {
+  return err instanceof UpstreamError && err.service === 'openai' && err.status === 429 && err.upstreamCode === 'resource_unavailable';
+}

@@ -235,8 +235,8 @@ export type Settlement =
   | { to: 'written'; attempt: AttemptRecord; answer: unknown; syncState: CustomerSyncState }
   | { to: 'skipped'; attempt?: AttemptRecord | undefined; reason: string }
   | { to: 'failed'; attempt?: AttemptRecord | undefined; error: JobError; answer?: unknown }
-  /** Retryable: back to pending (or answered, keeping the stored answer) after `delayMs`; counts a try. */
-  | { to: 'retry'; attempt?: AttemptRecord | undefined; error: JobError; delayMs: number; answer?: unknown }
+  /** Retryable: back to pending (or answered, keeping the stored answer) after `delayMs`; counts a try. `trigger`: it goes on another way (flex without capacity -> a batch). */
+  | { to: 'retry'; attempt?: AttemptRecord | undefined; error: JobError; delayMs: number; answer?: unknown; trigger?: JobTrigger | undefined }
   | { to: 'held'; attempt?: AttemptRecord | undefined; hold: { kind: HoldKind; reason: string }; until: number };
 
 export interface Settled {

@@ -11,6 +11,8 @@ export interface SyncAllOptions extends CommonOptions {
   filter?: string[] | undefined;
   where?: string | undefined;
   batch?: boolean;
+  /** `flex`: direct calls at OpenAI's flex tier. */
+  tier?: 'default' | 'flex' | undefined;
   yes?: boolean;
   force?: boolean;
   concurrency?: number | undefined;
@@ -24,7 +26,7 @@ export interface SyncAllOptions extends CommonOptions {
 const n = (x: number) => Math.round(x).toLocaleString('en-US');
 const pct = (x: number) => `${Math.round(x * 100)}%`;
 
-export function describeEstimate(e: BulkEstimate, mode: 'direct' | 'batch'): string[] {
+export function describeEstimate(e: BulkEstimate, mode: 'direct' | 'flex' | 'batch'): string[] {
   // Counted when the first page was every customer; otherwise say it is the sample's share, scaled.
   const about = e.exact ? '' : 'about ';
   const parts = [
@@ -38,7 +40,7 @@ export function describeEstimate(e: BulkEstimate, mode: 'direct' | 'batch'): str
     `Estimate for ${n(e.records)} customers: ${about}${n(e.toSend)} to send${parts.length ? `; ${parts.join('; ')}` : ''} (${basis}; tokens counted with o200k_base on ${e.sampled} real requests):`,
     `  input  ~${n(e.inputTokensPerRecord)} tokens/record, ${n(e.totalInputTokens)} in all; cached share ~${pct(e.cachedShare)}${e.cachedShare === 0 ? ' (the static prompt part is under 1,024 tokens)' : ''}`,
     `  output ~${n(e.outputTokensPerRecord)} tokens/record (from the ${e.outputSource}), ${n(e.totalOutputTokens)} in all`,
-    `  cost with ${e.model}: direct ${usd(e.directUsd)} · batch ${usd(e.batchUsd)} (within 24 h)${mode === 'batch' ? '  <- this run' : '  <- this run (add --batch to halve it)'}`,
+    `  cost with ${e.model}: direct ${usd(e.directUsd)} · flex ${usd(e.flexUsd)} (direct calls at Batch prices, slower) · batch ${usd(e.batchUsd)} (within 24 h)${mode === 'batch' ? '  <- this run: batch' : mode === 'flex' ? '  <- this run: flex' : '  <- this run: direct (--tier flex or --batch halve it)'}`,
   ];
 }
 
@@ -79,7 +81,9 @@ export async function syncAllCommand(options: SyncAllOptions, io: CommandIO): Pr
     filter,
     where: options.where,
     force: options.force,
+    ...(options.tier === 'flex' ? { tier: 'flex' as const } : {}),
   };
+  if (options.batch && options.tier === 'flex') throw new ConnectorError('INVALID_INPUT', '--batch and --tier flex exclude each other.', { fix: 'Choose one: --batch (OpenAI Batch API, within 24 h) or --tier flex (direct calls at Batch prices, slower).' });
   const loaded = resolveConfig(io, options);
   const limiter = rateLimiterFor(loaded.config, options.concurrency ?? loaded.config.jobs.concurrency);
   const connector = await openConnector(loaded, { limiter, fresh: !!options.fresh });
@@ -95,13 +99,13 @@ export async function syncAllCommand(options: SyncAllOptions, io: CommandIO): Pr
   try {
     const estimate = await estimateBulk(loaded.config, connector.ipaas, connector.store, params);
     if (options.json) io.out(JSON.stringify({ estimate }));
-    else for (const l of describeEstimate(estimate, params.mode)) io.out(l);
+    else for (const l of describeEstimate(estimate, params.mode === 'direct' && params.tier === 'flex' ? 'flex' : params.mode)) io.out(l);
     if (estimate.exact && estimate.toSend === 0) {
       // Counted, not guessed: nothing would be sent or paid for, so there is nothing to confirm.
       if (!options.json) io.out('Nothing to send to OpenAI: every selected customer is done, unchanged, filtered or without a CustomerNumber.');
     } else if (!options.yes) {
       if (!options.interactive) throw new ConnectorError('INVALID_INPUT', 'Not confirmed: this is not a terminal.', { fix: 'Add --yes to run without asking (scripts, CI).' });
-      const cost = params.mode === 'batch' ? estimate.batchUsd : estimate.directUsd;
+      const cost = params.mode === 'batch' ? estimate.batchUsd : params.tier === 'flex' ? estimate.flexUsd : estimate.directUsd;
       if (!(await confirm(io, `Send ${estimate.exact ? '' : 'about '}${n(estimate.toSend)} customers to OpenAI (${params.mode}, ${usd(cost)})? [y/N] `, options.signal))) {
         io.out('Nothing sent.');
         return 0;

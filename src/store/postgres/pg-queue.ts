@@ -91,7 +91,7 @@ const SQL = {
       last_error_code = $5, last_error = $6, last_error_fix = $7, updated_at = $9
     WHERE id = $1 AND state = $2 AND lease_owner IS NOT DISTINCT FROM $10 AND ${movesTo('$3::text')}`,
   retryLater: `UPDATE jobs SET state = $3, attempts = attempts + 1, run_after = $10, lease_owner = NULL, lease_until = NULL, answer_json = coalesce($8, answer_json),
-      last_attempt_id = $4, last_error_code = $5, last_error = $6, last_error_fix = $7, updated_at = $9
+      last_attempt_id = $4, last_error_code = $5, last_error = $6, last_error_fix = $7, updated_at = $9, trigger = coalesce($12, trigger)
     WHERE id = $1 AND state = $2 AND lease_owner IS NOT DISTINCT FROM $11 AND ${movesTo('$3::text')}`,
   hold: `UPDATE jobs SET state = 'held', hold_kind = $3, hold_reason = $4, run_after = $5, lease_owner = NULL, lease_until = NULL,
       last_attempt_id = coalesce($6, last_attempt_id), updated_at = $7
@@ -353,7 +353,7 @@ export class PgQueue implements QueuePort {
             res = await c.query(SQL.finish, [job.id, from, to, attemptId, ...err(st.error), this.r.doc(st.answer), t, job.leaseOwner]);
             break;
           case 'retry':
-            res = await c.query(SQL.retryLater, [job.id, from, to, attemptId, ...err(st.error), this.r.doc(st.answer), t, t + st.delayMs, job.leaseOwner]);
+            res = await c.query(SQL.retryLater, [job.id, from, to, attemptId, ...err(st.error), this.r.doc(st.answer), t, t + st.delayMs, job.leaseOwner, st.trigger ? triggerLabel(st.trigger) : null]);
             break;
           case 'held':
             res = await c.query(SQL.hold, [job.id, from, st.hold.kind, this.r.text(st.hold.reason), st.until, attemptId, t, job.leaseOwner]);
@@ -367,6 +367,7 @@ export class PgQueue implements QueuePort {
     );
     this.log.committed(templates);
     job.state = to;
+    if (st.to === 'retry' && st.trigger) job.trigger = st.trigger;
     return { attempt: stored };
   }
 

@@ -118,7 +118,8 @@ export class SqliteJobStore implements QueuePort {
       finish: db.prepare(`UPDATE jobs SET state = @state, lease_owner = NULL, lease_until = NULL, last_attempt_id = @attemptId, answer_json = coalesce(@answer, answer_json),
           last_error_code = @code, last_error = @error, last_error_fix = @fix, updated_at = @now WHERE id = @id AND state = @from AND lease_owner IS @leaseOwner AND ${movesTo('@state')}`),
       retryLater: db.prepare(`UPDATE jobs SET state = @state, attempts = attempts + 1, run_after = @runAfter, lease_owner = NULL, lease_until = NULL, answer_json = coalesce(@answer, answer_json),
-          last_attempt_id = @attemptId, last_error_code = @code, last_error = @error, last_error_fix = @fix, updated_at = @now WHERE id = @id AND state = @from AND lease_owner IS @leaseOwner AND ${movesTo('@state')}`),
+          last_attempt_id = @attemptId, last_error_code = @code, last_error = @error, last_error_fix = @fix, updated_at = @now, trigger = coalesce(@trigger, trigger)
+          WHERE id = @id AND state = @from AND lease_owner IS @leaseOwner AND ${movesTo('@state')}`),
       releaseOne: db.prepare(`UPDATE jobs SET lease_owner = NULL, lease_until = NULL, state = ${handBack}, updated_at = @now WHERE lease_owner = @owner AND id = @id AND state IN ('calling','answered','pending') AND ${staysOrMovesTo(handBack)}`),
       release: db.prepare(`UPDATE jobs SET lease_owner = NULL, lease_until = NULL, state = ${handBack}, updated_at = @now WHERE lease_owner = @owner AND state IN ('calling','answered','pending') AND ${staysOrMovesTo(handBack)}`),
       expiredCalling: db.prepare(`UPDATE jobs SET state = 'pending', attempts = attempts + 1, last_error = 'The worker stopped while the OpenAI call was in flight (lease expired); the call is repeated.', updated_at = @now
@@ -317,7 +318,7 @@ export class SqliteJobStore implements QueuePort {
           changes = this.s.finish.run({ id: job.id, from, leaseOwner, state: to, ...outcomeParams(attemptId, st.error, st.answer), now }).changes;
           break;
         case 'retry':
-          changes = this.s.retryLater.run({ id: job.id, from, leaseOwner, state: to, runAfter: now + st.delayMs, ...outcomeParams(attemptId, st.error, st.answer), now }).changes;
+          changes = this.s.retryLater.run({ id: job.id, from, leaseOwner, state: to, runAfter: now + st.delayMs, ...outcomeParams(attemptId, st.error, st.answer), now, trigger: st.trigger ? triggerLabel(st.trigger) : null }).changes;
           break;
         case 'held':
           changes = this.s.hold.run({ id: job.id, from, leaseOwner, kind: st.hold.kind, reason: st.hold.reason, until: st.until, now, attemptId }).changes;
@@ -329,6 +330,7 @@ export class SqliteJobStore implements QueuePort {
     });
     this.log.committed(templates);
     job.state = to;
+    if (st.to === 'retry' && st.trigger) job.trigger = st.trigger;
     return { attempt: stored };
   }
 

@@ -11,10 +11,12 @@ export interface BulkParams {
   where?: string | undefined;
   /** Re-send customers whose mapped inputs did not change since their last sync. */
   force?: boolean | undefined;
+  /** Direct calls at OpenAI's flex tier (Batch prices, slower answers). */
+  tier?: 'flex' | undefined;
 }
 
 export function paramsKey(p: BulkParams): string {
-  const canonical = JSON.stringify({ mode: p.mode, since: p.since ?? null, filter: p.filter ?? {}, where: p.where ?? null, force: !!p.force });
+  const canonical = JSON.stringify({ mode: p.mode, since: p.since ?? null, filter: p.filter ?? {}, where: p.where ?? null, force: !!p.force, ...(p.tier ? { tier: p.tier } : {}) });
   return `bulk-${createHash('sha256').update(canonical).digest('hex').slice(0, 12)}`;
 }
 

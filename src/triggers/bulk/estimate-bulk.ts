@@ -39,6 +39,8 @@ export interface BulkEstimate {
   totalInputTokens: number;
   totalOutputTokens: number;
   directUsd: number | null;
+  /** Direct calls at OpenAI's flex tier: Batch prices, slower answers (sync --all --tier flex). */
+  flexUsd: number | null;
   batchUsd: number | null;
 }
 
@@ -134,6 +136,7 @@ export async function estimateBulk(config: ConnectorConfig, ipaas: IpaasClient, 
     totalInputTokens: inputPer * sendable,
     totalOutputTokens: outputPer * sendable,
     directUsd: direct,
+    flexUsd: direct === null ? null : direct * config.batch.discount,
     batchUsd: direct === null ? null : direct * config.batch.discount,
   };
 }

@@ -80,8 +80,10 @@ export async function runBulk(baseDeps: SyncDeps, options: BulkRunOptions): Prom
   const pool = new WorkerPool(deps, plans, { concurrency, leaseMs: deps.config.jobs.leaseMs, pollMs: 50, backoff: { baseMs: deps.config.jobs.retryBaseMs, maxMs: deps.config.jobs.retryMaxMs } });
   let stoppedReason: string | undefined;
   pool.onQuotaExhausted = (m) => (stoppedReason = m);
-  const batches = params.mode === 'batch' ? new BatchRunner(deps, plans, runId, !!params.force) : undefined;
-  const trigger: JobTrigger = params.mode === 'batch' ? { source: 'batch' } : { source: 'bulk', force: !!params.force };
+  // Flex records without capacity may fall back into batches of this run: then the batch runner works too.
+  const flexToBatch = params.tier === 'flex' && deps.config.openai.flexFallback === 'batch';
+  const batches = params.mode === 'batch' || flexToBatch ? new BatchRunner(deps, plans, runId, !!params.force) : undefined;
+  const trigger: JobTrigger = params.mode === 'batch' ? { source: 'batch' } : { source: 'bulk', force: !!params.force, ...(params.tier === 'flex' ? { flex: true } : {}) };
 
   let total = run.total;
   let enumerated = run.enumerated;
