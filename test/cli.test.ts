@@ -112,7 +112,7 @@ describe('ipaas-openai against running emulators', () => {
     expect(est, refused.stdout).not.toBeNull();
     expect(Number(est![1]) + Number(est![2] ?? 0)).toBe(5);
     expect(est![3]).toBe(est![1]);
-    expect(refused.stdout).toMatch(/cost with gpt-5-nano: direct \$[\d.]+ · batch \$[\d.]+/);
+    expect(refused.stdout).toMatch(/cost with gpt-5-nano: direct \$[\d.]+ · flex \$[\d.]+ \(direct calls at Batch prices, slower\) · batch \$[\d.]+/);
     expect(refused.stderr).toContain('Fix: Add --yes to run without asking');
     const before = h.emulators.openai.emulator.counters.completions;
     const r = await cli('sync', '--all', '--yes', '--force');

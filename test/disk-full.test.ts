@@ -101,13 +101,15 @@ describe('serve on a disk that fills up', () => {
     const report = `filler ${filler} bytes; answers: ${JSON.stringify(answers.map((a) => ({ d: a.delivery, s: a.status, ms: a.at - filledAt, ra: a.retryAfter })))}; exit ${code ?? signal} ${exitedAt - filledAt} ms after the fill; output:\n${serve.out().slice(-2500)}`;
     console.log(`[disk-full] ${report.slice(0, 1500)}`);
 
-    // Refused, never failed or hung: 503 with Retry-After until the listener closes.
+    // Refused, never failed or hung: 503 with Retry-After until the listener closes. A fault found by the
+    // background checkpoint before the next webhook arrives may close the listener first: that delivery
+    // gets no answer at all (not acknowledged either, so iPaaS.com delivers it again), which is fine too.
     expect(firstRefusal, report).toBeDefined();
     expect(answers.filter((a) => a.status === 500 || a.status === 'timeout'), report).toEqual([]);
     const refused = answers.filter((a) => typeof a.status === 'number' && a.status !== 200);
-    expect(refused.length, report).toBeGreaterThan(0);
     for (const a of refused) expect({ status: a.status, retryAfter: a.retryAfter }, report).toEqual({ status: 503, retryAfter: '5' });
-    expect(refused[0]!.body).toContain(`The disk holding the database ${DB} is full`);
+    if (refused.length) expect(refused[0]!.body).toContain(`The disk holding the database ${DB} is full`);
+    else expect(firstRefusal!.status, report).toMatch(/^network error/);
 
     // Out within 10 s, non-zero, saying what and where.
     expect(signal, report).toBeNull();

@@ -112,7 +112,7 @@ describe('filters, facets, runs, usage', () => {
     expect((await get('/api/jobs?limit=2&offset=1')).jobs).toHaveLength(2);
     const bad = await h.api('GET', '/api/jobs?state=done');
     expect(bad.status).toBe(400);
-    expect(bad.body.error.message).toMatch(/^Invalid jobs query: state: give one of pending, calling, batched, answered, written, skipped, failed, held\.$/);
+    expect(bad.body.error.message).toMatch(/^Invalid jobs query: state: give one of pending, calling, batched, answered, review, written, skipped, failed, held\.$/);
     expect((await h.api('GET', '/api/jobs?limit=0')).body.error.message).toMatch(/limit: give a whole number from 1 to 500/);
   });
 

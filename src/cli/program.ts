@@ -9,6 +9,7 @@ import { serveCommand } from './commands/serve.js';
 import { syncAllCommand } from './commands/sync-all.js';
 import { syncCommand } from './commands/sync.js';
 import { tryCommand } from './commands/try.js';
+import { reviewCommand } from './commands/review.js';
 import { validateCommand } from './commands/validate.js';
 import { processIO, type CommandIO } from './io.js';
 
@@ -122,6 +123,43 @@ export function buildProgram(io: CommandIO = processIO(), setExit: (code: number
       tryCommand({ numbers, sample: o.sample, promptFile: o.promptFile, yes: !!o.yes, interactive: !!process.stdin.isTTY, config: o.config, json: o.json }, io, abort.signal),
     ).finally(() => process.off('SIGINT', onSignal));
   });
+
+  const review = program.command('review').description('Answers waiting for a person before anything is written (sync.review: required)');
+  // Job ids are whole numbers; anything else is a usage error (exit 2) naming the value.
+  const withJobIds = (ids: string[], run: (jobIds: number[]) => Promise<number>) =>
+    act(async () => {
+      const bad = ids.find((id) => !/^[1-9]\d*$/.test(id));
+      if (bad === undefined) return run(ids.map(Number));
+      io.err(`error: "${bad}" is not a job id (a whole number, as \`ipaas-openai review list\` shows them).`);
+      return 2;
+    });
+  common(review.command('list').description('The waiting answers: each field they would change, before -> after')).action((o) =>
+    act(() => reviewCommand({ action: 'list', jobIds: [], config: o.config, json: o.json }, io)),
+  );
+  common(
+    review
+      .command('approve')
+      .description('Approve answers: they are written now, in this process, without a new OpenAI call')
+      .argument('[jobId...]')
+      .option('--all', 'every waiting answer')
+      .option('--by <name>', 'who approves (default: your user name)'),
+  ).action((ids: string[], o) => {
+    if (!ids.length && !o.all) {
+      return act(async () => {
+        io.err('error: name the job ids to approve, or --all. (`ipaas-openai review approve --help`)');
+        return 2;
+      });
+    }
+    return withJobIds(ids, (jobIds) => reviewCommand({ action: 'approve', jobIds, all: !!o.all, by: o.by, config: o.config, json: o.json }, io));
+  });
+  common(
+    review
+      .command('reject')
+      .description('Reject answers: nothing is written; the record is logged as skipped with the reason')
+      .argument('<jobId...>')
+      .requiredOption('--reason <text>', 'why (kept in the sync log)')
+      .option('--by <name>', 'who rejects (default: your user name)'),
+  ).action((ids: string[], o) => withJobIds(ids, (jobIds) => reviewCommand({ action: 'reject', jobIds, reason: o.reason, by: o.by, config: o.config, json: o.json }, io)));
 
   common(
     program

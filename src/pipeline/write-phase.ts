@@ -39,10 +39,18 @@ export async function runWritePhase(
   customer: Customer,
   prior: CustomerSyncState | undefined,
   policy: HumanEditPolicy,
+  /** What the reviewer saw as the field's value when approving: a value changed since is a person's edit, kept. */
+  reviewed?: WrittenField[] | undefined,
 ): Promise<WriteResult> {
   const flags: string[] = [];
   const writes: FieldWrite[] = [];
   for (const w of pkg.writes) {
+    const seen = reviewed?.find((f) => f.field === w.destination);
+    if (seen && w.value !== null && current(customer, w) !== seen.before) {
+      flags.push(`human-edit: ${w.destination} was changed in iPaaS.com while the answer awaited review; kept`);
+      writes.push({ ...w, value: null, skippedReason: 'edited by a person while the answer awaited review' });
+      continue;
+    }
     const last = prior?.written[w.destination];
     const now = current(customer, w);
     const editedByPerson = w.value !== null && last !== undefined && now !== last && now !== w.value;

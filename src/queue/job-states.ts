@@ -3,7 +3,7 @@
  * function. The answer is stored (answered) before the write-back, so a crash
  * after OpenAI answered never pays for the same call twice.
  */
-export const JOB_STATES = ['pending', 'calling', 'batched', 'answered', 'written', 'skipped', 'failed', 'held'] as const;
+export const JOB_STATES = ['pending', 'calling', 'batched', 'answered', 'review', 'written', 'skipped', 'failed', 'held'] as const;
 export type JobState = (typeof JOB_STATES)[number];
 
 const TRANSITIONS: Record<JobState, readonly JobState[]> = {
@@ -14,8 +14,12 @@ const TRANSITIONS: Record<JobState, readonly JobState[]> = {
   calling: ['answered', 'skipped', 'failed', 'pending', 'held', 'batched'],
   // In an OpenAI batch: its line's answer arrives, or the line failed (direct call or next batch).
   batched: ['answered', 'pending', 'failed', 'skipped'],
-  // A failed write keeps the stored answer: the retry only writes.
-  answered: ['written', 'failed', 'answered'],
+  // A failed write keeps the stored answer: the retry only writes. With review required, the answer
+  // waits for a person before anything is written.
+  answered: ['written', 'failed', 'answered', 'review'],
+  // Approved: back to answered, to be written without a new call. Rejected, or made stale by a newer
+  // answer for the same customer: skipped, nothing written.
+  review: ['answered', 'skipped'],
   written: [],
   skipped: [],
   // `retry` re-runs a dead-lettered job; one that failed after its answer was stored resumes at the write.

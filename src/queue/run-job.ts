@@ -11,6 +11,7 @@ import { queueBackoffMs } from '../http/retry-policy.js';
 import { skipsUnchanged, triggerLabel } from './trigger.js';
 import { TERMINAL_STATES } from './job-states.js';
 import type { PlanCache } from './plan-cache.js';
+import { isReviewedAnswer, proposeForReview, reviewRequired, staleOlderReviews } from './review.js';
 
 /** The stored answer plus whether its cost is already in the sync log (so it is never counted twice). */
 export interface StoredAnswer extends AnswerPackage {
@@ -105,8 +106,11 @@ export async function runJob(deps: SyncDeps, plans: PlanCache, job: Job, options
       a.flags = [
         stored.batchId
           ? `batch ${stored.batchId}: ${Math.round((1 - deps.config.batch.discount) * 100)}% batch discount`
-          : 'resumed: the stored answer was written without a new OpenAI call',
+          : job.reviewedBy
+            ? `approved by ${job.reviewedBy}: written without a new OpenAI call`
+            : 'resumed: the stored answer was written without a new OpenAI call',
       ];
+      if (stored.batchId && job.reviewedBy) a.flags.push(`approved by ${job.reviewedBy}`);
     } else {
       // The claim moved the job to `calling`.
       const prior = job.customerId ? await deps.store.state.get(job.customerId) : undefined;
@@ -130,6 +134,11 @@ export async function runJob(deps: SyncDeps, plans: PlanCache, job: Job, options
       await queue.storeAnswer(job, stored);
       deps.logger.info({ jobId: job.id, ref: job.ref, state: 'answered', responseId: stored.responseId }, 'answer stored');
       customer = call.customer;
+      await staleOlderReviews(deps, job, customer.id);
+    }
+    if (reviewRequired(deps, plan) && !job.reviewedBy) {
+      await proposeForReview(deps, job, stored, customer, started);
+      return 'done';
     }
     await completeWrite(deps, plans, plan, job, stored, customer, a, started);
     return 'done';
@@ -151,9 +160,11 @@ export async function skipJob(deps: SyncDeps, job: Job, a: AttemptRecord, reason
  * following job, before its OpenAI call); then write once more with the stored answer.
  */
 async function writeWithFreshPlan(deps: SyncDeps, plans: PlanCache, plan: MappingPlan, stored: StoredAnswer, customer: Customer, prior: CustomerSyncState | undefined) {
+  // An approved answer: a field a person changed while it waited is kept (the reviewer saw the old value).
+  const seen = isReviewedAnswer(stored) ? stored.proposal : undefined;
   try {
     await plans.ensureCustomFields();
-    return await runWritePhase(deps, plan, stored, customer, prior, deps.config.sync.humanEdits);
+    return await runWritePhase(deps, plan, stored, customer, prior, deps.config.sync.humanEdits, seen);
   } catch (err) {
     const setsCustomFields = stored.writes.some((w) => w.target.kind === 'custom' && w.value !== null);
     if (!(err instanceof UpstreamError && err.service === 'ipaas' && err.status === 400 && setsCustomFields)) throw err;
@@ -161,7 +172,7 @@ async function writeWithFreshPlan(deps: SyncDeps, plans: PlanCache, plan: Mappin
     const fresh = await plans.get();
     await plans.ensureCustomFields();
     deps.logger.warn({ customerId: customer.id }, 'iPaaS.com refused the write-back; custom field definitions checked again, writing once more');
-    return await runWritePhase(deps, fresh, stored, customer, prior, deps.config.sync.humanEdits);
+    return await runWritePhase(deps, fresh, stored, customer, prior, deps.config.sync.humanEdits, seen);
   }
 }
 

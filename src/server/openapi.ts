@@ -82,6 +82,29 @@ export const openApiDocument = {
         responses: { 200: json(obj({ requeuedRecords: { ...int, description: 'Without jobIds: failed records queued again.' }, requeuedJobs: { ...int, description: 'With jobIds: jobs queued again.' }, releasedJobs: { ...int, description: 'Jobs held by a quota stop that went back to the queue.' } })), ...errors },
       },
     },
+    '/api/review': {
+      get: {
+        summary: 'Answers waiting for a person before write-back (sync.review: required), oldest first, each with the writes it proposes (before -> after).',
+        ...read,
+        responses: { 200: json(obj({ waiting: int, oldestSince: nstr, items: { type: 'array', items: obj({ jobId: int, ref: str, customerId: nstr, since: str, runId: nstr, answer: { type: 'object', description: 'The stored answer with its proposal: [{field, before, after}].' } }) } })), ...errors },
+      },
+    },
+    '/api/review/approve': {
+      post: {
+        summary: 'Approves waiting answers: the service writes them without a new OpenAI call; a field a person changed while it waited is kept.',
+        ...write,
+        requestBody: { content: { 'application/json': { schema: { oneOf: [obj({ jobIds: { type: 'array', items: int }, by: str }, { additionalProperties: false }), obj({ all: { const: true }, by: str }, { additionalProperties: false })] } } } },
+        responses: { 202: json(obj({ approved: { type: 'array', items: int }, by: str, statusUrls: { type: 'array', items: str } }), 'Approved; the write follows.'), 404: notFound('job'), 409: json(ref('Error'), 'A named job is not waiting for review.'), ...errors },
+      },
+    },
+    '/api/review/reject': {
+      post: {
+        summary: 'Rejects waiting answers: nothing is written; each record is logged as skipped with who rejected it and why.',
+        ...write,
+        requestBody: { content: { 'application/json': { schema: obj({ jobIds: { type: 'array', items: int }, reason: str, by: str }, { additionalProperties: false, required: ['jobIds', 'reason'] }) } } },
+        responses: { 200: json(obj({ rejected: { type: 'array', items: int }, by: str })), 404: notFound('job'), 409: json(ref('Error'), 'A named job is not waiting for review.'), ...errors },
+      },
+    },
     '/api/attempts': { get: { summary: 'Sync attempts, whole, newest first.', ...read, parameters: [query('customerNumber', str, 'Only this record.'), query('outcome', { enum: OUTCOMES }, 'Only this stored outcome.'), ...pagingParams(500, 50)], responses: { 200: json(obj({ attempts: { type: 'array', items: ref('Attempt') } })), ...errors } } },
     '/api/attempts/{id}': { get: { summary: 'One sync attempt: the request sent, the response, the fields written before -> after, the error and its fix.', ...read, parameters: [idParam('id', 'Attempt id.')], responses: { 200: json(ref('Attempt')), 401: errors[401], 404: notFound('attempt') } } },
     '/api/attempts/{id}/retry': {

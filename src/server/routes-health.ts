@@ -45,6 +45,11 @@ export async function healthRoutes(app: FastifyInstance, ctx: ServiceContext): P
     const paused = queue ? await ctx.pool.pausedReason().catch(() => undefined) : undefined;
     checks.workers = paused ? { ok: false, detail: paused, fix: 'Add credit or raise the OpenAI quota, then POST /api/retry.' } : { ok: ctx.pool.isRunning() };
     const ok = Object.values(checks).every((c) => c.ok);
-    return reply.code(ok ? 200 : 503).send({ ok, checks, queue: queue ?? null, rateLimit: ctx.deps.limiter.snapshot(), budget: ctx.deps.budget?.snapshot() });
+    // Answers waiting for a person do not make the service unready, but nothing waits unnoticed: say how long the oldest waits.
+    const review = queue ? await ctx.deps.store.queue.reviewSummary().catch(() => undefined) : undefined;
+    const waitingForReview = review
+      ? { waiting: review.waiting, oldestSince: review.oldestSince === null ? null : new Date(review.oldestSince).toISOString(), oldestAgeSeconds: review.oldestSince === null ? null : Math.max(0, Math.round((Date.now() - review.oldestSince) / 1000)) }
+      : null;
+    return reply.code(ok ? 200 : 503).send({ ok, checks, queue: queue ?? null, review: waitingForReview, rateLimit: ctx.deps.limiter.snapshot(), budget: ctx.deps.budget?.snapshot() });
   });
 }

@@ -200,6 +200,8 @@ export interface Job {
   /** Why it is held: a spend cap (`budget`) or OpenAI's exhausted quota (`quota`); null unless held. */
   holdKind: HoldKind | null;
   holdReason: string | null;
+  /** Who approved its answer for writing (review required); null until then. */
+  reviewedBy: string | null;
   createdAt: number;
   updatedAt: number;
 }
@@ -237,7 +239,9 @@ export type Settlement =
   | { to: 'failed'; attempt?: AttemptRecord | undefined; error: JobError; answer?: unknown }
   /** Retryable: back to pending (or answered, keeping the stored answer) after `delayMs`; counts a try. `trigger`: it goes on another way (flex without capacity -> a batch). */
   | { to: 'retry'; attempt?: AttemptRecord | undefined; error: JobError; delayMs: number; answer?: unknown; trigger?: JobTrigger | undefined }
-  | { to: 'held'; attempt?: AttemptRecord | undefined; hold: { kind: HoldKind; reason: string }; until: number };
+  | { to: 'held'; attempt?: AttemptRecord | undefined; hold: { kind: HoldKind; reason: string }; until: number }
+  /** Review required: the answer (with the proposed writes) waits for a person; no attempt row yet. */
+  | { to: 'review'; attempt?: undefined; answer: unknown };
 
 export interface Settled {
   /** The attempt's row, when the settlement carried one. */
@@ -311,6 +315,13 @@ export interface QueuePort {
   releaseDeadOwner(owner: string, now?: number): Promise<number>;
   /** Re-runs dead-lettered jobs (all when no ids are given). */
   retryFailed(ids: number[] | 'all', now?: number): Promise<number>;
+
+  /** Answers waiting for a person (review required), oldest first; of one customer when given. */
+  reviews(q?: { customerId?: string | undefined; limit?: number }): Promise<Job[]>;
+  /** Approves waiting answers (all when 'all'): back to answered, to be written without a new call. Returns the approved ids. */
+  approveReviews(ids: number[] | 'all', by: string, now?: number): Promise<number[]>;
+  /** How many answers wait for a person, and since when the oldest waits (epoch ms; null when none). */
+  reviewSummary(): Promise<{ waiting: number; oldestSince: number | null }>;
   /** Queues each of these records once (its newest failed job, or a new job); records with an open job are left to it. */
   retryRecords(records: Array<{ customerId: string | null; customerNumber: string | null }>, maxAttempts: number, now?: number): Promise<number>;
 

@@ -29,7 +29,8 @@ const SPEC: Record<JobState, readonly JobState[]> = {
   pending: ['calling', 'batched', 'skipped', 'failed', 'held', 'pending'],
   calling: ['answered', 'skipped', 'failed', 'pending', 'held', 'batched'],
   batched: ['answered', 'pending', 'failed', 'skipped'],
-  answered: ['written', 'failed', 'answered'],
+  answered: ['written', 'failed', 'answered', 'review'],
+  review: ['answered', 'skipped'],
   written: [],
   skipped: [],
   failed: ['pending', 'answered'],
@@ -173,6 +174,26 @@ export function queueContract(adapter: string, open: () => Promise<QueueFixture>
       expect(await f.other.releaseAll('b', T + 3)).toBe(2);
     });
 
+    it('review: an answer waits unleased, is listed oldest first by customer, approved once (by whom), never claimed while waiting', async () => {
+      const { job: a } = await f.jobs.enqueue(job('R-1', { customerId: 'r1' }), T);
+      const { job: b } = await f.jobs.enqueue(job('R-2', { customerId: 'r2' }), T);
+      for (const [c] of [await f.jobs.claim('w', 1, 60_000, T + 1), await f.jobs.claim('w', 1, 60_000, T + 2)]) {
+        await f.jobs.storeAnswer(c!, { answer: {} }, T + 3);
+        await f.jobs.settle(c!, { to: 'review', answer: { proposal: [{ field: 'Comment', before: 'x', after: 'y' }] } }, c!.id === a.id ? T + 4 : T + 5);
+      }
+      expect(await f.other.claim('x', 10, 60_000, T + 6)).toEqual([]);
+      expect((await f.other.reviews()).map((j) => [j.id, j.state, j.leaseOwner])).toEqual([[a.id, 'review', null], [b.id, 'review', null]]);
+      expect((await f.other.reviews({ customerId: 'r2' })).map((j) => j.id)).toEqual([b.id]);
+      expect(await f.other.reviewSummary()).toEqual({ waiting: 2, oldestSince: T + 4 });
+      expect((await f.jobs.get(a.id))!.answer).toEqual({ proposal: [{ field: 'Comment', before: 'x', after: 'y' }] });
+      expect(await f.jobs.approveReviews([a.id], 'ann', T + 7)).toEqual([a.id]);
+      expect(await f.other.approveReviews([a.id], 'bob', T + 8)).toEqual([]);
+      expect(await f.other.get(a.id)).toMatchObject({ state: 'answered', reviewedBy: 'ann', leaseOwner: null });
+      expect((await f.other.claim('x', 10, 60_000, T + 9)).map((j) => j.id)).toEqual([a.id]);
+      expect(await f.jobs.approveReviews('all', 'cy', T + 10)).toEqual([b.id]);
+      expect(await f.jobs.reviewSummary()).toEqual({ waiting: 0, oldestSince: null });
+    });
+
     describe('every move the state machine allows succeeds, every other one changes nothing', () => {
       type Move = { to: JobState; name: string; precondition?: (from: JobState) => boolean; run: (j: Job) => Promise<unknown> | unknown };
       const moves: Move[] = [
@@ -186,6 +207,8 @@ export function queueContract(adapter: string, open: () => Promise<QueueFixture>
         { to: 'pending', name: 'unbatch', precondition: (from) => from === 'batched', run: (j) => f.jobs.unbatch(j, { fallback: false }, 'x', T + 10) },
         { to: 'pending', name: 'releaseHeld', precondition: (from) => from === 'held', run: () => f.jobs.releaseHeld('budget', { onlyDue: false }, T + 10) },
         { to: 'pending', name: 'retryFailed', precondition: (from) => from === 'failed', run: (j) => f.jobs.retryFailed([j.id], T + 10) },
+        { to: 'review', name: 'settle(review)', run: (j) => f.jobs.settle(j, { to: 'review', answer: { proposal: [] } }, T + 10) },
+        { to: 'answered', name: 'approveReviews', precondition: (from) => from === 'review', run: (j) => f.jobs.approveReviews([j.id], 'tester', T + 10) },
       ];
       for (const m of moves) {
         for (const from of JOB_STATES) {

@@ -184,7 +184,7 @@ export function viewsContract(storage: () => Storage): void {
         expect(runs.items.map((r) => r.runId)).toEqual(['bulk-1', 'run-a']);
         expect(runs.items[1]).toEqual({
           runId: 'run-a', trigger: 'manual', createdAt: T, updatedAt: T + 2, total: 2,
-          jobs: { pending: 1, calling: 0, batched: 0, answered: 0, written: 0, skipped: 1, failed: 0, held: 0 }, bulk: null,
+          jobs: { pending: 1, calling: 0, batched: 0, answered: 0, review: 0, written: 0, skipped: 1, failed: 0, held: 0 }, bulk: null,
         });
         expect(runs.items[0]).toMatchObject({ trigger: 'bulk', total: 2, jobs: { pending: 2 }, bulk: { mode: 'direct', status: 'running', enumerated: 2, expected: 5, enumerationDone: false } });
         await s.runs.finishEnumeration('bulk-1', T + 5);

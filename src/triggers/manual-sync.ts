@@ -26,6 +26,8 @@ export interface RunSummary {
   skipped: number;
   /** Records still waiting for a later retry (or held by a spend cap) when the run returned. */
   waiting: number;
+  /** Answers waiting for a person (review required): nothing written yet. */
+  awaitingReview: number;
   createdCustomFields: string[];
   results: SyncResult[];
   inputTokens: number;
@@ -39,6 +41,8 @@ export interface RunOptions {
   event?: TriggerEvent;
   concurrency?: number;
   onResult?: (r: SyncResult, done: number, total: number) => void;
+  /** A record whose answer now waits for a person (review required). */
+  onReview?: (jobId: number, done: number, total: number) => void;
   /** Stop waiting for records whose next retry is further away than this (they stay queued). Default 60 s. */
   maxRetryWaitMs?: number;
 }
@@ -79,7 +83,7 @@ export async function runSync(deps: SyncDeps, refs: CustomerRef[], options: RunO
       fix: `Split the list into runs of ${max} or fewer (iPaaS.com's Manual Sync has the same limit).`,
     });
   }
-  const summary: RunSummary = { runId: null, resumed: false, synced: 0, failed: 0, skipped: 0, waiting: 0, createdCustomFields: [], results: [], inputTokens: 0, cachedTokens: 0, outputTokens: 0, costUsd: 0 };
+  const summary: RunSummary = { runId: null, resumed: false, synced: 0, failed: 0, skipped: 0, waiting: 0, awaitingReview: 0, createdCustomFields: [], results: [], inputTokens: 0, cachedTokens: 0, outputTokens: 0, costUsd: 0 };
   const report = (r: SyncResult) => {
     summary[r.attempt.outcome]++;
     summary.inputTokens += r.attempt.inputTokens;
@@ -137,7 +141,14 @@ export async function runSync(deps: SyncDeps, refs: CustomerRef[], options: RunO
       for (const j of await queue.runStates(runId)) {
         // Ended, or held by the quota after a failed attempt (it waits for `retry`): reported once, with that attempt.
         const held = j.state === 'held';
-        if (j.state === 'written' || j.state === 'skipped' || j.state === 'failed' || (held && j.lastAttemptId)) {
+        if (j.state === 'review') {
+          // Answered, and waiting for a person: this run is done with it.
+          if (!reported.has(j.id)) {
+            reported.add(j.id);
+            summary.awaitingReview++;
+            options.onReview?.(j.id, summary.results.length + summary.awaitingReview, list.length);
+          }
+        } else if (j.state === 'written' || j.state === 'skipped' || j.state === 'failed' || (held && j.lastAttemptId)) {
           if (reported.has(j.id)) continue;
           reported.add(j.id);
           const attempt = j.lastAttemptId ? await deps.store.log.get(j.lastAttemptId) : undefined;

@@ -57,7 +57,7 @@ export function describeSummary(s: BulkSummary): string[] {
   const c = s.counts;
   const head = s.finished ? 'Finished' : s.interrupted ? 'Interrupted' : 'Stopped';
   const lines = [
-    `${head}: ${n(c.written)} written, ${n(c.skipped)} skipped (unchanged or filtered), ${n(c.failed)} failed${c.held ? `, ${n(c.held)} held` : ''} of ${n(s.total ?? s.enumerated)} · ${(s.elapsedMs / 1000).toFixed(1)} s`,
+    `${head}: ${n(c.written)} written, ${n(c.skipped)} skipped (unchanged or filtered), ${n(c.failed)} failed${c.held ? `, ${n(c.held)} held` : ''}${c.review ? `, ${n(c.review)} awaiting review` : ''} of ${n(s.total ?? s.enumerated)} · ${(s.elapsedMs / 1000).toFixed(1)} s`,
     `Tokens: ${n(s.inputTokens)} in (${s.inputTokens ? pct(s.cachedTokens / s.inputTokens) : '0%'} cached) / ${n(s.outputTokens)} out · cost ${usd(s.costUsd)}`,
   ];
   if (s.stoppedReason) lines.push(s.stoppedReason);

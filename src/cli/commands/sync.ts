@@ -35,6 +35,7 @@ export function describeSummary(s: RunSummary, dbPath: string): string[] {
     `${s.synced} synced, ${s.failed} failed, ${s.skipped} skipped · tokens ${s.inputTokens} in (${s.cachedTokens} cached) / ${s.outputTokens} out · cost ${usd(s.costUsd)}`,
   ];
   if (s.resumed) lines.push('Continued the interrupted run of these customers: what it had written was not sent again.');
+  if (s.awaitingReview) lines.push(`${s.awaitingReview} answer${s.awaitingReview === 1 ? '' : 's'} await${s.awaitingReview === 1 ? 's' : ''} review: nothing is written until approved (\`ipaas-openai review list\`, then \`review approve <job...>\` or \`review reject <job...> --reason ...\`).`);
   if (s.waiting) lines.push(`${s.waiting} record${s.waiting === 1 ? '' : 's'} still queued for a later retry: a running \`ipaas-openai serve\` or \`ipaas-openai retry --run\` finishes them.`);
   if (s.createdCustomFields.length) lines.push(`Created custom fields in iPaaS.com: ${s.createdCustomFields.join(', ')}`);
   lines.push(`Sync log: ${dbPath} (see \`ipaas-openai logs\`)`);
@@ -58,6 +59,7 @@ export async function syncCommand(options: SyncOptions, io: CommandIO): Promise<
       event: 'Manual',
       ...(options.concurrency ? { concurrency: options.concurrency } : {}),
       onResult: options.json ? undefined : (r) => io.out(describeResult(r)),
+      onReview: options.json ? undefined : (jobId) => io.out(`… job ${jobId}: answered; awaits review before anything is written`),
     });
     if (options.json) {
       io.out(JSON.stringify({ ...summary, results: summary.results.map((r) => ({ ...r.attempt, request: undefined, response: undefined })), store: connector.store.location }, null, 2));

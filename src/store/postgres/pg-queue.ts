@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { assertTransition, type JobState } from '../../queue/job-states.js';
+import { assertTransition, JOB_STATES, type JobState } from '../../queue/job-states.js';
 import { parseTrigger, triggerLabel, type JobTrigger } from '../../queue/trigger.js';
 import type {
   AttemptRecord, CustomerSyncState, EnqueueResult, HoldKind, IntakeItem, IntakeOutcome, IntakeSkip, Job, JobError, NewJob, QueuePort, RefKind, Settled, Settlement, StoredAttempt,
@@ -33,6 +33,7 @@ export function toJob(r: Row): Job {
     batchId: (r.batch_id as string | null) ?? null,
     holdKind: (r.hold_kind as HoldKind | null) ?? null,
     holdReason: (r.hold_reason as string | null) ?? null,
+    reviewedBy: (r.reviewed_by as string | null) ?? null,
     createdAt: r.created_at as number,
     updatedAt: r.updated_at as number,
   };
@@ -120,6 +121,12 @@ const SQL = {
     WHERE ($1::bigint[] IS NULL OR id = ANY($1::bigint[])) AND (state = 'failed' OR (state = 'held' AND hold_kind = 'quota')) AND ${movesTo(RETRIED)}`,
   openJobKeys: `SELECT customer_id, ref, ref_kind FROM jobs WHERE state IN ('pending','calling','answered','batched') OR (state = 'held' AND hold_kind IS DISTINCT FROM 'quota')`,
   failedJobKeys: `SELECT id, customer_id, ref, ref_kind FROM jobs WHERE state = 'failed' OR (state = 'held' AND hold_kind = 'quota') ORDER BY id DESC`,
+  toReview: `UPDATE jobs SET state = 'review', answer_json = $3, lease_owner = NULL, lease_until = NULL, updated_at = $4
+    WHERE id = $1 AND state = $2 AND lease_owner IS NOT DISTINCT FROM $5 AND ${movesTo("'review'")}`,
+  approve: `UPDATE jobs SET state = 'answered', reviewed_by = $2, run_after = $3, updated_at = $3
+    WHERE state = 'review' AND ($1::bigint[] IS NULL OR id = ANY($1::bigint[])) AND ${movesTo("'answered'")} RETURNING id`,
+  reviews: `SELECT * FROM jobs WHERE state = 'review' AND ($1::text IS NULL OR customer_id = $1) ORDER BY updated_at, id LIMIT $2`,
+  reviewSummary: `SELECT count(*)::int AS n, min(updated_at) AS oldest FROM jobs WHERE state = 'review'`,
   getState: `SELECT * FROM customer_state WHERE customer_id = $1`,
   putState: `INSERT INTO customer_state (customer_id, customer_number, input_fingerprint, written_json, last_response_id, last_written_at)
       VALUES ($1, $2, $3, $4, $5, $6)
@@ -274,7 +281,7 @@ export class PgQueue implements QueuePort {
       ? await this.db.query('SELECT state, count(*) AS n FROM jobs WHERE run_id = $1 GROUP BY state', [runId])
       : await this.db.query('SELECT state, count(*) AS n FROM jobs GROUP BY state')
     ).rows;
-    const out = { pending: 0, calling: 0, batched: 0, answered: 0, written: 0, skipped: 0, failed: 0, held: 0 } as Record<JobState, number>;
+    const out = Object.fromEntries(JOB_STATES.map((st) => [st, 0])) as Record<JobState, number>;
     for (const r of rows) out[r.state as JobState] = r.n as number;
     return out;
   }
@@ -355,6 +362,9 @@ export class PgQueue implements QueuePort {
           case 'retry':
             res = await c.query(SQL.retryLater, [job.id, from, to, attemptId, ...err(st.error), this.r.doc(st.answer), t, t + st.delayMs, job.leaseOwner, st.trigger ? triggerLabel(st.trigger) : null]);
             break;
+          case 'review':
+            res = await c.query(SQL.toReview, [job.id, from, this.r.doc(st.answer), t, job.leaseOwner]);
+            break;
           case 'held':
             res = await c.query(SQL.hold, [job.id, from, st.hold.kind, this.r.text(st.hold.reason), st.until, attemptId, t, job.leaseOwner]);
             break;
@@ -393,6 +403,21 @@ export class PgQueue implements QueuePort {
   async releaseDeadOwner(owner: string, now?: number): Promise<number> {
     const t = await this.db.clock(now);
     return (await this.db.query(SQL.releaseDead, [owner, t])).rowCount ?? 0;
+  }
+
+  async reviews(q: { customerId?: string | undefined; limit?: number } = {}): Promise<Job[]> {
+    return (await this.db.query(SQL.reviews, [q.customerId ?? null, q.limit ?? 500])).rows.map(toJob);
+  }
+
+  async approveReviews(ids: number[] | 'all', by: string, now?: number): Promise<number[]> {
+    if (ids !== 'all' && ids.length === 0) return [];
+    const t = await this.db.clock(now);
+    return (await this.db.query(SQL.approve, [ids === 'all' ? null : ids, by, t])).rows.map((r) => Number(r.id)).sort((a, b) => a - b);
+  }
+
+  async reviewSummary(): Promise<{ waiting: number; oldestSince: number | null }> {
+    const r = (await this.db.query(SQL.reviewSummary)).rows[0];
+    return { waiting: Number(r.n), oldestSince: r.oldest === null ? null : Number(r.oldest) };
   }
 
   async retryFailed(ids: number[] | 'all', now?: number): Promise<number> {

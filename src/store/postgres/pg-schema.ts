@@ -117,6 +117,10 @@ export const PG_MIGRATIONS: readonly string[] = [
    CREATE INDEX trial_attempts_trial ON trial_attempts (trial_id, id);
    CREATE INDEX trial_attempts_customer ON trial_attempts (customer_number, id);
    CREATE INDEX trial_attempts_started ON trial_attempts (started_at);`,
+
+  // 6: review before write-back: who approved an answer (null until a person did).
+  `ALTER TABLE jobs ADD COLUMN reviewed_by TEXT;
+   CREATE INDEX jobs_review ON jobs (state, customer_id) WHERE state = 'review';`,
 ];
 
 /**

@@ -92,6 +92,9 @@ export const MIGRATIONS = [
    CREATE INDEX trial_attempts_trial ON trial_attempts(trial_id, id);
    CREATE INDEX trial_attempts_customer ON trial_attempts(customer_number, id);
    CREATE INDEX trial_attempts_started ON trial_attempts(started_at);`,
+  // Review before write-back: who approved an answer (null until a person did).
+  `ALTER TABLE jobs ADD COLUMN reviewed_by TEXT;
+   CREATE INDEX jobs_review ON jobs(state, customer_id) WHERE state = 'review';`,
   // This database's identity: the marker beside the file names it, so a replaced or recreated file is told apart.
   `CREATE TABLE store_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
    INSERT INTO store_meta (key, value) VALUES ('id', lower(hex(randomblob(16))));`,

@@ -1,5 +1,5 @@
 import type { SqliteDatabase } from './sqlite-database.js';
-import { assertTransition, type JobState } from '../../queue/job-states.js';
+import { assertTransition, JOB_STATES, type JobState } from '../../queue/job-states.js';
 import { parseTrigger, triggerLabel, type JobTrigger } from '../../queue/trigger.js';
 import type {
   AttemptRecord, CustomerSyncState, EnqueueResult, HoldKind, IntakeItem, IntakeOutcome, IntakeSkip, Job, JobError, NewJob, QueuePort, RefKind, Settled, Settlement, StoredAttempt,
@@ -42,6 +42,7 @@ function toJob(r: Row): Job {
     batchId: (r.batch_id as string | null) ?? null,
     holdKind: (r.hold_kind as HoldKind | null) ?? null,
     holdReason: (r.hold_reason as string | null) ?? null,
+    reviewedBy: (r.reviewed_by as string | null) ?? null,
     createdAt: r.created_at as number,
     updatedAt: r.updated_at as number,
   };
@@ -142,6 +143,13 @@ export class SqliteJobStore implements QueuePort {
       retryFailed: db.prepare(`UPDATE jobs SET state = ${retried}, attempts = 0, run_after = @now, hold_kind = NULL, hold_reason = NULL,
           lease_owner = NULL, lease_until = NULL, trigger = CASE WHEN trigger LIKE 'retry%' THEN trigger ELSE 'retry' END, updated_at = @now
           WHERE id = @id AND (state = 'failed' OR (state = 'held' AND hold_kind = 'quota')) AND ${movesTo(retried)}`),
+      toReview: db.prepare(`UPDATE jobs SET state = 'review', answer_json = @answer, lease_owner = NULL, lease_until = NULL, updated_at = @now
+          WHERE id = @id AND state = @from AND lease_owner IS @leaseOwner AND ${movesTo("'review'")}`),
+      approve: db.prepare(`UPDATE jobs SET state = 'answered', reviewed_by = @by, run_after = @now, updated_at = @now
+          WHERE id = @id AND state = 'review' AND ${movesTo("'answered'")} RETURNING id`),
+      reviews: db.prepare(`SELECT * FROM jobs WHERE state = 'review' AND (@customerId IS NULL OR customer_id = @customerId) ORDER BY updated_at, id LIMIT @limit`),
+      reviewIds: db.prepare(`SELECT id FROM jobs WHERE state = 'review' ORDER BY id`),
+      reviewSummary: db.prepare(`SELECT count(*) AS n, min(updated_at) AS oldest FROM jobs WHERE state = 'review'`),
       getState: db.prepare('SELECT * FROM customer_state WHERE customer_id = ?'),
       openJobKeys: db.prepare(`SELECT customer_id, ref, ref_kind FROM jobs WHERE state IN ('pending','calling','answered','batched') OR (state = 'held' AND hold_kind IS NOT 'quota')`),
       failedJobKeys: db.prepare(`SELECT id, customer_id, ref, ref_kind FROM jobs WHERE state = 'failed' OR (state = 'held' AND hold_kind = 'quota') ORDER BY id DESC`),
@@ -320,6 +328,9 @@ export class SqliteJobStore implements QueuePort {
         case 'retry':
           changes = this.s.retryLater.run({ id: job.id, from, leaseOwner, state: to, runAfter: now + st.delayMs, ...outcomeParams(attemptId, st.error, st.answer), now, trigger: st.trigger ? triggerLabel(st.trigger) : null }).changes;
           break;
+        case 'review':
+          changes = this.s.toReview.run({ id: job.id, from, leaseOwner, answer: JSON.stringify(st.answer), now }).changes;
+          break;
         case 'held':
           changes = this.s.hold.run({ id: job.id, from, leaseOwner, kind: st.hold.kind, reason: st.hold.reason, until: st.until, now, attemptId }).changes;
           break;
@@ -379,6 +390,24 @@ export class SqliteJobStore implements QueuePort {
     return this.s.releaseDead.run({ owner, now }).changes;
   }
 
+  async reviews(q: { customerId?: string | undefined; limit?: number } = {}): Promise<Job[]> {
+    return (this.s.reviews.all({ customerId: q.customerId ?? null, limit: q.limit ?? 500 }) as Row[]).map(toJob);
+  }
+
+  async approveReviews(ids: number[] | 'all', by: string, now = Date.now()): Promise<number[]> {
+    return this.db.transaction(() => {
+      const list = ids === 'all' ? (this.s.reviewIds.all() as Row[]).map((r) => r.id as number) : ids;
+      const approved: number[] = [];
+      for (const id of list) if (this.s.approve.get({ id, by, now })) approved.push(id);
+      return approved;
+    })();
+  }
+
+  async reviewSummary(): Promise<{ waiting: number; oldestSince: number | null }> {
+    const r = this.s.reviewSummary.get() as Row;
+    return { waiting: Number(r.n), oldestSince: r.oldest === null ? null : Number(r.oldest) };
+  }
+
   async retryFailed(ids: number[] | 'all', now = Date.now()): Promise<number> {
     return this.db.transaction(() => {
       const list = ids === 'all' ? (this.db.prepare(`SELECT id FROM jobs WHERE state = 'failed' OR (state = 'held' AND hold_kind = 'quota')`).all() as Row[]).map((r) => r.id as number) : ids;
@@ -430,7 +459,7 @@ export class SqliteJobStore implements QueuePort {
 
   async counts(runId?: string): Promise<Record<JobState, number>> {
     const rows = (runId ? this.s.runCounts.all(runId) : this.s.counts.all()) as Row[];
-    const out = { pending: 0, calling: 0, batched: 0, answered: 0, written: 0, skipped: 0, failed: 0, held: 0 } as Record<JobState, number>;
+    const out = Object.fromEntries(JOB_STATES.map((st) => [st, 0])) as Record<JobState, number>;
     for (const r of rows) out[r.state as JobState] = r.n as number;
     return out;
   }
