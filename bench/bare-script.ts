@@ -1,3 +1,4 @@
+import { CUSTOMER } from '../src/ipaas/entities.js';
 /**
  * The yardstick: the same chain (GET customer -> OpenAI -> PUT) as a bare
  * script would do it, with the product's own request building, but no queue,
@@ -30,13 +31,13 @@ export async function bareScript(env: Record<string, string>, n: number, concurr
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   await pool(Array.from({ length: n }, (_, i) => i), concurrency, async (i) => {
-    const customer = (await ipaas.getCustomer(String(7 + i)))!;
+    const customer = (await ipaas.getRecord(CUSTOMER, String(7 + i)))!;
     const mapped = mapFrom(plan, customer);
     const req = buildRequest(config.openai, plan.answerFields, mapped, config.privacy);
     const res = await callOpenAI(openai, req, redact, config.openai.timeoutMs);
     const answer = parseAnswer(req.api, res.raw, req.answerSchema, mapped.id) as Record<string, unknown>;
     const writes = mapTo(plan, { Id: mapped.id, ResponseId: res.responseId, ResponseDate: new Date(), PromptText: mapped.promptText, Model: res.model, answer });
-    await ipaas.updateCustomer(customer.id, buildPatch(customer, writes).patch);
+    await ipaas.updateRecord(CUSTOMER, customer.id, buildPatch(customer, writes).patch);
   });
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);

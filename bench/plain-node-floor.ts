@@ -1,3 +1,4 @@
+import { CUSTOMER } from '../src/ipaas/entities.js';
 /**
  * The floor: the same three calls per record (GET customer -> POST /v1/responses -> PUT customer)
  * in plain Node, over undici's raw request API with keep-alive, no SDK, no mapping engine, no queue,
@@ -23,7 +24,7 @@ export async function plainNodeFloor(env: Record<string, string>, n: number, con
   // Set-up, not timed: the body's static part, exactly as the product builds it.
   const ipaasClient = new IpaasClient({ ...config.ipaas, redact: createRedactor([]) });
   const plan = buildMappingPlan(selectCollections(config) as ActiveCollections, new FieldCatalog(await ipaasClient.listCustomFields()));
-  const sample = (await ipaasClient.getCustomer(String(firstId)))!;
+  const sample = (await ipaasClient.getRecord(CUSTOMER, String(firstId)))!;
   const template = buildRequest(config.openai, plan.answerFields, mapFrom(plan, sample), config.privacy).body;
   await ipaasClient.close();
 

@@ -6,7 +6,8 @@ import { ENV, loadConfig, type LoadedConfig } from '../src/config/load-config.js
 import { startService, type RunningService } from '../src/server/service.js';
 import type { Logger } from '../src/shared/logger.js';
 import { openConnector, rateLimiterFor } from '../src/app/connector.js';
-import type { CustomerRef } from '../src/pipeline/load-customer.js';
+import type { RecordRef } from '../src/pipeline/load-record.js';
+import { CUSTOMER } from '../src/ipaas/entities.js';
 import { runSync } from '../src/triggers/manual-sync.js';
 
 export interface DemoOptions {
@@ -54,13 +55,13 @@ export async function demoCommand(options: DemoOptions, io: CommandIO): Promise<
     const connector = await openConnector(loaded, { limiter: rateLimiterFor(loaded.config, loaded.config.sync.concurrency), fresh: !!options.fresh });
     if (connector.store.notice) io.err(`warning: ${connector.store.notice}`);
     try {
-      let refs: CustomerRef[];
+      let refs: RecordRef[];
       if (emulators.ipaas) {
         refs = emulators.ipaas.emulator.listCustomers().map((c) => (c.customer_number ? { customerNumber: c.customer_number } : { id: String(c.id) }));
         io.out(`Manual sync of ${refs.length} sample customers (${SAMPLE_CUSTOMERS.filter((c) => !c.customer_number).length} without a CustomerNumber, to show the failure path):`);
       } else {
-        const first = await connector.ipaas.listCustomers(1, { pageSize: 5 });
-        refs = first.customers.map((c) => (c.customerNumber ? { customerNumber: c.customerNumber } : { id: c.id }));
+        const first = await connector.ipaas.listRecords(CUSTOMER, 1, { pageSize: 5 });
+        refs = first.records.map((c) => (c.number ? { customerNumber: c.number } : { id: c.id }));
         io.out(`Manual sync of the first ${refs.length} customers of the iPaaS.com account:`);
       }
       const summary = await runSync(connector, refs, { trigger: { source: 'demo' }, event: 'Manual', onResult: (r) => io.out(`  ${describeResult(r).replace(/\n/g, '\n  ')}`) });
@@ -69,12 +70,12 @@ export async function demoCommand(options: DemoOptions, io: CommandIO): Promise<
 
       const showcase = summary.results.find((r) => r.attempt.customerNumber === 'CUST-10045') ?? summary.results.find((r) => r.attempt.outcome === 'synced');
       if (showcase?.attempt.customerNumber) {
-        const c = await connector.ipaas.findCustomerByNumber(showcase.attempt.customerNumber);
+        const c = await connector.ipaas.findByNumber(CUSTOMER, showcase.attempt.customerNumber);
         if (c) {
           io.out('');
-          io.out(`${c.customerNumber} as iPaaS.com now holds it (read back through its API):`);
-          io.out(`  Name:    ${c.firstName} ${c.lastName}`);
-          io.out(`  Comment: ${(c.comment ?? '').replace(/\n/g, '\n           ')}`);
+          io.out(`${c.number} as iPaaS.com now holds it (read back through its API):`);
+          io.out(`  Name:    ${c.name}`);
+          io.out(`  Comment: ${String(c.fields.Comment ?? '').replace(/\n/g, '\n           ')}`);
           for (const [k, v] of Object.entries(c.customFields)) io.out(`  ${k}: ${v.length > 100 ? `${v.slice(0, 100)}…` : v}`);
         }
       }

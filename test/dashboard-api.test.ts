@@ -177,7 +177,12 @@ describe('dashboard API: data and actions', () => {
     expect(byItem['CustomerNumber is populated for all records to be synced.']).toMatchObject({ status: 'fail', fix: expect.stringMatching(/Fill in Customer Number/) });
     expect(byItem['Outbound webhooks are configured if automatic sync is required.']).toMatchObject({ status: 'fail', fix: expect.stringMatching(/add outbound webhooks/) });
     const c = (await h.api('GET', '/api/config')).body;
-    expect(c.collections.map((x: { name: string; status: string }) => `${x.name}: ${x.status}`)).toEqual(['OpenAI Add/Update Customer FROM iPaaS: Enabled', 'OpenAI Add/Update Customer TO iPaaS: Enabled']);
+    expect(c.collections.map((x: { name: string; status: string }) => `${x.name}: ${x.status}`)).toEqual([
+      'OpenAI Add/Update Customer FROM iPaaS: Enabled',
+      'OpenAI Add/Update Customer TO iPaaS: Enabled',
+      'OpenAI Add/Update Product FROM iPaaS: Enabled',
+      'OpenAI Add/Update Product TO iPaaS: Enabled',
+    ]);
     expect(c.collections[0].triggerEvents).toEqual(['Manual', 'Customer Create', 'Customer Update']);
     expect(c.collections[0].mappings[0]).toMatchObject({ type: 'Field', source: 'CustomerNumber', destination: 'Id' });
     expect(c.collections[1].mappings.find((m: { destination: string }) => m.destination === 'Known To Film')).toMatchObject({ destinationType: 'bool' });

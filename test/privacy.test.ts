@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { keyedHash } from '../src/mapping/transforms.js';
-import { previewCustomer } from '../src/pipeline/preview.js';
+import { previewRecord } from '../src/pipeline/preview.js';
 import { runSync } from '../src/triggers/manual-sync.js';
 import { startHarness, type Harness } from './helpers/harness.js';
 
@@ -40,7 +40,7 @@ describe('privacy controls on what is sent', () => {
       config: { mappingCollections: collections('Summarise {{FirstName}} {{LastName}} <{{EmailAddress}}> in the comment field.') },
       env: { IPAAS_OPENAI_HASH_KEY: HASH_KEY },
     });
-    const preview = await previewCustomer(h.loaded.config, h.connector.ipaas, { customerNumber: 'CUST-10045' });
+    const preview = await previewRecord(h.loaded.config, h.connector.ipaas, { customerNumber: 'CUST-10045' });
     const summary = await runSync(h.connector, [{ customerNumber: 'CUST-10045' }], { trigger: { source: 'manual' } });
     expect(summary.synced).toBe(1);
     const sent = h.emulators.openai.emulator.requests().find((r) => r.path.endsWith('/responses'))!.body as Record<string, any>;

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { CUSTOMER } from '../src/ipaas/entities.js';
 import { runSync } from '../src/triggers/manual-sync.js';
 import { startHarness, type Harness } from './helpers/harness.js';
 
@@ -68,8 +69,8 @@ describe('Scenario 3: Prompt Request Verification', () => {
     expect(a.costUsd).toBeGreaterThan(0);
 
     // ... and the customer, read back through the iPaaS.com API (the product's own client).
-    const back = await h.connector.ipaas.findCustomerByNumber('CUST-10045');
-    expect(back?.comment).toBe(KEANU_SUMMARY);
+    const back = await h.connector.ipaas.findByNumber(CUSTOMER, 'CUST-10045');
+    expect(back?.fields.Comment).toBe(KEANU_SUMMARY);
     expect(back?.customFields).toMatchObject({
       'Known To Film': 'true',
       'Last Response ID': a.responseId,

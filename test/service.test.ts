@@ -149,7 +149,7 @@ describe('serve: bad input never creates work', () => {
       [webhook(h, good, { authorization: 'Bearer nope-nope-nope' }), 401, /does not match/],
       [webhook(h, '{"id": 1, "notifications": [', { authorization: `Bearer ${WEBHOOK_KEY}` }), 400, /not valid JSON/],
       [webhook(h, { id: 1, notifications: [] }), 400, /does not have iPaaS\.com's shape: notifications/],
-      [webhook(h, note(1, 'product/updated')), 400, /Unknown scope "product\/updated"/],
+      [webhook(h, note(1, 'order/updated')), 400, /Unknown scope "order\/updated"/],
       [webhook(h, { ...good, padding: 'x'.repeat(2_000_000) }), 413, /too large/],
     ];
     for (const [p, status, message] of cases) {
@@ -174,7 +174,7 @@ describe('serve: bad input never creates work', () => {
     h = await startServiceHarness({ webhooks: false });
     h.service.ctx.deps.config.mappingCollections[0]!.status = 'Disabled';
     const body = (await (await webhook(h, note(1))).json()) as { skipped: Array<{ reason: string }>; enqueued: unknown[] };
-    expect(body.skipped[0]?.reason).toBe('The FROM iPaaS mapping collection is Disabled.');
+    expect(body.skipped[0]?.reason).toBe('The FROM iPaaS mapping collection for Customer is Disabled.');
     expect(body.enqueued).toEqual([]);
   });
 

@@ -1,6 +1,7 @@
 import type OpenAI from 'openai';
 import type { ConnectorConfig } from '../config/schema.js';
 import type { IpaasClient } from '../ipaas/ipaas-client.js';
+import { entityModel, type EntityModel, type EntityName } from '../ipaas/entities.js';
 import { selectCollections } from '../mapping/collections.js';
 import { promptTextMapping } from '../mapping/prompt-text.js';
 import { toUpstreamError } from '../openai/call-openai.js';
@@ -40,24 +41,28 @@ const failed = (item: string, err: unknown): CheckResult => {
   return { item, status: 'fail', detail: e.message, ...(e.fix ? { fix: e.fix } : {}) };
 };
 
-async function checkIpaas(ipaas: IpaasClient): Promise<CheckResult> {
-  const page = await ipaas.listCustomers(1, { pageSize: 1 });
-  return { item: CHECKLIST.ipaasCredentials, status: 'pass', detail: `A live call listed customers (${page.pagination.total_Count ?? page.customers.length} in the account).` };
+async function checkIpaas(ipaas: IpaasClient, model: EntityModel): Promise<CheckResult> {
+  const page = await ipaas.listRecords(model, 1, { pageSize: 1 });
+  return { item: CHECKLIST.ipaasCredentials, status: 'pass', detail: `A live call listed ${model.name}s (${page.pagination.total_Count ?? page.records.length} in the account).` };
 }
 
-async function checkCustomerNumbers(ipaas: IpaasClient): Promise<CheckResult> {
+/** The checklist's identity item in the model's words (the seed's for customers). */
+const identityItem = (model: EntityModel) => (model.name === 'customer' ? CHECKLIST.customerNumber : `${model.identity} is populated for all records to be synced.`);
+
+async function checkNumbers(ipaas: IpaasClient, model: EntityModel): Promise<CheckResult> {
   let total = 0;
   const missing: string[] = [];
-  for await (const c of ipaas.allCustomers({ pageSize: 100 })) {
+  for await (const c of ipaas.allRecords(model, { pageSize: 100 })) {
     total++;
-    if (!c.customerNumber) missing.push(`id ${c.id}${c.firstName || c.lastName ? ` (${[c.firstName, c.lastName].filter(Boolean).join(' ')})` : ''}`);
+    if (!c.number) missing.push(`id ${c.id}${c.name ? ` (${c.name})` : ''}`);
   }
-  if (missing.length === 0) return { item: CHECKLIST.customerNumber, status: 'pass', detail: `All ${total} customers have a CustomerNumber.` };
+  const item = identityItem(model);
+  if (missing.length === 0) return { item, status: 'pass', detail: `All ${total} ${model.name}s have a ${model.identity}.` };
   return {
-    item: CHECKLIST.customerNumber,
+    item,
     status: 'fail',
-    detail: `${missing.length} of ${total} customers lack a CustomerNumber: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''}. They fail and are never sent to OpenAI.`,
-    fix: 'Fill in Customer Number for these customers in iPaaS.com.',
+    detail: `${missing.length} of ${total} ${model.name}s lack a ${model.identity}: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''}. They fail and are never sent to OpenAI.`,
+    fix: model.name === 'customer' ? 'Fill in Customer Number for these customers in iPaaS.com.' : `Fill in the ${model.identity} of these ${model.name}s in iPaaS.com.`,
   };
 }
 
@@ -74,23 +79,24 @@ async function checkOpenAI(config: ConnectorConfig, openai: OpenAI, redact: Reda
  * Runs every checklist item; each ends pass, warn or fail with the fix.
  * Live calls prove the credentials; nothing is written.
  */
-export async function validateSetup(deps: ValidateDeps): Promise<CheckResult[]> {
+export async function validateSetup(deps: ValidateDeps, entity?: EntityName): Promise<CheckResult[]> {
   const { config, ipaas, openai } = deps;
+  const model = entityModel(entity);
   const results: CheckResult[] = [];
   const ipaasOk = ipaas instanceof Error ? undefined : ipaas;
 
   if (!ipaasOk) results.push(failed(CHECKLIST.ipaasCredentials, ipaas));
-  else results.push(await checkIpaas(ipaasOk).catch((e) => failed(CHECKLIST.ipaasCredentials, e)));
+  else results.push(await checkIpaas(ipaasOk, model).catch((e) => failed(CHECKLIST.ipaasCredentials, e)));
   const ipaasLive = ipaasOk && results[0]!.status === 'pass' ? ipaasOk : undefined;
 
-  if (ipaasLive) results.push(await checkCustomerNumbers(ipaasLive).catch((e) => failed(CHECKLIST.customerNumber, e)));
-  else results.push({ item: CHECKLIST.customerNumber, status: 'fail', detail: 'Not checked: iPaaS.com cannot be reached with these credentials.', fix: 'Fix the iPaaS.com credentials first.' });
+  if (ipaasLive) results.push(await checkNumbers(ipaasLive, model).catch((e) => failed(identityItem(model), e)));
+  else results.push({ item: identityItem(model), status: 'fail', detail: 'Not checked: iPaaS.com cannot be reached with these credentials.', fix: 'Fix the iPaaS.com credentials first.' });
 
   results.push(openai instanceof Error ? failed(CHECKLIST.openaiCredentials, openai) : await checkOpenAI(config, openai, deps.redact));
 
   let active;
   try {
-    active = selectCollections(config);
+    active = selectCollections(config, undefined, model.name);
   } catch (err) {
     results.push(failed(CHECKLIST.promptText, err));
     return results;
@@ -135,7 +141,7 @@ export async function validateSetup(deps: ValidateDeps): Promise<CheckResult[]> 
     results.push(
       blocking.length
         ? { item: CHECKLIST.customFields, status: 'fail', detail: `Request field not found: ${[...new Set(blocking.map((p) => `"${p.field}"`))].join(', ')} (${blocking[0]!.where}).`, fix: blocking[0]!.fix }
-        : { item: CHECKLIST.customFields, status: 'warn', detail: `Missing now, created automatically on the first sync: ${[...new Set(creatable.map((p) => `"${p.field}"`))].join(', ')}.`, fix: 'Nothing to do, or create them yourself in iPaaS.com (module Customer).' },
+        : { item: CHECKLIST.customFields, status: 'warn', detail: `Missing now, created automatically on the first sync: ${[...new Set(creatable.map((p) => `"${p.field}"`))].join(', ')}.`, fix: `Nothing to do, or create them yourself in iPaaS.com (module ${model.label}).` },
     );
   }
 
@@ -148,7 +154,7 @@ export async function validateSetup(deps: ValidateDeps): Promise<CheckResult[]> 
     try {
       const hooks = await ipaasLive.listWebhooks();
       const scopes = new Set(hooks.map((h) => h.scope.replace(/\/debug$/, '')));
-      const need = wants.map((e) => (e === 'Customer Create' ? 'customer/created' : 'customer/updated'));
+      const need = wants.map((e) => (e === model.events.created ? model.scopes.created : model.scopes.updated));
       const lacking = need.filter((s) => !scopes.has(s));
       results.push(
         lacking.length

@@ -1,5 +1,6 @@
 import { createInterface } from 'node:readline/promises';
 import { loadConfig, type LoadedConfig } from '../config/load-config.js';
+import type { EntityName } from '../ipaas/entities.js';
 
 /** What every command gets from the entry point; tests pass their own. */
 export interface CommandIO {
@@ -14,6 +15,8 @@ export interface CommonOptions {
   json?: boolean | undefined;
   /** Start afresh where the SQLite database that held acknowledged work vanished (--fresh). */
   fresh?: boolean | undefined;
+  /** The iPaaS.com data model the command works on (default customer). */
+  entity?: EntityName | undefined;
 }
 
 export function processIO(): CommandIO {

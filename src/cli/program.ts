@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { configJsonSchema } from '../config/load-config.js';
+import { ENTITY_NAMES } from '../ipaas/entities.js';
 import { describeError } from '../shared/errors.js';
 import { versionLine } from '../shared/version.js';
 import { logsCommand } from './commands/logs.js';
@@ -57,12 +58,15 @@ export function buildProgram(io: CommandIO = processIO(), setExit: (code: number
   const common = (c: Command) =>
     c.option('-c, --config <file>', 'config file (YAML or JSON); default ./ipaas-openai.yaml or $IPAAS_OPENAI_CONFIG').option('--json', 'machine-readable output');
   const act = (fn: () => Promise<number>) => run(io, fn).then(setExit);
+  // The data model a command works on: customers (the default) or products.
+  const withEntity = (c: Command) =>
+    c.addOption(new Option('--entity <model>', 'the iPaaS.com data model: customer (by CustomerNumber) or product (by SKU)').choices([...ENTITY_NAMES]).default('customer'));
 
-  common(
+  common(withEntity(
     program
       .command('sync')
-      .description('Manual sync: send customers through OpenAI and write the answers back (up to 3,000)')
-      .argument('[CustomerNumber...]', 'CustomerNumbers, e.g. CUST-10045')
+      .description('Manual sync: send customers (or products, --entity product) through OpenAI and write the answers back (up to 3,000)')
+      .argument('[CustomerNumber...]', 'CustomerNumbers, e.g. CUST-10045 (SKUs with --entity product)')
       .option('--id', 'the arguments are iPaaS.com customer ids, not CustomerNumbers')
       .option('-f, --file <file>', 'read ids from a file (one per line or comma-separated)')
       .option('--concurrency <n>', 'parallel records', positiveInt)
@@ -76,7 +80,7 @@ export function buildProgram(io: CommandIO = processIO(), setExit: (code: number
       .option('--force', 'with --all: also re-send customers whose mapped fields did not change since their last sync')
       .option('-y, --yes', 'with --all: do not ask for confirmation')
       .option('--fresh', FRESH),
-  ).action((ids: string[], o) => {
+  )).action((ids: string[], o) => {
     if (o.all) {
       if (ids.length || o.file || o.id) return act(async () => {
         io.err('error: --all takes no CustomerNumbers, --id or --file.');
@@ -96,7 +100,7 @@ export function buildProgram(io: CommandIO = processIO(), setExit: (code: number
       process.on('SIGTERM', onSignal);
       return act(() =>
         syncAllCommand(
-          { since: o.since, filter: o.filter, where: o.where, batch: !!o.batch, tier: o.tier, yes: !!o.yes, force: !!o.force, concurrency: o.concurrency, fresh: !!o.fresh, config: o.config, json: o.json, interactive: !!process.stdin.isTTY, tty: !!process.stdout.isTTY, signal: abort.signal },
+          { since: o.since, filter: o.filter, where: o.where, batch: !!o.batch, tier: o.tier, yes: !!o.yes, force: !!o.force, concurrency: o.concurrency, fresh: !!o.fresh, entity: o.entity, config: o.config, json: o.json, interactive: !!process.stdin.isTTY, tty: !!process.stdout.isTTY, signal: abort.signal },
           io,
         ),
       ).finally(() => {
@@ -104,10 +108,10 @@ export function buildProgram(io: CommandIO = processIO(), setExit: (code: number
         process.off('SIGTERM', onSignal);
       });
     }
-    return act(() => syncCommand({ ids, byId: !!o.id, file: o.file, concurrency: o.concurrency, debug: !!o.debug, fresh: !!o.fresh, config: o.config, json: o.json }, io));
+    return act(() => syncCommand({ ids, byId: !!o.id, file: o.file, concurrency: o.concurrency, debug: !!o.debug, fresh: !!o.fresh, entity: o.entity, config: o.config, json: o.json }, io));
   });
 
-  common(
+  common(withEntity(
     program
       .command('try')
       .description('Prompt lab: the active PromptText, and a candidate, on the same customers with real OpenAI calls; nothing is written to iPaaS.com')
@@ -115,12 +119,12 @@ export function buildProgram(io: CommandIO = processIO(), setExit: (code: number
       .option('--sample <n>', 'how many customers to draw at random (default 5)', positiveInt)
       .option('--prompt-file <file>', 'a candidate PromptText to compare with the active one')
       .option('-y, --yes', 'do not ask for confirmation'),
-  ).action((numbers: string[], o) => {
+  )).action((numbers: string[], o) => {
     const abort = new AbortController();
     const onSignal = () => abort.abort();
     process.once('SIGINT', onSignal);
     return act(() =>
-      tryCommand({ numbers, sample: o.sample, promptFile: o.promptFile, yes: !!o.yes, interactive: !!process.stdin.isTTY, config: o.config, json: o.json }, io, abort.signal),
+      tryCommand({ numbers, sample: o.sample, promptFile: o.promptFile, yes: !!o.yes, interactive: !!process.stdin.isTTY, entity: o.entity, config: o.config, json: o.json }, io, abort.signal),
     ).finally(() => process.off('SIGINT', onSignal));
   });
 
@@ -161,16 +165,16 @@ export function buildProgram(io: CommandIO = processIO(), setExit: (code: number
       .option('--by <name>', 'who rejects (default: your user name)'),
   ).action((ids: string[], o) => withJobIds(ids, (jobIds) => reviewCommand({ action: 'reject', jobIds, reason: o.reason, by: o.by, config: o.config, json: o.json }, io)));
 
-  common(
+  common(withEntity(
     program
       .command('preview')
-      .description('Dry run for one customer: the exact OpenAI request, estimated tokens and cost; nothing sent or written')
-      .argument('<CustomerNumber>')
-      .option('--id', 'the argument is an iPaaS.com customer id'),
-  ).action((id: string, o) => act(() => previewCommand({ id, byId: !!o.id, config: o.config, json: o.json }, io)));
+      .description('Dry run for one customer (or product): the exact OpenAI request, estimated tokens and cost; nothing sent or written')
+      .argument('<CustomerNumber>', 'a CustomerNumber (a SKU with --entity product)')
+      .option('--id', 'the argument is an iPaaS.com id'),
+  )).action((id: string, o) => act(() => previewCommand({ id, byId: !!o.id, entity: o.entity, config: o.config, json: o.json }, io)));
 
-  common(program.command('validate').description("The seed's validation checklist, live: each item pass/fail with the fix")).action((o) =>
-    act(() => validateCommand({ config: o.config, json: o.json }, io)),
+  common(withEntity(program.command('validate').description("The seed's validation checklist, live: each item pass/fail with the fix"))).action((o) =>
+    act(() => validateCommand({ entity: o.entity, config: o.config, json: o.json }, io)),
   );
 
   common(

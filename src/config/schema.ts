@@ -5,7 +5,8 @@ import { TRANSFORM_HELP, TRANSFORM_PATTERN } from '../mapping/transforms.js';
 export const customFieldTypes = ['string', 'number', 'bool', 'guid', 'encrypted', 'password', 'date', 'datetime', 'enum'] as const;
 export type CustomFieldType = (typeof customFieldTypes)[number];
 
-export const triggerEvents = ['Manual', 'Customer Create', 'Customer Update'] as const;
+export const triggerEvents = ['Manual', 'Customer Create', 'Customer Update', 'Product Create', 'Product Update'] as const;
+export const dataModels = ['Customer', 'Product'] as const;
 export type TriggerEvent = (typeof triggerEvents)[number];
 
 const mappingSchema = z
@@ -26,17 +27,17 @@ export type Mapping = z.infer<typeof mappingSchema>;
 const collectionSchema = z
   .object({
     name: z.string().min(1),
-    dataModel: z.literal('Customer').default('Customer'),
+    dataModel: z.enum(dataModels).default('Customer').describe('The iPaaS.com data model the collection maps: Customer (identity CustomerNumber) or Product (identity SKU)'),
     direction: z.enum(['FROM iPaaS', 'TO iPaaS']),
     status: z.enum(['Enabled', 'Disabled']).default('Enabled'),
     triggerEvents: z.array(z.enum(triggerEvents)).default(['Manual', 'Customer Create', 'Customer Update']),
     filter: z
       .object({
-        recordType: z.literal('Customer').default('Customer'),
+        recordType: z.enum(dataModels).optional().describe('Must equal dataModel when given'),
         expression: z.string().optional().describe('Formula that must be true for a record to be synced, e.g. !IsEmpty(EmailAddress)'),
       })
       .strict()
-      .default({ recordType: 'Customer' }),
+      .default({}),
     mappings: z.array(mappingSchema).min(1),
     review: z.enum(['off', 'required']).optional().describe('TO collections: overrides sync.review for the answers this collection writes'),
   })
@@ -203,6 +204,7 @@ export const configSchema = z
             name: z.string().min(1),
             dataType: z.enum(customFieldTypes),
             description: z.string().optional(),
+            module: z.enum(dataModels).default('Customer').describe('The iPaaS.com module the custom field belongs to'),
           })
           .strict(),
       )
@@ -211,6 +213,13 @@ export const configSchema = z
   })
   .strict()
   .superRefine((c, ctx) => {
+    c.mappingCollections.forEach((col, i) => {
+      if (col.filter.recordType && col.filter.recordType !== col.dataModel) {
+        ctx.addIssue({ code: 'custom', path: ['mappingCollections', i, 'filter', 'recordType'], message: `"${col.name}" maps ${col.dataModel}: its filter.recordType must be ${col.dataModel} (or left out)` });
+      }
+      const wrong = col.triggerEvents.filter((e) => e !== 'Manual' && !e.startsWith(col.dataModel));
+      if (wrong.length) ctx.addIssue({ code: 'custom', path: ['mappingCollections', i, 'triggerEvents'], message: `"${col.name}" maps ${col.dataModel}: ${wrong.join(', ')} ${wrong.length > 1 ? 'are events' : 'is an event'} of another data model` });
+    });
     c.mappingCollections.forEach((col, i) =>
       col.mappings.forEach((m, j) => {
         if (!m.transform) return;

@@ -1,18 +1,8 @@
 import { z } from 'zod';
 import { ConnectorError, UpstreamError } from '../shared/errors.js';
 import type { Redactor } from '../shared/redact.js';
-import {
-  customFieldDefinitionSchema,
-  paginationSchema,
-  remoteCustomerSchema,
-  toCustomer,
-  webhookSchema,
-  type Customer,
-  type CustomerPatch,
-  type CustomFieldDefinition,
-  type Pagination,
-  type WebhookSubscription,
-} from './customer-model.js';
+import { customFieldDefinitionSchema, paginationSchema, webhookSchema, type CustomFieldDefinition, type Pagination, type WebhookSubscription } from './api-shapes.js';
+import { CUSTOMER, toRecord, type EntityModel, type IpaasRecord, type RecordPatch } from './entities.js';
 import { IpaasTransport } from './transport.js';
 
 export interface IpaasClientOptions {
@@ -27,11 +17,13 @@ export interface IpaasClientOptions {
 
 const loginSchema = z.object({ access_token: z.string(), access_token_expiration: z.string().optional(), refresh_token: z.string().optional() }).loose();
 
-export interface CustomerPage {
-  customers: Customer[];
+export interface RecordPage {
+  records: IpaasRecord[];
   pagination: Pagination;
 }
 
+/** The list's equals filter: query name -> value (CustomerNumber, EmailAddress, ... for customers; Sku, Name for products). */
+export type RecordFilter = Record<string, string>;
 export type CustomerFilter = Partial<Record<'CustomerNumber' | 'EmailAddress' | 'FirstName' | 'LastName' | 'Company', string>>;
 
 function parseOrThrow<T>(schema: z.ZodType<T>, body: unknown, what: string): T {
@@ -44,7 +36,7 @@ function parseOrThrow<T>(schema: z.ZodType<T>, body: unknown, what: string): T {
   return r.data;
 }
 
-/** The iPaaS.com API as the connector uses it: customers, custom field definitions, webhooks. */
+/** The iPaaS.com API as the connector uses it: records of each data model (entities.ts), custom field definitions, webhooks. */
 export class IpaasClient {
   private readonly http: IpaasTransport;
   private token: string | undefined;
@@ -102,17 +94,18 @@ export class IpaasClient {
     return this.http.close();
   }
 
-  async getCustomer(id: string): Promise<Customer | undefined> {
+  async getRecord(model: EntityModel, id: string): Promise<IpaasRecord | undefined> {
     try {
-      const res = await this.call('GET', `/customers/v2/Customer/${encodeURIComponent(id)}`);
-      return toCustomer(parseOrThrow(remoteCustomerSchema, res.body, 'customer'));
+      const res = await this.call('GET', model.paths.one(id));
+      return toRecord(model, parseOrThrow(model.remote, res.body, model.name));
     } catch (err) {
       if (err instanceof UpstreamError && err.status === 404) return undefined;
       throw err;
     }
   }
 
-  async listCustomers(page: number, options: { pageSize?: number; filter?: CustomerFilter; updatedSince?: string } = {}): Promise<CustomerPage> {
+  /** One page of a model's records; `filter` takes the list's equals filter by field (CustomerNumber, Sku, ...). */
+  async listRecords(model: EntityModel, page: number, options: { pageSize?: number; filter?: RecordFilter; updatedSince?: string } = {}): Promise<RecordPage> {
     const q = new URLSearchParams({ pageNumber: String(page) });
     if (options.pageSize) q.set('pageSize', String(options.pageSize));
     const filter = Object.entries(options.filter ?? {});
@@ -121,8 +114,8 @@ export class IpaasClient {
       for (const [k, v] of filter) if (v !== undefined) q.set(k, v);
     }
     if (options.updatedSince) q.set('updatedSince', options.updatedSince);
-    const res = await this.call('GET', `/customers/v2/Customers?${q}`);
-    const customers = parseOrThrow(z.array(remoteCustomerSchema), res.body, 'customer list').map(toCustomer);
+    const res = await this.call('GET', `${model.paths.list}?${q}`);
+    const records = parseOrThrow(z.array(model.remote), res.body, `${model.name} list`).map((r) => toRecord(model, r));
     const header = res.headers.get('x-pagination');
     let pagination: Pagination = { current_Page: page, total_Pages: page };
     if (header) {
@@ -133,36 +126,38 @@ export class IpaasClient {
         throw new ConnectorError('IPAAS_REQUEST_FAILED', `iPaaS.com request failed. The X-Pagination header is not JSON: ${header.slice(0, 200)}`);
       }
     }
-    return { customers, pagination };
+    return { records, pagination };
   }
 
-  /** Streams every customer page by page; memory holds one page at a time. */
-  async *allCustomers(options: { pageSize?: number; filter?: CustomerFilter } = {}): AsyncGenerator<Customer> {
+  /** Streams every record of a model page by page; memory holds one page at a time. */
+  async *allRecords(model: EntityModel, options: { pageSize?: number; filter?: RecordFilter } = {}): AsyncGenerator<IpaasRecord> {
     for (let page = 1; ; page++) {
-      const { customers, pagination } = await this.listCustomers(page, options);
-      yield* customers;
-      if (page >= pagination.total_Pages || customers.length === 0) return;
+      const { records, pagination } = await this.listRecords(model, page, options);
+      yield* records;
+      if (page >= pagination.total_Pages || records.length === 0) return;
     }
   }
 
-  async findCustomerByNumber(customerNumber: string): Promise<Customer | undefined> {
-    const { customers } = await this.listCustomers(1, { filter: { CustomerNumber: customerNumber } });
+  /** The record whose identity (CustomerNumber, SKU) is this. */
+  async findByNumber(model: EntityModel, number: string): Promise<IpaasRecord | undefined> {
+    const { records } = await this.listRecords(model, 1, { filter: { [model.identityFilter]: number } });
     // The filter matches case-insensitively; the identity is exact.
-    return customers.find((c) => c.customerNumber === customerNumber) ?? customers.find((c) => c.customerNumber?.toLowerCase() === customerNumber.toLowerCase());
+    return records.find((c) => c.number === number) ?? records.find((c) => c.number?.toLowerCase() === number.toLowerCase());
   }
 
-  async updateCustomer(id: string, patch: CustomerPatch): Promise<Customer> {
-    const res = await this.call('PUT', `/customers/v2/Customer/${encodeURIComponent(id)}`, patch);
-    return toCustomer(parseOrThrow(remoteCustomerSchema, res.body, 'customer'));
+  async updateRecord(model: EntityModel, id: string, patch: RecordPatch): Promise<IpaasRecord> {
+    const res = await this.call('PUT', model.paths.one(id), patch);
+    return toRecord(model, parseOrThrow(model.remote, res.body, model.name));
   }
 
-  async listCustomFields(): Promise<CustomFieldDefinition[]> {
-    const res = await this.call('GET', '/customers/v2/CustomFields?module=Customer');
+  /** Custom field definitions of a model's module (Customer, Product). */
+  async listCustomFields(model: EntityModel = CUSTOMER): Promise<CustomFieldDefinition[]> {
+    const res = await this.call('GET', model.paths.customFields);
     return parseOrThrow(z.array(customFieldDefinitionSchema), res.body, 'custom field list');
   }
 
-  async createCustomField(def: { name: string; data_type: string; description?: string | undefined }): Promise<CustomFieldDefinition> {
-    const res = await this.call('POST', '/customers/v2/CustomField', { ...def, module: 'Customer' });
+  async createCustomField(def: { name: string; data_type: string; description?: string | undefined }, model: EntityModel = CUSTOMER): Promise<CustomFieldDefinition> {
+    const res = await this.call('POST', model.paths.customField, { ...def, module: model.label });
     return parseOrThrow(customFieldDefinitionSchema, res.body, 'custom field');
   }
 

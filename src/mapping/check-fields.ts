@@ -1,5 +1,4 @@
 import type { Mapping, MappingCollection } from '../config/schema.js';
-import { isStandardField, WRITABLE_STANDARD_FIELDS } from '../ipaas/customer-model.js';
 import { ConnectorError } from '../shared/errors.js';
 import type { ActiveCollections } from './collections.js';
 import type { FieldCatalog } from './field-catalog.js';
@@ -15,8 +14,8 @@ export interface FieldProblem {
 const describe = (c: MappingCollection, m: Mapping) =>
   `mapping #${c.mappings.indexOf(m) + 1} (${m.type} ${m.type === 'Static' ? 'text' : JSON.stringify(m.source)} -> ${m.destination}) of "${c.name}"`;
 
-const createFix = (field: string, dataType?: string) =>
-  `Create the custom field "${field}" in iPaaS.com (module Customer${dataType ? `, data type ${dataType}` : ''}) or turn on sync.autoCreateCustomFields; or change the mapping to a field that exists.`;
+const createFix = (field: string, module: string, dataType?: string) =>
+  `Create the custom field "${field}" in iPaaS.com (module ${module}${dataType ? `, data type ${dataType}` : ''}) or turn on sync.autoCreateCustomFields; or change the mapping to a field that exists.`;
 
 /**
  * Every field the mappings reference must exist in iPaaS.com before anything
@@ -25,7 +24,8 @@ const createFix = (field: string, dataType?: string) =>
 export function checkFields(active: ActiveCollections, catalog: FieldCatalog, plannedTypes: Record<string, string> = {}): FieldProblem[] {
   const problems: FieldProblem[] = [];
   const { from, to } = active;
-  const missing = (field: string, where: string, fix = createFix(field, plannedTypes[field.toLowerCase()])) => problems.push({ field, where, fix });
+  const { model } = active;
+  const missing = (field: string, where: string, fix = createFix(field, model.label, plannedTypes[field.toLowerCase()])) => problems.push({ field, where, fix });
 
   for (const m of from.mappings) {
     if (m.type === 'Field' && !catalog.has(m.source)) missing(m.source, describe(from, m));
@@ -46,12 +46,13 @@ export function checkFields(active: ActiveCollections, catalog: FieldCatalog, pl
   }
 
   for (const m of to.mappings) {
-    if (isStandardField(m.destination)) {
-      if (!(m.destination in WRITABLE_STANDARD_FIELDS)) {
+    if (catalog.isStandard(m.destination)) {
+      if (!Object.hasOwn(model.writable, m.destination)) {
+        const writable = Object.keys(model.writable);
         problems.push({
           field: m.destination,
           where: describe(to, m),
-          fix: `The connector only writes ${Object.keys(WRITABLE_STANDARD_FIELDS).join(', ')} and custom fields; map the answer to a custom field instead of ${m.destination}.`,
+          fix: `The connector writes ${writable.length ? `${writable.join(', ')} and ` : ''}custom fields of a ${model.label}; map the answer to a custom field instead of ${m.destination}.`,
         });
       }
     } else if (!catalog.customField(m.destination)) {

@@ -1,7 +1,10 @@
 import type { ConnectorConfig, MappingCollection, TriggerEvent } from '../config/schema.js';
+import { entityModel, type EntityModel, type EntityName } from '../ipaas/entities.js';
 import { ConnectorError } from '../shared/errors.js';
 
 export interface ActiveCollections {
+  /** The data model both collections map (Customer, Product). */
+  model: EntityModel;
   from: MappingCollection;
   to: MappingCollection;
 }
@@ -11,12 +14,13 @@ export const RESPONSE_METADATA = ['Id', 'ResponseId', 'ResponseDate', 'PromptTex
 export const isResponseMetadata = (name: string) => (RESPONSE_METADATA as readonly string[]).includes(name);
 
 /**
- * Picks the enabled FROM/TO pair for the Customer data model. Refuses
- * ambiguous setups up front, before anything is sent: two enabled
- * collections in one direction, or two writing the same target field.
+ * Picks the enabled FROM/TO pair for a data model (Customer by default). Refuses ambiguous setups up
+ * front, before anything is sent: two enabled collections in one direction, or two writing the same
+ * target field.
  */
-export function selectCollections(config: ConnectorConfig, trigger?: TriggerEvent): ActiveCollections | { disabled: string } {
-  const enabled = config.mappingCollections.filter((c) => c.status === 'Enabled' && c.dataModel === 'Customer');
+export function selectCollections(config: ConnectorConfig, trigger?: TriggerEvent, entity?: EntityName): ActiveCollections | { disabled: string } {
+  const model = entityModel(entity);
+  const enabled = config.mappingCollections.filter((c) => c.status === 'Enabled' && c.dataModel === model.label);
   const from = enabled.filter((c) => c.direction === 'FROM iPaaS');
   const to = enabled.filter((c) => c.direction === 'TO iPaaS');
 
@@ -35,7 +39,7 @@ export function selectCollections(config: ConnectorConfig, trigger?: TriggerEven
   }
   if (from.length > 1 || to.length > 1) {
     const names = (from.length > 1 ? from : to).map((c) => `"${c.name}"`).join(', ');
-    throw new ConnectorError('CONFIG_INVALID', `More than one enabled ${from.length > 1 ? 'FROM' : 'TO'} iPaaS collection for Customer: ${names}.`, {
+    throw new ConnectorError('CONFIG_INVALID', `More than one enabled ${from.length > 1 ? 'FROM' : 'TO'} iPaaS collection for ${model.label}: ${names}.`, {
       fix: 'Keep one enabled collection per direction (set status: Disabled on the others), or give them filters that isolate their data source.',
     });
   }
@@ -43,14 +47,14 @@ export function selectCollections(config: ConnectorConfig, trigger?: TriggerEven
   const t = to[0];
   if (!f || !t) {
     const missing = !f ? 'FROM iPaaS' : 'TO iPaaS';
-    const exists = config.mappingCollections.some((c) => c.direction === missing);
-    if (exists) return { disabled: `The ${missing} mapping collection is Disabled.` };
-    throw new ConnectorError('CONFIG_INVALID', `No ${missing} mapping collection for Customer is configured.`, {
-      fix: `Add a mapping collection with direction "${missing}" (the default config has one).`,
+    const exists = config.mappingCollections.some((c) => c.direction === missing && c.dataModel === model.label);
+    if (exists) return { disabled: `The ${missing} mapping collection for ${model.label} is Disabled.` };
+    throw new ConnectorError('CONFIG_INVALID', `No ${missing} mapping collection for ${model.label} is configured.`, {
+      fix: `Add a mapping collection with dataModel ${model.label} and direction "${missing}" (the default config has one).`,
     });
   }
   if (trigger && !(f.triggerEvents.includes(trigger) && t.triggerEvents.includes(trigger))) {
     return { disabled: `The mapping collections do not list the trigger event "${trigger}".` };
   }
-  return { from: f, to: t };
+  return { model, from: f, to: t };
 }

@@ -1,6 +1,6 @@
 import type { CustomFieldType } from '../config/schema.js';
-import type { CustomFieldDefinition } from '../ipaas/customer-model.js';
-import { isStandardField } from '../ipaas/customer-model.js';
+import type { CustomFieldDefinition } from '../ipaas/api-shapes.js';
+import { CUSTOMER, type EntityModel } from '../ipaas/entities.js';
 
 export interface CustomFieldInfo {
   /** The definition's own spelling, used when writing. */
@@ -8,11 +8,14 @@ export interface CustomFieldInfo {
   dataType: CustomFieldType | string;
 }
 
-/** What exists in iPaaS.com for the Customer module: standard fields plus custom field definitions. */
+/** What exists in iPaaS.com for one module (Customer, Product): its standard fields plus custom field definitions. */
 export class FieldCatalog {
   private readonly custom = new Map<string, CustomFieldInfo>();
 
-  constructor(definitions: Array<Pick<CustomFieldDefinition, 'name' | 'data_type'>>) {
+  constructor(
+    definitions: Array<Pick<CustomFieldDefinition, 'name' | 'data_type'>>,
+    readonly model: EntityModel = CUSTOMER,
+  ) {
     for (const d of definitions) this.custom.set(d.name.toLowerCase(), { name: d.name, dataType: d.data_type });
   }
 
@@ -22,7 +25,11 @@ export class FieldCatalog {
   }
 
   has(name: string): boolean {
-    return isStandardField(name) || this.custom.has(name.toLowerCase());
+    return this.isStandard(name) || this.custom.has(name.toLowerCase());
+  }
+
+  isStandard(name: string): boolean {
+    return Object.hasOwn(this.model.standardFields, name);
   }
 
   customFieldNames(): string[] {

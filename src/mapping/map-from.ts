@@ -1,29 +1,30 @@
-import { STANDARD_FIELDS, isStandardField, type Customer } from '../ipaas/customer-model.js';
+import type { IpaasRecord } from '../ipaas/entities.js';
 import { evaluateFormula, type FormulaScope } from './formula.js';
 import type { CompiledMapping, MappingPlan } from './mapping-plan.js';
 import { fillPlaceholders } from './prompt-text.js';
 import { applyTransform, DROPPED, safetyIdentifier, type Transform } from './transforms.js';
 
 export interface MappedRequest {
-  /** The OpenAI request's Id: the customer's CustomerNumber. */
+  /** The OpenAI request's Id: the record's identity (CustomerNumber, SKU). */
   id: string;
   promptText: string;
   /** The customer's mapped fields, sent as JSON data (never as instructions), each as its transform left it. */
   data: Record<string, unknown>;
   /** The PromptText's version (plan.promptVersion.id). */
   promptVersion: string;
-  /** A hash of the CustomerNumber for OpenAI's safety_identifier; null without a CustomerNumber. */
+  /** A hash of the identity for OpenAI's safety_identifier; null without one. */
   safetyIdentifier: string | null;
 }
 
-export function customerScope(customer: Customer, now: () => Date): FormulaScope {
+/** What formulas and Field mappings read: the record's standard fields by name, else its custom fields. */
+export function recordScope(record: IpaasRecord, now: () => Date): FormulaScope {
   return {
     field: (name) => {
-      if (isStandardField(name)) return STANDARD_FIELDS[name](customer);
-      const hit = Object.entries(customer.customFields).find(([k]) => k.toLowerCase() === name.toLowerCase());
+      if (Object.hasOwn(record.fields, name)) return record.fields[name];
+      const hit = Object.entries(record.customFields).find(([k]) => k.toLowerCase() === name.toLowerCase());
       return hit ? hit[1] : null;
     },
-    customFields: customer.customFields,
+    customFields: record.customFields,
     now,
   };
 }
@@ -40,11 +41,11 @@ function valueOf(m: CompiledMapping, scope: FormulaScope): unknown {
 }
 
 /**
- * Maps a customer FROM iPaaS.com into the OpenAI request: only mapped fields
+ * Maps a record FROM iPaaS.com into the OpenAI request: only mapped fields
  * travel (child collections such as addresses never do).
  */
-export function mapFrom(plan: MappingPlan, customer: Customer, now: () => Date = () => new Date()): MappedRequest {
-  const scope = customerScope(customer, now);
+export function mapFrom(plan: MappingPlan, record: IpaasRecord, now: () => Date = () => new Date()): MappedRequest {
+  const scope = recordScope(record, now);
   const data: Record<string, unknown> = {};
   // A field some mapping transforms is transformed wherever it would leave, PromptText placeholders included.
   const transformed = new Map<string, Transform>();
@@ -63,12 +64,12 @@ export function mapFrom(plan: MappingPlan, customer: Customer, now: () => Date =
     const out = applyTransform(t, v, plan.hashKey);
     return out === DROPPED ? null : out;
   });
-  const id = typeof data.Id === 'string' && data.Id ? data.Id : (customer.customerNumber ?? '');
+  const id = typeof data.Id === 'string' && data.Id ? data.Id : (record.number ?? '');
   return {
     id,
     promptText,
     data,
     promptVersion: plan.promptVersion.id,
-    safetyIdentifier: customer.customerNumber ? safetyIdentifier(customer.customerNumber, plan.hashKey) : null,
+    safetyIdentifier: record.number ? safetyIdentifier(record.number, plan.hashKey) : null,
   };
 }

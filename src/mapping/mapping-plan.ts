@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Mapping } from '../config/schema.js';
 import { parseTransform, type Transform } from './transforms.js';
-import { isStandardField, WRITABLE_STANDARD_FIELDS } from '../ipaas/customer-model.js';
 import type { ActiveCollections } from './collections.js';
 import { isResponseMetadata } from './collections.js';
 import { checkFields, fieldNotFoundError, promptTextError } from './check-fields.js';
@@ -16,7 +15,8 @@ export interface AnswerField {
   description: string | undefined;
 }
 
-export type WriteTarget = { kind: 'standard'; field: keyof typeof WRITABLE_STANDARD_FIELDS; apiField: string } | { kind: 'custom'; name: string };
+/** Where a TO mapping writes: a writable standard field (its mapping name and API field) or a custom field. */
+export type WriteTarget = { kind: 'standard'; field: string; apiField: string } | { kind: 'custom'; name: string };
 
 export interface CompiledMapping {
   mapping: Mapping;
@@ -73,12 +73,12 @@ export function buildMappingPlan(collections: ActiveCollections, catalog: FieldC
   const from = collections.from.mappings.filter((m) => m !== promptMapping).map(compile);
 
   const targets: ToTarget[] = collections.to.mappings.map((m) => {
-    const standard = isStandardField(m.destination) ? (m.destination as keyof typeof WRITABLE_STANDARD_FIELDS) : undefined;
+    const standard = catalog.isStandard(m.destination) ? m.destination : undefined;
     const custom = standard ? undefined : catalog.customField(m.destination)!;
     return {
       ...compile(m),
       destination: m.destination,
-      target: standard ? { kind: 'standard', field: standard, apiField: WRITABLE_STANDARD_FIELDS[standard] } : { kind: 'custom', name: custom!.name },
+      target: standard ? { kind: 'standard', field: standard, apiField: collections.model.writable[standard]! } : { kind: 'custom', name: custom!.name },
       dataType: standard ? 'string' : custom!.dataType,
     };
   });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../config/load-config.js';
 import { SEED_PROMPT_TEXT } from '../config/defaults.js';
-import type { Customer } from '../ipaas/customer-model.js';
+import { CUSTOMER, toRecord } from '../ipaas/entities.js';
 import { checkFields } from './check-fields.js';
 import { selectCollections, type ActiveCollections } from './collections.js';
 import { FieldCatalog } from './field-catalog.js';
@@ -16,10 +16,10 @@ const DEFS = [
   { name: 'Last Prompt Text', data_type: 'string' },
   { name: 'Last Response ID', data_type: 'string' },
 ];
-const customer: Customer = {
-  id: '7', customerNumber: 'CUST-10045', firstName: 'Keanu', lastName: 'Reeves', emailAddress: 'k@example.com',
-  company: 'Arch', comment: 'Prefers email.', categories: ['VIP'], customFields: {}, updatedAt: null,
-};
+const customer = toRecord(CUSTOMER, {
+  id: 7, customer_number: 'CUST-10045', first_name: 'Keanu', last_name: 'Reeves', email_address: 'k@example.com',
+  company: 'Arch', comment: 'Prefers email.', categories: ['VIP'], custom_fields: [],
+});
 const active = () => selectCollections(loadConfig({ env: {} }).config) as ActiveCollections;
 
 describe('default mappings (the seed table)', () => {
@@ -87,7 +87,7 @@ describe('field checks ("Request field not found.")', () => {
     const a = active();
     a.to.mappings.push({ type: 'Field', source: 'Comment', destination: 'EmailAddress' });
     const p = checkFields(a, new FieldCatalog(DEFS)).find((x) => x.field === 'EmailAddress');
-    expect(p?.fix).toMatch(/only writes Comment and custom fields/);
+    expect(p?.fix).toMatch(/The connector writes Comment and custom fields of a Customer/);
   });
 
   it('reads placeholders and "custom field named X" from a PromptText', () => {
@@ -107,6 +107,6 @@ describe('collections', () => {
   it('reports a disabled collection instead of syncing', () => {
     const { config } = loadConfig({ env: {} });
     config.mappingCollections[0]!.status = 'Disabled';
-    expect(selectCollections(config)).toEqual({ disabled: 'The FROM iPaaS mapping collection is Disabled.' });
+    expect(selectCollections(config)).toEqual({ disabled: 'The FROM iPaaS mapping collection for Customer is Disabled.' });
   });
 });

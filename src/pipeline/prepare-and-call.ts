@@ -1,6 +1,6 @@
-import type { Customer } from '../ipaas/customer-model.js';
+import type { IpaasRecord } from '../ipaas/entities.js';
 import { compileFormula, evaluateFormula } from '../mapping/formula.js';
-import { customerScope, mapFrom, type MappedRequest } from '../mapping/map-from.js';
+import { mapFrom, recordScope, type MappedRequest } from '../mapping/map-from.js';
 import { mapTo, type FieldWrite } from '../mapping/map-to.js';
 import type { MappingPlan } from '../mapping/mapping-plan.js';
 import { buildRequest, type OpenAIRequest, type ServiceTier } from '../openai/build-request.js';
@@ -12,11 +12,12 @@ import { costUsd, priceFor, type TokenUsage } from '../openai/prices.js';
 import type { AttemptRecord } from '../store/ports.js';
 import type { CustomerSyncState } from '../store/ports.js';
 import { inputFingerprint } from './fingerprint.js';
-import { loadCustomer, requireCustomerNumber, type CustomerRef } from './load-customer.js';
+import { loadRecord, requireNumber, type RecordRef } from './load-record.js';
 import type { SyncDeps } from '../app/sync-deps.js';
 
 /** Everything needed to finish a record without calling OpenAI again; stored before the write-back. */
 export interface AnswerPackage {
+  /** The record's key (entities.ts recordKeyOf): a customer's iPaaS id, another model's prefixed. */
   customerId: string;
   customerNumber: string;
   responseId: string;
@@ -31,28 +32,28 @@ export interface AnswerPackage {
 }
 
 export type CallResult =
-  | { kind: 'answered'; customer: Customer; pkg: AnswerPackage }
-  | { kind: 'skipped'; customer: Customer; reason: string };
+  | { kind: 'answered'; customer: IpaasRecord; pkg: AnswerPackage }
+  | { kind: 'skipped'; customer: IpaasRecord; reason: string };
 
 const round = (ms: number) => Math.round(ms * 100) / 100;
 
 /** The FROM collection's filter step: why the collection excludes this record, or undefined when it takes it. */
-export function filterReason(plan: MappingPlan, customer: Customer, now: () => Date): string | undefined {
+export function filterReason(plan: MappingPlan, customer: IpaasRecord, now: () => Date): string | undefined {
   const expr = plan.collections.from.filter.expression;
   if (!expr) return undefined;
-  const ok = evaluateFormula(compileFormula(expr), customerScope(customer, now));
+  const ok = evaluateFormula(compileFormula(expr), recordScope(customer, now));
   return ok ? undefined : `The filter \`${expr}\` of "${plan.collections.from.name}" excludes this record.`;
 }
 
 export type Prepared =
-  | { kind: 'request'; customer: Customer; customerNumber: string; mapped: MappedRequest; request: OpenAIRequest }
-  | { kind: 'skipped'; customer: Customer; reason: string };
+  | { kind: 'request'; customer: IpaasRecord; customerNumber: string; mapped: MappedRequest; request: OpenAIRequest }
+  | { kind: 'skipped'; customer: IpaasRecord; reason: string };
 
 export interface PrepareOptions {
   /** Skip the record when its mapped inputs fingerprint equally to the last sync. */
   skipUnchanged?: CustomerSyncState | undefined;
   /** Told the loaded customer (the job learns its iPaaS id); awaited. */
-  onCustomer?: (c: Customer) => void | Promise<void>;
+  onCustomer?: (c: IpaasRecord) => void | Promise<void>;
   /** Aborted when the process stops: the OpenAI call (or the wait for a rate-limit permit) ends at once. */
   signal?: AbortSignal | undefined;
   /** The service tier for this record (sync --all --tier flex); default: openai.serviceTier. */
@@ -60,17 +61,17 @@ export interface PrepareOptions {
 }
 
 /** load -> filter -> map FROM -> (unchanged check) -> the request, ready to send directly or in a batch. */
-export async function prepareRequest(deps: SyncDeps, plan: MappingPlan, ref: CustomerRef, a: AttemptRecord, options: PrepareOptions = {}): Promise<Prepared> {
+export async function prepareRequest(deps: SyncDeps, plan: MappingPlan, ref: RecordRef, a: AttemptRecord, options: PrepareOptions = {}): Promise<Prepared> {
   const t = performance.now();
-  const customer = await loadCustomer(deps.ipaas, ref);
+  const customer = await loadRecord(deps.ipaas, ref);
   a.loadMs = round(performance.now() - t);
-  a.customerId = customer.id;
-  a.customerNumber = customer.customerNumber;
+  a.customerId = customer.key;
+  a.customerNumber = customer.number;
   await options.onCustomer?.(customer);
 
   const filtered = filterReason(plan, customer, deps.now);
   if (filtered) return { kind: 'skipped', customer, reason: filtered };
-  const customerNumber = requireCustomerNumber(customer);
+  const customerNumber = requireNumber(customer);
 
   const mapped = mapFrom(plan, customer, deps.now);
   if (options.skipUnchanged && options.skipUnchanged.inputFingerprint === inputFingerprint(mapped, deps.config.openai.model)) {
@@ -112,7 +113,7 @@ export function answerPackage(
   const answer = parseAnswer(request.api, result.raw, request.answerSchema, customerNumber) as Record<string, unknown>;
   a.answer = answer;
   const writes = mapTo(plan, { Id: mapped.id, ResponseId: result.responseId, ResponseDate: deps.now(), PromptText: mapped.promptText, Model: result.model, answer });
-  return { customerId: customer.id, customerNumber, responseId: result.responseId, model: result.model, usage: result.usage, costUsd: a.costUsd, answer, writes, promptVersion: mapped.promptVersion };
+  return { customerId: customer.key, customerNumber, responseId: result.responseId, model: result.model, usage: result.usage, costUsd: a.costUsd, answer, writes, promptVersion: mapped.promptVersion };
 }
 
 /** Holds the request back when it would cross a spend cap (throws BudgetHeldError). */
@@ -127,7 +128,7 @@ export function checkBudget(deps: SyncDeps, request: OpenAIRequest, priceFactor 
  * load -> filter -> map FROM -> (echo check) -> OpenAI -> parse -> map TO.
  * Fills the attempt record as it goes; throws on failure.
  */
-export async function runCallPhase(deps: SyncDeps, plan: MappingPlan, ref: CustomerRef, a: AttemptRecord, options: PrepareOptions = {}): Promise<CallResult> {
+export async function runCallPhase(deps: SyncDeps, plan: MappingPlan, ref: RecordRef, a: AttemptRecord, options: PrepareOptions = {}): Promise<CallResult> {
   const prepared = await prepareRequest(deps, plan, ref, a, options);
   if (prepared.kind === 'skipped') return prepared;
   try {

@@ -4,7 +4,7 @@ import { mapFrom } from '../mapping/map-from.js';
 import { buildRequest } from '../openai/build-request.js';
 import { estimateRequest, type TokenEstimate } from '../openai/estimate-tokens.js';
 import { ConnectorError } from '../shared/errors.js';
-import { loadCustomer, requireCustomerNumber, type CustomerRef } from './load-customer.js';
+import { loadRecord, requireNumber, type RecordRef } from './load-record.js';
 import { filterReason } from './prepare-and-call.js';
 import { prepareMappings } from './prepare-mappings.js';
 
@@ -23,13 +23,13 @@ export interface Preview {
 }
 
 /** A dry run: the exact request that would be sent, with its token and cost estimate. No OpenAI call, no write. */
-export async function previewCustomer(config: ConnectorConfig, ipaas: IpaasClient, ref: CustomerRef, now: () => Date = () => new Date()): Promise<Preview> {
-  const prepared = await prepareMappings(config, ipaas, { dryRun: true });
+export async function previewRecord(config: ConnectorConfig, ipaas: IpaasClient, ref: RecordRef, now: () => Date = () => new Date()): Promise<Preview> {
+  const prepared = await prepareMappings(config, ipaas, { dryRun: true, entity: ref.entity });
   if ('disabled' in prepared) throw new ConnectorError('CONFIG_INVALID', prepared.disabled, { fix: 'Set status: Enabled on the mapping collections.' });
-  const customer = await loadCustomer(ipaas, ref);
+  const customer = await loadRecord(ipaas, ref);
   // The same steps as a sync, in the same order: a record the filter excludes would not be sent.
   const skippedBecause = filterReason(prepared.plan, customer, now) ?? null;
-  const customerNumber = requireCustomerNumber(customer);
+  const customerNumber = requireNumber(customer);
   const mapped = mapFrom(prepared.plan, customer, now);
   const request = buildRequest(config.openai, prepared.plan.answerFields, mapped, config.privacy);
   return {

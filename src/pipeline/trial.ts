@@ -1,6 +1,6 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import type { ConnectorConfig } from '../config/schema.js';
-import type { Customer } from '../ipaas/customer-model.js';
+import { entityModel, type EntityName, type IpaasRecord } from '../ipaas/entities.js';
 import type { IpaasClient } from '../ipaas/ipaas-client.js';
 import { promptTextMapping } from '../mapping/prompt-text.js';
 import type { MappingPlan } from '../mapping/mapping-plan.js';
@@ -12,7 +12,7 @@ import { newAttempt, roundUsd } from '../queue/attempt.js';
 import { runCallPhase, prepareRequest } from './prepare-and-call.js';
 import { prepareMappings } from './prepare-mappings.js';
 import { buildPatch, type WrittenField } from './write-back.js';
-import type { CustomerRef } from './load-customer.js';
+import type { RecordRef } from './load-record.js';
 
 /**
  * The prompt lab: the active PromptText, and a candidate when given, tried on the same customers with
@@ -73,8 +73,9 @@ export interface TrialEstimate {
 }
 
 /** The config with another PromptText (a Static mapping) in the FROM collection: the candidate's plan comes from it. */
-export function withPromptText(config: ConnectorConfig, text: string): ConnectorConfig {
-  const from = config.mappingCollections.find((c) => c.direction === 'FROM iPaaS' && c.status === 'Enabled');
+export function withPromptText(config: ConnectorConfig, text: string, entity?: EntityName): ConnectorConfig {
+  const label = entityModel(entity).label;
+  const from = config.mappingCollections.find((c) => c.direction === 'FROM iPaaS' && c.status === 'Enabled' && c.dataModel === label);
   if (!from) throw new ConnectorError('CONFIG_INVALID', 'There is no enabled FROM collection to try a PromptText on.', { fix: 'Enable the FROM iPaaS mapping collection in the config.' });
   const current = promptTextMapping(from);
   const prompt = { type: 'Static' as const, source: text, destination: 'PromptText' };
@@ -83,43 +84,46 @@ export function withPromptText(config: ConnectorConfig, text: string): Connector
 }
 
 /** The plans to try: the active PromptText, then the candidate. A dry run: nothing is created in iPaaS.com. */
-export async function trialPlans(config: ConnectorConfig, ipaas: IpaasClient, candidate: string | undefined): Promise<TrialVariantPlan[]> {
+export async function trialPlans(config: ConnectorConfig, ipaas: IpaasClient, candidate: string | undefined, entity?: EntityName): Promise<TrialVariantPlan[]> {
   const plan = async (c: ConnectorConfig) => {
-    const prepared = await prepareMappings(c, ipaas, { dryRun: true });
+    const prepared = await prepareMappings(c, ipaas, { dryRun: true, entity });
     if ('disabled' in prepared) throw new ConnectorError('CONFIG_INVALID', prepared.disabled, { fix: 'Set status: Enabled on the mapping collections.' });
     return prepared.plan;
   };
   const out: TrialVariantPlan[] = [{ variant: 'active', plan: await plan(config) }];
   if (candidate !== undefined) {
     if (!candidate.trim()) throw new ConnectorError('INVALID_INPUT', 'The candidate PromptText is empty.', { fix: 'Write the instructions to try into the file given with --prompt-file.' });
-    out.push({ variant: 'candidate', plan: await plan(withPromptText(config, candidate)) });
+    out.push({ variant: 'candidate', plan: await plan(withPromptText(config, candidate, entity)) });
   }
   return out;
 }
 
-/** `n` customers with a CustomerNumber, drawn at random from the account (a few pages read, not all of them). */
-export async function sampleCustomers(ipaas: IpaasClient, n: number): Promise<CustomerRef[]> {
+/** `n` records with an identity (CustomerNumber, SKU), drawn at random from the account (a few pages read, not all of them). */
+export async function sampleRecords(ipaas: IpaasClient, n: number, entity?: EntityName): Promise<RecordRef[]> {
+  const model = entityModel(entity);
   const pageSize = 100;
-  const first = await ipaas.listCustomers(1, { pageSize });
-  const total = first.pagination.total_Count ?? first.customers.length;
+  const first = await ipaas.listRecords(model, 1, { pageSize });
+  const total = first.pagination.total_Count ?? first.records.length;
   const pages = Math.max(1, Math.ceil(total / pageSize));
-  const seen = new Map<string, CustomerRef>();
-  const cache = new Map<number, Customer[]>([[1, first.customers]]);
-  // Random positions; a page read once serves every position on it. Bounded: customers without a number are passed over.
+  const seen = new Map<string, RecordRef>();
+  const cache = new Map<number, IpaasRecord[]>([[1, first.records]]);
+  // Random positions; a page read once serves every position on it. Bounded: records without an identity are passed over.
   for (let tries = 0; seen.size < Math.min(n, total) && tries < n * 10; tries++) {
     const page = 1 + randomInt(pages);
     let list = cache.get(page);
-    if (!list) cache.set(page, (list = (await ipaas.listCustomers(page, { pageSize })).customers));
+    if (!list) cache.set(page, (list = (await ipaas.listRecords(model, page, { pageSize })).records));
     if (list.length === 0) continue;
     const c = list[randomInt(list.length)]!;
-    if (c.customerNumber && !seen.has(c.customerNumber)) seen.set(c.customerNumber, { customerNumber: c.customerNumber });
+    if (c.number && !seen.has(c.number)) seen.set(c.number, { entity: model.name, customerNumber: c.number });
   }
-  if (seen.size === 0) throw new ConnectorError('INVALID_INPUT', 'No customer with a CustomerNumber was found to try the prompt on.', { fix: 'Name customers with `ipaas-openai try <CustomerNumber...>`.' });
+  if (seen.size === 0) {
+    throw new ConnectorError('INVALID_INPUT', `No ${model.name} with a ${model.identity} was found to try the prompt on.`, { fix: `Name them with \`ipaas-openai try${model.name === 'customer' ? '' : ` --entity ${model.name}`} <${model.identity}...>\`.` });
+  }
   return [...seen.values()];
 }
 
 /** Exact input tokens of every call the trial would make, output from the answer fields' expected size. */
-export async function estimateTrial(deps: SyncDeps, plans: TrialVariantPlan[], refs: CustomerRef[]): Promise<TrialEstimate> {
+export async function estimateTrial(deps: SyncDeps, plans: TrialVariantPlan[], refs: RecordRef[]): Promise<TrialEstimate> {
   let inputTokens = 0;
   let outputTokens = 0;
   let cost: number | null = 0;
@@ -153,7 +157,7 @@ const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stri
 export async function runTrial(
   deps: SyncDeps,
   plans: TrialVariantPlan[],
-  refs: CustomerRef[],
+  refs: RecordRef[],
   options: { signal?: AbortSignal | undefined; onCustomer?: (r: TrialCustomerResult, done: number, total: number) => void } = {},
 ): Promise<{ summary: TrialSummary; customers: TrialCustomerResult[] }> {
   const trialId = `trial-${randomUUID().slice(0, 8)}`;
@@ -171,7 +175,7 @@ export async function runTrial(
   return { summary: summarise(trialId, plans, customers), customers };
 }
 
-async function tryOne(deps: SyncDeps, trialId: string, variant: TrialVariant, plan: MappingPlan, ref: CustomerRef, row: TrialCustomerResult, signal: AbortSignal | undefined): Promise<TrialVariantResult> {
+async function tryOne(deps: SyncDeps, trialId: string, variant: TrialVariant, plan: MappingPlan, ref: RecordRef, row: TrialCustomerResult, signal: AbortSignal | undefined): Promise<TrialVariantResult> {
   const started = performance.now();
   const a = newAttempt(ref, { source: 'manual' }, deps.now().toISOString());
   let outcome: TrialVariantResult['outcome'] = 'failed';
@@ -182,9 +186,9 @@ async function tryOne(deps: SyncDeps, trialId: string, variant: TrialVariant, pl
     const call = await runCallPhase(deps, plan, ref, a, {
       signal,
       onCustomer: (c) => {
-        row.customerNumber = c.customerNumber;
-        row.customerId = c.id;
-        row.name = [c.firstName, c.lastName].filter(Boolean).join(' ') || null;
+        row.customerNumber = c.number;
+        row.customerId = c.key;
+        row.name = c.name;
       },
     });
     if (call.kind === 'skipped') {

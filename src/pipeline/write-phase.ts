@@ -1,4 +1,4 @@
-import type { Customer } from '../ipaas/customer-model.js';
+import { entityModel, type IpaasRecord } from '../ipaas/entities.js';
 import { mapFrom } from '../mapping/map-from.js';
 import type { MappingPlan } from '../mapping/mapping-plan.js';
 import type { FieldWrite } from '../mapping/map-to.js';
@@ -6,25 +6,18 @@ import type { CustomerSyncState } from '../store/ports.js';
 import type { AnswerPackage } from './prepare-and-call.js';
 import { applyWrites, inputFingerprint } from './fingerprint.js';
 import type { SyncDeps } from '../app/sync-deps.js';
-import { buildPatch, type WrittenField } from './write-back.js';
+import { buildPatch, currentValue, type WrittenField } from './write-back.js';
 
 export type HumanEditPolicy = 'flag' | 'keep' | 'overwrite';
 
 export interface WriteResult {
-  after: Customer | undefined;
+  after: IpaasRecord | undefined;
   fields: WrittenField[];
   flags: string[];
   /** The customer's sync state to store with the job's end. */
   state: CustomerSyncState;
   /** True when iPaaS.com already held every value (a write that landed before a crash). */
   alreadyWritten: boolean;
-}
-
-function current(customer: Customer, w: FieldWrite): string | null {
-  if (w.target.kind === 'standard') return customer.comment;
-  const name = w.target.name.toLowerCase();
-  const hit = Object.entries(customer.customFields).find(([k]) => k.toLowerCase() === name);
-  return hit ? hit[1] : null;
 }
 
 /**
@@ -36,7 +29,7 @@ export async function runWritePhase(
   deps: SyncDeps,
   plan: MappingPlan,
   pkg: AnswerPackage,
-  customer: Customer,
+  customer: IpaasRecord,
   prior: CustomerSyncState | undefined,
   policy: HumanEditPolicy,
   /** What the reviewer saw as the field's value when approving: a value changed since is a person's edit, kept. */
@@ -46,13 +39,13 @@ export async function runWritePhase(
   const writes: FieldWrite[] = [];
   for (const w of pkg.writes) {
     const seen = reviewed?.find((f) => f.field === w.destination);
-    if (seen && w.value !== null && current(customer, w) !== seen.before) {
+    if (seen && w.value !== null && currentValue(customer, w) !== seen.before) {
       flags.push(`human-edit: ${w.destination} was changed in iPaaS.com while the answer awaited review; kept`);
       writes.push({ ...w, value: null, skippedReason: 'edited by a person while the answer awaited review' });
       continue;
     }
     const last = prior?.written[w.destination];
-    const now = current(customer, w);
+    const now = currentValue(customer, w);
     const editedByPerson = w.value !== null && last !== undefined && now !== last && now !== w.value;
     if (editedByPerson && policy !== 'overwrite') {
       flags.push(`human-edit: ${w.destination} was changed in iPaaS.com since the connector's last write; ${policy === 'flag' ? 'kept and flagged for review' : 'kept'}`);
@@ -64,8 +57,8 @@ export async function runWritePhase(
   }
   const { patch, fields } = buildPatch(customer, writes);
   const alreadyWritten = fields.every((f) => f.skipped || f.before === f.after);
-  let after: Customer | undefined;
-  if (!alreadyWritten) after = await deps.ipaas.updateCustomer(customer.id, patch);
+  let after: IpaasRecord | undefined;
+  if (!alreadyWritten) after = await deps.ipaas.updateRecord(entityModel(customer.entity), customer.id, patch);
 
   // The fingerprint of what iPaaS.com holds after this write (kept human edits included),
   // so the Update webhook our own write causes is recognised as an echo.
@@ -79,8 +72,8 @@ export async function runWritePhase(
     flags,
     alreadyWritten,
     state: {
-      customerId: customer.id,
-      customerNumber: customer.customerNumber,
+      customerId: customer.key,
+      customerNumber: customer.number,
       inputFingerprint: fingerprint,
       written,
       lastResponseId: pkg.responseId,

@@ -1,13 +1,14 @@
 import { triggerLabel, type JobTrigger } from './trigger.js';
+import { recordKeyOf } from '../ipaas/entities.js';
 import { describeError } from '../shared/errors.js';
 import type { AttemptRecord, StoredAttempt } from '../store/ports.js';
-import { refText, type CustomerRef } from '../pipeline/load-customer.js';
+import { refText, type RecordRef } from '../pipeline/load-record.js';
 import type { SyncDeps } from '../app/sync-deps.js';
 
 /** A fresh sync-log row for one attempt; the steps fill it in as they go. */
-export function newAttempt(ref: CustomerRef, trigger: JobTrigger, startedAt: string, jobId?: number): AttemptRecord {
+export function newAttempt(ref: RecordRef, trigger: JobTrigger, startedAt: string, jobId?: number): AttemptRecord {
   return {
-    startedAt, finishedAt: startedAt, trigger: triggerLabel(trigger), customerId: 'id' in ref ? ref.id : null,
+    startedAt, finishedAt: startedAt, trigger: triggerLabel(trigger), customerId: 'id' in ref ? recordKeyOf(ref.entity ?? trigger.entity ?? 'customer', ref.id) : null,
     customerNumber: 'customerNumber' in ref ? ref.customerNumber : null, requestedRef: refText(ref),
     collection: null, outcome: 'failed', errorCode: null, errorMessage: null, errorFix: null, retryable: false,
     api: null, model: null, request: null, response: null, answer: null, writes: null, responseId: null, requestId: null,

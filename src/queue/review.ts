@@ -1,4 +1,4 @@
-import type { Customer } from '../ipaas/customer-model.js';
+import type { IpaasRecord } from '../ipaas/entities.js';
 import type { MappingPlan } from '../mapping/mapping-plan.js';
 import { buildPatch, type WrittenField } from '../pipeline/write-back.js';
 import type { SyncDeps } from '../app/sync-deps.js';
@@ -28,7 +28,7 @@ export function isReviewedAnswer(a: unknown): a is ReviewedAnswer {
 }
 
 /** answered -> review: nothing is written; the proposal is what a person decides on. */
-export async function proposeForReview(deps: SyncDeps, job: Job, stored: StoredAnswer, customer: Customer, started: number): Promise<void> {
+export async function proposeForReview(deps: SyncDeps, job: Job, stored: StoredAnswer, customer: IpaasRecord, started: number): Promise<void> {
   const answer: ReviewedAnswer = { ...stored, proposal: buildPatch(customer, stored.writes).fields, reviewSince: deps.now().toISOString() };
   await settle(deps, job, { to: 'review', answer }, started);
   deps.logger.info({ jobId: job.id, ref: job.ref, state: 'review', responseId: stored.responseId }, 'answer awaits review');

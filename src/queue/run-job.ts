@@ -1,10 +1,11 @@
-import type { Customer } from '../ipaas/customer-model.js';
+import type { IpaasRecord } from '../ipaas/entities.js';
 import type { MappingPlan } from '../mapping/mapping-plan.js';
 import { BudgetHeldError, InterruptedError, isFlexUnavailable, isQuotaExhausted, UpstreamError } from '../shared/errors.js';
 import type { AttemptRecord, CustomerSyncState, Job, Settlement, StoredAttempt } from '../store/ports.js';
 import { announceAttempt, markFailed, newAttempt, stampAttempt } from './attempt.js';
 import { runCallPhase, type AnswerPackage } from '../pipeline/prepare-and-call.js';
-import { loadCustomer, type CustomerRef } from '../pipeline/load-customer.js';
+import { loadRecord, type RecordRef } from '../pipeline/load-record.js';
+import { parseRecordKey } from '../ipaas/entities.js';
 import type { SyncDeps } from '../app/sync-deps.js';
 import { runWritePhase } from '../pipeline/write-phase.js';
 import { queueBackoffMs } from '../http/retry-policy.js';
@@ -30,7 +31,7 @@ export interface ProcessOptions {
 export type ProcessOutcome = 'done' | 'held-budget' | 'quota-exhausted' | 'interrupted';
 
 
-export const jobRef = (job: Job): CustomerRef => (job.refKind === 'id' ? { id: job.ref } : { customerNumber: job.ref });
+export const jobRef = (job: Job): RecordRef => ({ entity: job.trigger.entity, ...(job.refKind === 'id' ? { id: job.ref } : { customerNumber: job.ref }) });
 
 /**
  * The one way a job's run ends: its state, the retry decision and its attempt row commit together;
@@ -91,14 +92,14 @@ export async function runJob(deps: SyncDeps, plans: PlanCache, job: Job, options
     job.state === 'answered' ? 'job claimed: writing its stored answer' : 'job claimed: calling OpenAI',
   );
   try {
-    const plan = await plans.get();
+    const plan = await plans.get(job.trigger.entity);
     a.collection = plan.collections.from.name;
-    let customer: Customer;
+    let customer: IpaasRecord;
     if (job.state === 'answered' && stored) {
       // Resume: the answer is paid for and stored; only the write remains. Load fresh to see what landed.
-      customer = await loadCustomer(deps.ipaas, { id: stored.customerId });
-      a.customerId = customer.id;
-      a.customerNumber = customer.customerNumber;
+      customer = await loadRecord(deps.ipaas, parseRecordKey(stored.customerId));
+      a.customerId = customer.key;
+      a.customerNumber = customer.number;
       a.answer = stored.answer;
       a.responseId = stored.responseId;
       a.model = stored.model;
@@ -119,9 +120,9 @@ export async function runJob(deps: SyncDeps, plans: PlanCache, job: Job, options
         serviceTier: job.trigger.flex ? 'flex' : undefined,
         skipUnchanged: skipsUnchanged(job.trigger) ? prior ?? undefined : undefined,
         onCustomer: (c) => {
-          const known = job.customerId === c.id;
-          job.customerId = c.id;
-          return known ? undefined : queue.setCustomerId(job.id, c.id);
+          const known = job.customerId === c.key;
+          job.customerId = c.key;
+          return known ? undefined : queue.setCustomerId(job.id, c.key);
         },
       });
       if (job.trigger.debug) deps.logger.debug({ jobId: job.id, request: a.request }, 'debug: request sent to OpenAI');
@@ -134,7 +135,7 @@ export async function runJob(deps: SyncDeps, plans: PlanCache, job: Job, options
       await queue.storeAnswer(job, stored);
       deps.logger.info({ jobId: job.id, ref: job.ref, state: 'answered', responseId: stored.responseId }, 'answer stored');
       customer = call.customer;
-      await staleOlderReviews(deps, job, customer.id);
+      await staleOlderReviews(deps, job, customer.key);
     }
     if (reviewRequired(deps, plan) && !job.reviewedBy) {
       await proposeForReview(deps, job, stored, customer, started);
@@ -159,25 +160,25 @@ export async function skipJob(deps: SyncDeps, job: Job, a: AttemptRecord, reason
  * where auto-create is on and otherwise fails with "Request field not found." (and so does every
  * following job, before its OpenAI call); then write once more with the stored answer.
  */
-async function writeWithFreshPlan(deps: SyncDeps, plans: PlanCache, plan: MappingPlan, stored: StoredAnswer, customer: Customer, prior: CustomerSyncState | undefined) {
+async function writeWithFreshPlan(deps: SyncDeps, plans: PlanCache, plan: MappingPlan, stored: StoredAnswer, customer: IpaasRecord, prior: CustomerSyncState | undefined) {
   // An approved answer: a field a person changed while it waited is kept (the reviewer saw the old value).
   const seen = isReviewedAnswer(stored) ? stored.proposal : undefined;
   try {
-    await plans.ensureCustomFields();
+    await plans.ensureCustomFields(customer.entity);
     return await runWritePhase(deps, plan, stored, customer, prior, deps.config.sync.humanEdits, seen);
   } catch (err) {
     const setsCustomFields = stored.writes.some((w) => w.target.kind === 'custom' && w.value !== null);
     if (!(err instanceof UpstreamError && err.service === 'ipaas' && err.status === 400 && setsCustomFields)) throw err;
-    plans.invalidate();
-    const fresh = await plans.get();
-    await plans.ensureCustomFields();
-    deps.logger.warn({ customerId: customer.id }, 'iPaaS.com refused the write-back; custom field definitions checked again, writing once more');
+    plans.invalidate(customer.entity);
+    const fresh = await plans.get(customer.entity);
+    await plans.ensureCustomFields(customer.entity);
+    deps.logger.warn({ customerId: customer.key }, 'iPaaS.com refused the write-back; custom field definitions checked again, writing once more');
     return await runWritePhase(deps, fresh, stored, customer, prior, deps.config.sync.humanEdits, seen);
   }
 }
 
 /** map TO is done: write back, then end the job, its attempt row and the new fingerprint in one commit. */
-export async function completeWrite(deps: SyncDeps, plans: PlanCache, plan: MappingPlan, job: Job, stored: StoredAnswer, customer: Customer, a: AttemptRecord, started: number): Promise<void> {
+export async function completeWrite(deps: SyncDeps, plans: PlanCache, plan: MappingPlan, job: Job, stored: StoredAnswer, customer: IpaasRecord, a: AttemptRecord, started: number): Promise<void> {
   if (!stored.usageLogged) {
     a.inputTokens = stored.usage.inputTokens;
     a.cachedTokens = stored.usage.cachedTokens;
@@ -186,7 +187,7 @@ export async function completeWrite(deps: SyncDeps, plans: PlanCache, plan: Mapp
     a.costUsd = stored.costUsd;
   }
   const t = performance.now();
-  const w = await writeWithFreshPlan(deps, plans, plan, stored, customer, await deps.store.state.get(customer.id));
+  const w = await writeWithFreshPlan(deps, plans, plan, stored, customer, await deps.store.state.get(customer.key));
   a.writeMs = Math.round((performance.now() - t) * 100) / 100;
   a.writes = w.fields;
   if (w.alreadyWritten) (a.flags ??= []).push('already written before the interruption: nothing sent again');

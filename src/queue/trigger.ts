@@ -1,3 +1,4 @@
+import { ENTITY_NAMES, type EntityName } from '../ipaas/entities.js';
 /**
  * What started a job, as typed fields the code branches on. The sync log and the page show it as a
  * short label (`webhook:updated-debug`, `bulk-force`, …), which is also how the jobs table stores it;
@@ -18,10 +19,12 @@ export interface JobTrigger {
   fallback?: boolean | undefined;
   /** Sent at OpenAI's flex tier (sync --all --tier flex): Batch prices, slower answers. */
   flex?: boolean | undefined;
+  /** The data model of the record (absent: customer). */
+  entity?: EntityName | undefined;
 }
 
 export function triggerLabel(t: JobTrigger): string {
-  return `${baseLabel(t)}${t.flex ? '+flex' : ''}`;
+  return `${baseLabel(t)}${t.flex ? '+flex' : ''}${t.entity && t.entity !== 'customer' ? `@${t.entity}` : ''}`;
 }
 
 function baseLabel(t: JobTrigger): string {
@@ -41,10 +44,13 @@ function baseLabel(t: JobTrigger): string {
 const SOURCES: readonly TriggerSource[] = ['manual', 'webhook', 'bulk', 'batch', 'retry', 'demo'];
 
 /** The label back into fields (rows of the jobs table, of this or an earlier version). */
-export function parseTrigger(text: string): JobTrigger {
+export function parseTrigger(label: string): JobTrigger {
+  const at = label.lastIndexOf('@');
+  const entity = at > 0 ? (ENTITY_NAMES as readonly string[]).find((e) => e === label.slice(at + 1)) : undefined;
+  const text = entity ? label.slice(0, at) : label;
   const flex = text.endsWith('+flex');
   const t = parseBase(flex ? text.slice(0, -'+flex'.length) : text);
-  return flex ? { ...t, flex } : t;
+  return { ...t, ...(flex ? { flex } : {}), ...(entity && entity !== 'customer' ? { entity: entity as EntityName } : {}) };
 }
 
 function parseBase(label: string): JobTrigger {

@@ -26,7 +26,7 @@ export async function webhookRoutes(app: FastifyInstance, ctx: ServiceContext): 
       throw new HttpError(400, `The webhook body does not have iPaaS.com's shape: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')}.`);
     }
     const bad = unknownScopes(parsed.data);
-    if (bad.length) throw new HttpError(400, `Unknown scope ${bad.map((s) => `"${s}"`).join(', ')}: this connector takes customer/created, customer/updated and customer/deleted (optionally /debug).`);
+    if (bad.length) throw new HttpError(400, `Unknown scope ${bad.map((s) => `"${s}"`).join(', ')}: this connector takes customer/created, customer/updated, customer/deleted, product/created, product/updated and product/deleted (optionally /debug).`);
     const result = await takeInWebhook(ctx.deps.store, ctx.deps.config, parsed.data, ctx.deps.now, ctx.deps.redact);
     // In the connector's own log (Fastify's request logger is off): duplicates and deletions included.
     for (const e of result.enqueued) if (!e.coalesced) ctx.deps.logger.info({ deliveryId: String(parsed.data.id), customerId: e.customerId, jobId: e.jobId, state: 'pending' }, 'webhook event queued');

@@ -4,7 +4,7 @@
  * several instances) are adapters; nothing outside store/ knows which one it talks to.
  */
 import type { JobState } from '../queue/job-states.js';
-import type { JobTrigger } from '../queue/trigger.js';
+import { parseTrigger, type JobTrigger } from '../queue/trigger.js';
 import type { ViewsPort } from './views-port.js';
 
 // ---------------------------------------------------------------------------------------------------
@@ -555,7 +555,12 @@ export interface Storage {
   close(): Promise<void>;
 }
 
-/** The record a sync attempt is about: its CustomerNumber, else its iPaaS id, else what was asked for. */
-export function recordKey(a: Pick<AttemptRecord, 'customerNumber' | 'customerId' | 'requestedRef'>): string {
-  return a.customerNumber ?? (a.customerId ? `id:${a.customerId}` : `ref:${a.requestedRef}`);
+/**
+ * The record a sync attempt is about: its identity (CustomerNumber, SKU), else its iPaaS id, else what
+ * was asked for; a product's key says so, so a SKU and a CustomerNumber that read alike stay two records.
+ */
+export function recordKey(a: Pick<AttemptRecord, 'customerNumber' | 'customerId' | 'requestedRef' | 'trigger'>): string {
+  const entity = parseTrigger(a.trigger).entity;
+  const prefix = entity && entity !== 'customer' ? `${entity}:` : '';
+  return a.customerNumber ? `${prefix}${a.customerNumber}` : a.customerId ? `id:${a.customerId}` : `ref:${prefix}${a.requestedRef}`;
 }

@@ -6,8 +6,9 @@ import { triggerLabel, type JobTrigger } from '../queue/trigger.js';
 import { WorkerPool } from '../queue/worker-pool.js';
 import { ConnectorError } from '../shared/errors.js';
 import type { RefKind } from '../store/ports.js';
+import { recordKeyOf, type EntityName } from '../ipaas/entities.js';
 import { announceAttempt, markFailed, newAttempt, stampAttempt } from '../queue/attempt.js';
-import { refText, type CustomerRef } from '../pipeline/load-customer.js';
+import { refText, type RecordRef } from '../pipeline/load-record.js';
 import { prepareMappings } from '../pipeline/prepare-mappings.js';
 import type { StoredAttempt } from '../store/ports.js';
 import type { SyncDeps } from '../app/sync-deps.js';
@@ -38,6 +39,8 @@ export interface RunSummary {
 
 export interface RunOptions {
   trigger: JobTrigger;
+  /** The data model of the records (default: customer; or the refs' own). */
+  entity?: EntityName | undefined;
   event?: TriggerEvent;
   concurrency?: number;
   onResult?: (r: SyncResult, done: number, total: number) => void;
@@ -48,7 +51,7 @@ export interface RunOptions {
 }
 
 /** Removes duplicates while keeping the order the person gave. */
-export function uniqueRefs(refs: CustomerRef[]): CustomerRef[] {
+export function uniqueRefs(refs: RecordRef[]): RecordRef[] {
   const seen = new Set<string>();
   return refs.filter((r) => {
     const k = refText(r);
@@ -59,13 +62,13 @@ export function uniqueRefs(refs: CustomerRef[]): CustomerRef[] {
 }
 
 /** The same customers asked for again continue the same run while it is unfinished. */
-function runKey(trigger: JobTrigger, refs: CustomerRef[]): string {
+function runKey(trigger: JobTrigger, refs: RecordRef[]): string {
   const canonical = JSON.stringify({ trigger: triggerLabel(trigger), refs: refs.map(refText).sort() });
   return `manual-${createHash('sha256').update(canonical).digest('hex').slice(0, 12)}`;
 }
 
-const jobOf = (ref: CustomerRef): { ref: string; refKind: RefKind; customerId: string | null } =>
-  'id' in ref ? { ref: ref.id, refKind: 'id', customerId: ref.id } : { ref: ref.customerNumber, refKind: 'number', customerId: null };
+const jobOf = (ref: RecordRef): { ref: string; refKind: RefKind; customerId: string | null } =>
+  'id' in ref ? { ref: ref.id, refKind: 'id', customerId: recordKeyOf(ref.entity ?? 'customer', ref.id) } : { ref: ref.customerNumber, refKind: 'number', customerId: null };
 
 /**
  * A manual sync, as on iPaaS.com's Manual Sync page: up to 3,000 customers, each ending synced,
@@ -74,8 +77,10 @@ const jobOf = (ref: CustomerRef): { ref: string; refKind: RefKind; customerId: s
  * one OpenAI call per customer, the answer stored before the write-back. Killed and run again with
  * the same customers, it resumes: written records are not sent again, stored answers are only written.
  */
-export async function runSync(deps: SyncDeps, refs: CustomerRef[], options: RunOptions): Promise<RunSummary> {
-  const list = uniqueRefs(refs);
+export async function runSync(deps: SyncDeps, refs: RecordRef[], given: RunOptions): Promise<RunSummary> {
+  const entity = given.entity ?? refs[0]?.entity ?? 'customer';
+  const options: RunOptions = { ...given, trigger: { ...given.trigger, ...(entity !== 'customer' ? { entity } : {}) } };
+  const list = uniqueRefs(refs.map((r) => ({ ...r, entity })));
   const max = deps.config.sync.maxIdsPerRun;
   if (list.length === 0) throw new ConnectorError('INVALID_INPUT', 'No customers to sync.', { fix: 'Name at least one CustomerNumber (or --id).' });
   if (list.length > max) {
@@ -98,7 +103,7 @@ export async function runSync(deps: SyncDeps, refs: CustomerRef[], options: RunO
   let prepared;
   try {
     // A dry run: custom fields are created by the runner when the first record is written, not for a run that writes nothing.
-    prepared = await prepareMappings(deps.config, deps.ipaas, { dryRun: true, ...(options.event ? { trigger: options.event } : {}) });
+    prepared = await prepareMappings(deps.config, deps.ipaas, { dryRun: true, entity, ...(options.event ? { trigger: options.event } : {}) });
   } catch (err) {
     // Nothing was sent: record the reason against every requested customer so each one is visibly failed and retryable.
     for (const ref of list) {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { JobTrigger, WebhookEvent } from '../queue/trigger.js';
-import type { ConnectorConfig } from '../config/schema.js';
+import type { ConnectorConfig, TriggerEvent } from '../config/schema.js';
+import { entityModel, parseRecordKey, recordKeyOf, type EntityModel, type EntityName } from '../ipaas/entities.js';
 import { selectCollections } from '../mapping/collections.js';
 import type { AttemptRecord, IntakeItem, IntakeSkip, Storage } from '../store/ports.js';
 import { newAttempt } from '../queue/attempt.js';
@@ -30,7 +31,18 @@ export const webhookBodySchema = z
   .loose();
 export type WebhookBody = z.infer<typeof webhookBodySchema>;
 
-const SCOPE = /^customer\/(created|updated|deleted)(\/debug)?$/i;
+const SCOPE = /^(customer|product)\/(created|updated|deleted)(\/debug)?$/i;
+
+/** A notification's scope as fields: the data model, the event, and whether it is a /debug scope. */
+function parseScope(scope: string): { model: EntityModel; event: WebhookEvent; debug: boolean } {
+  const [, entity, action, debug] = SCOPE.exec(scope)!;
+  return { model: entityModel(entity!.toLowerCase() as EntityName), event: action!.toLowerCase() as WebhookEvent, debug: !!debug };
+}
+
+const triggerOf = (scope: string): JobTrigger => {
+  const { model, event, debug } = parseScope(scope);
+  return { source: 'webhook', event, debug, ...(model.name !== 'customer' ? { entity: model.name } : {}) };
+};
 
 export function unknownScopes(body: WebhookBody): string[] {
   return body.notifications.map((n) => n.scope).filter((s) => !SCOPE.test(s));
@@ -49,10 +61,11 @@ export interface IntakeResult {
  */
 export async function takeInWebhook(store: Storage, config: ConnectorConfig, body: WebhookBody, now: () => Date, redact: (s: string) => string): Promise<IntakeResult> {
   const items: IntakeItem[] = body.notifications.map((n) => {
-    const [, action, debug] = SCOPE.exec(n.scope)!;
-    const event = action!.toLowerCase() as WebhookEvent;
-    const customerId = String(n.id);
-    const trigger: JobTrigger = { source: 'webhook', event, debug: !!debug };
+    const { model, event, debug } = parseScope(n.scope);
+    const id = String(n.id);
+    // The record's key: a customer's id as it is, another model's prefixed, so ids of two models never meet.
+    const customerId = recordKeyOf(model.name, id);
+    const trigger = triggerOf(n.scope);
     const item: IntakeItem = {
       eventKey: n.tracking_guid ? `tg:${n.tracking_guid}` : `d:${body.id}:${customerId}:${n.scope.toLowerCase()}`,
       deliveryId: String(body.id),
@@ -60,15 +73,11 @@ export async function takeInWebhook(store: Storage, config: ConnectorConfig, bod
       scope: n.scope,
       customerId,
     };
-    if (event === 'deleted') return { ...item, skipReason: 'Customer deletions are not sent to OpenAI.' };
-    const active = selectCollections(config, event === 'created' ? 'Customer Create' : 'Customer Update');
+    if (event === 'deleted') return { ...item, skipReason: `${model.label} deletions are not sent to OpenAI.` };
+    const active = selectCollections(config, (event === 'created' ? model.events.created : model.events.updated) as TriggerEvent, model.name);
     if ('disabled' in active) return { ...item, skipReason: active.disabled };
-    return { ...item, job: { ref: customerId, refKind: 'id', customerId, trigger, priority: debug ? 10 : 0, maxAttempts: config.jobs.maxAttempts, eventKey: item.eventKey } };
+    return { ...item, job: { ref: id, refKind: 'id', customerId, trigger, priority: debug ? 10 : 0, maxAttempts: config.jobs.maxAttempts, eventKey: item.eventKey } };
   });
-  const triggerOf = (item: IntakeItem): JobTrigger => {
-    const [, action, debug] = SCOPE.exec(item.scope)!;
-    return { source: 'webhook', event: action!.toLowerCase() as WebhookEvent, debug: !!debug };
-  };
   const reasonFor = (item: IntakeItem, why: IntakeSkip): string =>
     why.kind === 'skipped'
       ? why.reason
@@ -76,7 +85,8 @@ export async function takeInWebhook(store: Storage, config: ConnectorConfig, bod
         ? `Coalesced into job ${why.jobId}, which will sync the newest data once.`
         : `Duplicate delivery of webhook ${item.deliveryId} (attempt ${item.attempt}, ${item.scope}): already received${why.jobId ? ` as job ${why.jobId}` : ''}.`;
   const skipAttempt = (item: IntakeItem, why: IntakeSkip): AttemptRecord => {
-    const a = newAttempt({ id: item.customerId }, triggerOf(item), now().toISOString());
+    const key = parseRecordKey(item.customerId);
+    const a = newAttempt({ entity: key.entity, id: key.id }, triggerOf(item.scope), now().toISOString());
     a.outcome = 'skipped';
     a.errorMessage = redact(reasonFor(item, why));
     return a;

@@ -1,5 +1,5 @@
 import { ipaasFromConfig } from '../../app/connector.js';
-import { previewCustomer } from '../../pipeline/preview.js';
+import { previewRecord } from '../../pipeline/preview.js';
 import { resolveConfig, usd, type CommandIO, type CommonOptions } from '../io.js';
 
 export interface PreviewOptions extends CommonOptions {
@@ -11,7 +11,7 @@ export interface PreviewOptions extends CommonOptions {
 export async function previewCommand(options: PreviewOptions, io: CommandIO): Promise<number> {
   const loaded = resolveConfig(io, options);
   const ipaas = ipaasFromConfig(loaded);
-  const p = await previewCustomer(loaded.config, ipaas, options.byId ? { id: options.id } : { customerNumber: options.id }).finally(() => ipaas.close());
+  const p = await previewRecord(loaded.config, ipaas, { entity: options.entity, ...(options.byId ? { id: options.id } : { customerNumber: options.id }) }).finally(() => ipaas.close());
   if (options.json) {
     io.out(JSON.stringify(p, null, 2));
     return 0;

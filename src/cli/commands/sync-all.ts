@@ -70,7 +70,7 @@ export function describeSummary(s: BulkSummary): string[] {
 export async function syncAllCommand(options: SyncAllOptions, io: CommandIO): Promise<number> {
   let filter;
   try {
-    filter = options.filter?.length ? parseFilters(options.filter) : undefined;
+    filter = options.filter?.length ? parseFilters(options.filter, options.entity) : undefined;
   } catch (err) {
     throw new ConnectorError('INVALID_INPUT', (err as Error).message);
   }
@@ -82,6 +82,7 @@ export async function syncAllCommand(options: SyncAllOptions, io: CommandIO): Pr
     where: options.where,
     force: options.force,
     ...(options.tier === 'flex' ? { tier: 'flex' as const } : {}),
+    ...(options.entity && options.entity !== 'customer' ? { entity: options.entity } : {}),
   };
   if (options.batch && options.tier === 'flex') throw new ConnectorError('INVALID_INPUT', '--batch and --tier flex exclude each other.', { fix: 'Choose one: --batch (OpenAI Batch API, within 24 h) or --tier flex (direct calls at Batch prices, slower).' });
   const loaded = resolveConfig(io, options);

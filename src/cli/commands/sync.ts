@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { openConnector, rateLimiterFor } from '../../app/connector.js';
-import type { CustomerRef } from '../../pipeline/load-customer.js';
+import type { RecordRef } from '../../pipeline/load-record.js';
 import { runSync, type RunSummary, type SyncResult } from '../../triggers/manual-sync.js';
 import { ConnectorError } from '../../shared/errors.js';
 import { resolveConfig, usd, type CommandIO, type CommonOptions } from '../io.js';
@@ -47,7 +47,7 @@ export function describeSummary(s: RunSummary, dbPath: string): string[] {
 export async function syncCommand(options: SyncOptions, io: CommandIO): Promise<number> {
   const ids = [...options.ids, ...(options.file ? parseIdList(readFileSync(options.file, 'utf8')) : [])];
   if (ids.length === 0) throw new ConnectorError('INVALID_INPUT', 'No customers named.', { fix: 'Give CustomerNumbers (e.g. `ipaas-openai sync CUST-10045`), --id <iPaaS id...>, or --file <list>.' });
-  const refs: CustomerRef[] = ids.map((id) => (options.byId ? { id } : { customerNumber: id }));
+  const refs: RecordRef[] = ids.map((id) => ({ entity: options.entity, ...(options.byId ? { id } : { customerNumber: id }) }));
   const loaded = resolveConfig(io, options);
   // Paced like serve: the limiter reads OpenAI's rate-limit headers through the SDK's fetch.
   const limiter = rateLimiterFor(loaded.config, options.concurrency ?? loaded.config.sync.concurrency);

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { openConnector, rateLimiterFor } from '../../app/connector.js';
-import type { CustomerRef } from '../../pipeline/load-customer.js';
-import { estimateTrial, runTrial, sampleCustomers, trialPlans, type TrialCustomerResult, type TrialEstimate, type TrialSummary } from '../../pipeline/trial.js';
+import type { RecordRef } from '../../pipeline/load-record.js';
+import { estimateTrial, runTrial, sampleRecords, trialPlans, type TrialCustomerResult, type TrialEstimate, type TrialSummary } from '../../pipeline/trial.js';
 import { ConnectorError } from '../../shared/errors.js';
 import { confirm, resolveConfig, usd, type CommandIO, type CommonOptions } from '../io.js';
 
@@ -75,8 +75,8 @@ export async function tryCommand(options: TryOptions, io: CommandIO, signal?: Ab
   const limiter = rateLimiterFor(loaded.config, 4);
   const connector = await openConnector(loaded, { limiter });
   try {
-    const plans = await trialPlans(loaded.config, connector.ipaas, candidate);
-    const refs: CustomerRef[] = options.numbers.length ? options.numbers.map((customerNumber) => ({ customerNumber })) : await sampleCustomers(connector.ipaas, options.sample ?? 5);
+    const plans = await trialPlans(loaded.config, connector.ipaas, candidate, options.entity);
+    const refs: RecordRef[] = options.numbers.length ? options.numbers.map((customerNumber) => ({ entity: options.entity, customerNumber })) : await sampleRecords(connector.ipaas, options.sample ?? 5, options.entity);
     const estimate = await estimateTrial(connector, plans, refs);
     if (options.json) io.out(JSON.stringify({ estimate }));
     else io.out(describeTrialEstimate(estimate));

@@ -24,7 +24,7 @@ export async function validateCommand(options: CommonOptions, io: CommandIO): Pr
   const redact = createRedactor(loaded.secrets);
   const ipaas = attempt(() => new IpaasClient({ ...loaded.config.ipaas, redact }));
   const openai = attempt(() => createOpenAIClient(loaded.config.openai));
-  const results = await validateSetup({ config: loaded.config, ipaas, openai, redact }).finally(() =>
+  const results = await validateSetup({ config: loaded.config, ipaas, openai, redact }, options.entity).finally(() =>
     ipaas instanceof Error ? undefined : ipaas.close(),
   );
   const failed = results.filter((r) => r.status === 'fail').length;

@@ -9,7 +9,7 @@ import { ConnectorError } from '../../shared/errors.js';
 import type { Storage } from '../../store/ports.js';
 import { prepareMappings } from '../../pipeline/prepare-mappings.js';
 import type { BulkParams } from './bulk-params.js';
-import { customerPages } from './enumerate-customers.js';
+import { recordPages } from './enumerate-records.js';
 import { paramsKey } from './bulk-params.js';
 import { inputFingerprint } from '../../pipeline/fingerprint.js';
 import { TERMINAL_STATES } from '../../queue/job-states.js';
@@ -56,14 +56,14 @@ export function cachedTokensFor(prefixTokens: number): number {
  * (or the answer fields), the cached share, and the price in both modes.
  */
 export async function estimateBulk(config: ConnectorConfig, ipaas: IpaasClient, store: Storage, params: BulkParams, sampleSize = 100): Promise<BulkEstimate> {
-  const prepared = await prepareMappings(config, ipaas, { dryRun: true });
+  const prepared = await prepareMappings(config, ipaas, { dryRun: true, entity: params.entity });
   if ('disabled' in prepared) throw new ConnectorError('CONFIG_INVALID', prepared.disabled, { fix: 'Set status: Enabled on the mapping collections.' });
   const { plan } = prepared;
   const count = await loadTokenizer();
-  const first = (await customerPages(ipaas, params, 1, sampleSize).next()).value;
-  if (!first) throw new ConnectorError('IPAAS_REQUEST_FAILED', 'iPaaS.com returned no customer page.');
-  const seen = first.customers.length + first.excluded;
-  const keptShare = seen ? first.customers.length / seen : 1;
+  const first = (await recordPages(ipaas, params, 1, sampleSize).next()).value;
+  if (!first) throw new ConnectorError('IPAAS_REQUEST_FAILED', 'iPaaS.com returned no page of records.');
+  const seen = first.records.length + first.excluded;
+  const keptShare = seen ? first.records.length / seen : 1;
   const records = Math.round((first.total ?? seen) * keptShare);
 
   let inputSum = 0;
@@ -72,18 +72,18 @@ export async function estimateBulk(config: ConnectorConfig, ipaas: IpaasClient, 
   let filtered = 0;
   let unchanged = 0;
   let prefix = 0;
-  for (const c of first.customers) {
+  for (const c of first.records) {
     // The sync's own steps: the collection's filter skips a record before anything is sent.
     if (filterReason(plan, c, () => new Date())) {
       filtered++;
       continue;
     }
-    if (!c.customerNumber) {
+    if (!c.number) {
       withoutNumber++;
       continue;
     }
     const mapped = mapFrom(plan, c);
-    if (!params.force && (await store.state.get(c.id))?.inputFingerprint === inputFingerprint(mapped, config.openai.model)) {
+    if (!params.force && (await store.state.get(c.key))?.inputFingerprint === inputFingerprint(mapped, config.openai.model)) {
       unchanged++;
       continue;
     }

@@ -10,7 +10,7 @@ import type { SyncDeps } from '../../app/sync-deps.js';
 import { describeError } from '../../shared/errors.js';
 import { roundUsd } from '../../queue/attempt.js';
 import { paramsKey, type BulkParams } from './bulk-params.js';
-import { customerPages } from './enumerate-customers.js';
+import { recordPages } from './enumerate-records.js';
 
 export interface BulkProgress {
   runId: string;
@@ -76,14 +76,15 @@ export async function runBulk(baseDeps: SyncDeps, options: BulkRunOptions): Prom
   };
   const concurrency = options.concurrency ?? deps.config.jobs.concurrency;
   const plans = new PlanCache(deps);
-  await plans.get(); // "Request field not found." before anything is enumerated or sent
+  await plans.get(params.entity); // "Request field not found." before anything is enumerated or sent
   const pool = new WorkerPool(deps, plans, { concurrency, leaseMs: deps.config.jobs.leaseMs, pollMs: 50, backoff: { baseMs: deps.config.jobs.retryBaseMs, maxMs: deps.config.jobs.retryMaxMs } });
   let stoppedReason: string | undefined;
   pool.onQuotaExhausted = (m) => (stoppedReason = m);
   // Flex records without capacity may fall back into batches of this run: then the batch runner works too.
   const flexToBatch = params.tier === 'flex' && deps.config.openai.flexFallback === 'batch';
   const batches = params.mode === 'batch' || flexToBatch ? new BatchRunner(deps, plans, runId, !!params.force) : undefined;
-  const trigger: JobTrigger = params.mode === 'batch' ? { source: 'batch' } : { source: 'bulk', force: !!params.force, ...(params.tier === 'flex' ? { flex: true } : {}) };
+  const entity = params.entity && params.entity !== 'customer' ? { entity: params.entity } : {};
+  const trigger: JobTrigger = params.mode === 'batch' ? { source: 'batch', ...entity } : { source: 'bulk', force: !!params.force, ...(params.tier === 'flex' ? { flex: true } : {}), ...entity };
 
   let total = run.total;
   let enumerated = run.enumerated;
@@ -95,8 +96,8 @@ export async function runBulk(baseDeps: SyncDeps, options: BulkRunOptions): Prom
   const enumerate = async () => {
     if (enumerationDone) return;
     let excluded = 0;
-    for await (const page of customerPages(deps.ipaas, params, run.nextPage, pageSize)) {
-      const jobs: NewJob[] = page.customers.map((c) => ({ ref: c.id, refKind: 'id', customerId: c.id, trigger, priority: 0, maxAttempts: deps.config.jobs.maxAttempts, runId }));
+    for await (const page of recordPages(deps.ipaas, params, run.nextPage, pageSize)) {
+      const jobs: NewJob[] = page.records.map((c) => ({ ref: c.id, refKind: 'id', customerId: c.key, trigger, priority: 0, maxAttempts: deps.config.jobs.maxAttempts, runId }));
       excluded += page.excluded;
       const selected = page.total === null ? null : page.total - excluded;
       await store.runs.addPage(runId, page.page, jobs, selected);
