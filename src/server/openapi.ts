@@ -56,7 +56,7 @@ export const openApiDocument = {
       post: {
         summary: "Manual sync (iPaaS.com's Manual Sync page): up to 3,000 CustomerNumbers and/or iPaaS ids per run (ids reach customers without a number); debug jumps the queue.",
         ...write,
-        requestBody: { required: true, content: { 'application/json': { schema: obj({ customerNumbers: { type: 'array', items: str }, ids: { type: 'array', items: { type: ['string', 'integer'] } }, debug: { type: 'boolean', default: false } }, { additionalProperties: false }) } } },
+        requestBody: { required: true, content: { 'application/json': { schema: obj({ customerNumbers: { type: 'array', items: str }, ids: { type: 'array', items: { type: ['string', 'integer'] } }, debug: { type: 'boolean', default: false }, entity: { enum: ['customer', 'product'], default: 'customer', description: 'The data model: customerNumbers are SKUs for products.' } }, { additionalProperties: false }) } } },
         responses: { 202: json(obj({ runId: str, enqueued: int, statusUrl: str }), 'Queued.'), ...errors },
       },
     },

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { triggerLabel, type JobTrigger } from '../queue/trigger.js';
+import { ENTITY_NAMES, recordKeyOf } from '../ipaas/entities.js';
 import { checkAdmin } from './auth.js';
 import { HttpError } from './http-errors.js';
 import { paging, parseInput } from './parse-input.js';
@@ -12,6 +13,7 @@ const syncBody = z
     customerNumbers: z.array(z.string().trim().min(1, 'a CustomerNumber cannot be empty').max(100, 'a CustomerNumber is at most 100 characters'), { error: 'give a list of CustomerNumbers' }).default([]),
     ids: z.array(z.union([z.string().trim().regex(/^\d{1,40}$/, 'an iPaaS.com id is a number, e.g. 12345'), z.number().int().nonnegative()], { error: 'an iPaaS.com id is a number, e.g. 12345' }), { error: 'give a list of iPaaS.com ids' }).default([]),
     debug: z.boolean({ error: 'give true or false' }).default(false),
+    entity: z.enum(ENTITY_NAMES, { error: `give one of ${ENTITY_NAMES.join(', ')}` }).default('customer').describe('customerNumbers are SKUs for products'),
   })
   .strict();
 const retryBody = z.object({ jobIds: z.array(z.number().int().positive(), { error: 'give job ids as a list of positive whole numbers' }).optional() }).strict();
@@ -39,9 +41,9 @@ export async function apiRoutes(app: FastifyInstance, ctx: ServiceContext): Prom
       throw new HttpError(400, `${unique.length} customers were given; a manual sync takes at most ${config.sync.maxIdsPerRun}.`, 'Split the list, as on iPaaS.com\'s Manual Sync page.');
     }
     const runId = randomUUID();
-    const trigger: JobTrigger = { source: 'manual', debug: !!body.debug };
+    const trigger: JobTrigger = { source: 'manual', debug: !!body.debug, ...(body.entity !== 'customer' ? { entity: body.entity } : {}) };
     // Debug jumps the queue, as on iPaaS.com.
-    await store.queue.enqueueMany(unique.map((r) => ({ ...r, customerId: r.refKind === 'id' ? r.ref : null, trigger, priority: body.debug ? 10 : 5, maxAttempts: config.jobs.maxAttempts, runId })));
+    await store.queue.enqueueMany(unique.map((r) => ({ ...r, customerId: r.refKind === 'id' ? recordKeyOf(body.entity, r.ref) : null, trigger, priority: body.debug ? 10 : 5, maxAttempts: config.jobs.maxAttempts, runId })));
     ctx.pool.notify();
     ctx.deps.logger.info({ runId, customers: unique.length, trigger: triggerLabel(trigger) }, 'manual run queued');
     return reply.code(202).send({ runId, enqueued: unique.length, statusUrl: `/api/runs/${runId}` });
