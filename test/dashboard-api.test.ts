@@ -8,7 +8,7 @@ import { dashboardDir } from '../src/server/routes-dashboard.js';
 import { startService } from '../src/server/service.js';
 import { startHarness } from './helpers/harness.js';
 import { parsePrometheus, valueOf } from './helpers/prometheus.js';
-import { ADMIN_TOKEN, startServiceHarness, WEBHOOK_KEY, type ServiceHarness } from './helpers/service-harness.js';
+import { ADMIN_TOKEN, startServiceHarness, waitFor, WEBHOOK_KEY, type ServiceHarness } from './helpers/service-harness.js';
 
 const HMAC_SECRET = 'hmac-secret-for-the-test-0123';
 let h: ServiceHarness | undefined;
@@ -21,8 +21,8 @@ type Method = 'get' | 'post';
 const documented = () =>
   Object.entries(openApiDocument.paths).flatMap(([p, ops]) => Object.keys(ops).map((m) => ({ method: m.toUpperCase(), path: p, op: (ops as Record<string, { security: unknown[] }>)[m as Method]! })));
 const fill = (p: string, ids: Record<string, string>) => p.replace(/\{(\w+)\}/g, (_, k: string) => ids[k] ?? '1');
-const raw = async (hh: ServiceHarness, method: string, p: string, token?: string) => {
-  const res = await fetch(`${hh.service.url}${p}`, { method, headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(method === 'POST' ? { 'content-type': 'application/json' } : {}) }, ...(method === 'POST' ? { body: '{}' } : {}) });
+const raw = async (hh: ServiceHarness, method: string, p: string, token?: string, body: unknown = {}) => {
+  const res = await fetch(`${hh.service.url}${p}`, { method, headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(method === 'POST' ? { 'content-type': 'application/json' } : {}) }, ...(method === 'POST' ? { body: JSON.stringify(body) } : {}) });
   return { status: res.status, text: await res.text(), type: res.headers.get('content-type') ?? '' };
 };
 const metrics = async (hh: ServiceHarness) => {
@@ -36,7 +36,7 @@ describe('dashboard API: auth', () => {
   it('every state-changing call needs the admin token, on loopback too', async () => {
     h = await startServiceHarness({ webhooks: false });
     const posts = documented().filter((d) => d.method === 'POST' && d.path.startsWith('/api/'));
-    expect(posts.map((p) => p.path)).toEqual(expect.arrayContaining(['/api/sync', '/api/retry', '/api/attempts/{id}/retry', '/api/auth/check']));
+    expect(posts.map((p) => p.path)).toEqual(expect.arrayContaining(['/api/sync', '/api/retry', '/api/attempts/{id}/retry', '/api/auth/check', '/api/trials', '/api/trials/estimate', '/api/review/approve', '/api/review/reject']));
     expect(documented().filter((d) => d.method === 'GET').map((d) => d.path)).toEqual(expect.arrayContaining(['/api/runs', '/api/jobs', '/api/activity.csv', '/api/activity/facets', '/api/usage']));
     for (const p of posts) {
       for (const token of [undefined, 'wrong-token-0123456789']) {
@@ -69,7 +69,12 @@ describe('dashboard API: no secrets', () => {
     const run = await h.api('POST', '/api/sync', { customerNumbers: ['CUST-10045', 'CUST-10047'], ids: [6] });
     await h.idle();
     const jobs = (await h.api('GET', run.body.statusUrl)).body.jobs as Array<{ id: number; lastAttemptId: number }>;
-    const ids = { id: String(jobs[0]!.lastAttemptId), runId: run.body.runId };
+    // A prompt-lab trial too, its candidate PromptText holding a key by mistake: kept and shown redacted.
+    const trialBody = { customerNumbers: ['CUST-10045'], promptText: `Summarise the customer. ${h.env.OPENAI_API_KEY}` };
+    const estimate = await raw(h, 'POST', '/api/trials/estimate', ADMIN_TOKEN, trialBody);
+    const trial = (await h.api('POST', '/api/trials', trialBody)).body;
+    await waitFor(async () => (await h!.api('GET', trial.statusUrl)).body.status === 'finished', 15_000, 'the trial to finish');
+    const ids = { id: String(jobs[0]!.lastAttemptId), runId: run.body.runId, trialId: trial.trialId, promptVersion: trial.prompts[1].id };
     const bodies: Array<[string, string]> = [];
     for (const d of documented().filter((x) => x.method === 'GET')) {
       const p = fill(d.path, ids);
@@ -80,7 +85,7 @@ describe('dashboard API: no secrets', () => {
     for (const job of jobs) bodies.push([`/api/jobs/${job.id}`, (await raw(h, 'GET', `/api/jobs/${job.id}`)).text]);
     for (const file of listFiles(dashboardDir())) bodies.push([file, (await raw(h, 'GET', `/assets/${file}`)).text]);
     const retry = await raw(h, 'POST', `/api/attempts/${ids.id}/retry`, ADMIN_TOKEN);
-    bodies.push(['retry', retry.text]);
+    bodies.push(['retry', retry.text], ['trial estimate', estimate.text]);
     for (const [where, text] of bodies) for (const s of secrets) expect(text.includes(s), `${s.slice(0, 6)}… in ${where}`).toBe(false);
     // The configuration says which secrets are set, never what they are.
     const config = (await h.api('GET', '/api/config')).body;

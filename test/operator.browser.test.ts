@@ -79,6 +79,7 @@ describe('operator pages in a browser', { timeout: 90_000 }, () => {
     const inFlight = ['calling', 'batched', 'answered'];
     expected['queue.inFlight'] = [inFlight.reduce((n, s) => n + o.queue.jobs[s], 0), inFlight.reduce((n, s) => n + valueOf(m, 'ipaas_openai_queue_jobs', { state: s })!, 0)];
     expected['queue.depthJobs'] = [o.queue.depthJobs, valueOf(m, 'ipaas_openai_queue_depth_jobs')];
+    expected['review.waiting'] = [o.review.waiting, valueOf(m, 'ipaas_openai_queue_jobs', { state: 'review' })];
     expected['today.openaiCalls'] = [o.today.openaiCalls, o.today.openaiCalls];
     expected['today.tokens'] = [o.today.inputTokens + o.today.outputTokens, valueOf(m, 'ipaas_openai_tokens_total', { kind: 'input' })! + valueOf(m, 'ipaas_openai_tokens_total', { kind: 'output' })!];
     for (const [key, [fromApi, fromMetrics]] of Object.entries(expected)) {
@@ -221,6 +222,8 @@ describe('operator pages in a browser', { timeout: 90_000 }, () => {
       ['runs', '#/runs', () => page.locator('tr[data-run-id]').first().waitFor()],
       ['usage', '#/usage?range=24h', () => page.locator('#usage-table').waitFor()],
       ['manual-sync', '#/sync', () => page.getByLabel('iPaaS.com ids').waitFor()],
+      ['review-empty', '#/review', () => page.getByText('No answers wait for review.', { exact: false }).waitFor()],
+      ['prompt-lab', '#/lab', () => page.locator('#lab-history tbody tr').first().waitFor()],
       ['validation', '#/validation', () => page.locator('li[data-status]').first().waitFor()],
       ['configuration', '#/config', () => page.locator('#settings').waitFor()],
     ];
@@ -247,15 +250,12 @@ describe('operator pages in a browser', { timeout: 90_000 }, () => {
     await page.locator('#usage-table').waitFor();
     await page.keyboard.press('Tab');
     const names: string[] = [];
-    for (let i = 0; i < 8; i++) {
+    for (let i = 0; i < 10; i++) {
       await page.keyboard.press('Tab');
       names.push((await page.evaluate<string>('document.activeElement?.textContent ?? ""')).trim());
     }
-    expect(names).toEqual(['Overview', 'Activity', 'Jobs', 'Runs', 'Usage', 'Manual sync', 'Validation', 'Configuration']);
-    await page.keyboard.press('Shift+Tab');
-    await page.keyboard.press('Shift+Tab');
-    await page.keyboard.press('Shift+Tab');
-    await page.keyboard.press('Shift+Tab');
+    expect(names).toEqual(['Overview', 'Activity', 'Jobs', 'Runs', 'Review', 'Usage', 'Manual sync', 'Prompt lab', 'Validation', 'Configuration']);
+    for (let i = 0; i < 6; i++) await page.keyboard.press('Shift+Tab');
     await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: 'Runs', level: 1 }).waitFor();
     await waitFor(async () => (await page.evaluate<string>('document.activeElement?.tagName')) === 'H1', 5_000, 'focus on the new page heading');

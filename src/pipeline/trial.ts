@@ -144,7 +144,7 @@ export async function estimateTrial(deps: SyncDeps, plans: TrialVariantPlan[], r
 }
 
 /** TO targets the model's answer fills (a date, an id or the prompt text would differ between any two calls). */
-function answerTargets(plan: MappingPlan): string[] {
+export function answerTargets(plan: MappingPlan): string[] {
   const answerNames = new Set(plan.answerFields.map((f) => f.name));
   return plan.targets
     .filter((t) => (t.formula ? t.formula.fields : t.mapping.type === 'Field' ? [t.mapping.source] : []).some((name) => answerNames.has(name)))
@@ -158,9 +158,14 @@ export async function runTrial(
   deps: SyncDeps,
   plans: TrialVariantPlan[],
   refs: RecordRef[],
-  options: { signal?: AbortSignal | undefined; onCustomer?: (r: TrialCustomerResult, done: number, total: number) => void } = {},
+  options: {
+    signal?: AbortSignal | undefined;
+    onCustomer?: (r: TrialCustomerResult, done: number, total: number) => void;
+    /** The id to keep the calls under; the service gives it so that it can answer with it before the run ends. */
+    trialId?: string | undefined;
+  } = {},
 ): Promise<{ summary: TrialSummary; customers: TrialCustomerResult[] }> {
-  const trialId = `trial-${randomUUID().slice(0, 8)}`;
+  const trialId = options.trialId ?? newTrialId();
   const customers: TrialCustomerResult[] = [];
   for (const { plan } of plans) await deps.store.prompts.remember(plan.promptVersion);
   for (const ref of refs) {
@@ -172,8 +177,11 @@ export async function runTrial(
     customers.push(row);
     options.onCustomer?.(row, customers.length, refs.length);
   }
-  return { summary: summarise(trialId, plans, customers), customers };
+  const compared = plans.length > 1 ? [...new Set(plans.flatMap((p) => p.plan.answerFields.map((f) => f.name)))] : null;
+  return { summary: summariseTrial(trialId, compared, customers), customers };
 }
+
+export const newTrialId = () => `trial-${randomUUID().slice(0, 8)}`;
 
 async function tryOne(deps: SyncDeps, trialId: string, variant: TrialVariant, plan: MappingPlan, ref: RecordRef, row: TrialCustomerResult, signal: AbortSignal | undefined): Promise<TrialVariantResult> {
   const started = performance.now();
@@ -218,12 +226,14 @@ async function tryOne(deps: SyncDeps, trialId: string, variant: TrialVariant, pl
   return { variant, promptVersion: plan.promptVersion.id, outcome, sent: a.request !== null, answer, writes, answerTargets: answerTargets(plan), inputTokens: a.inputTokens, outputTokens: a.outputTokens, costUsd: a.costUsd, error, trialAttemptId: stored.id };
 }
 
-function summarise(trialId: string, plans: TrialVariantPlan[], customers: TrialCustomerResult[]): TrialSummary {
+/**
+ * The summary of a trial: calls, cost, and with a candidate (`fields`: the answer fields to compare) how
+ * many customers' two answers differ, per field. Also used on trials read back from the store.
+ */
+export function summariseTrial(trialId: string, fields: string[] | null, customers: TrialCustomerResult[]): TrialSummary {
   const all = customers.flatMap((c) => c.results);
-  const withCandidate = plans.length > 1;
   let compared: TrialSummary['compared'] = null;
-  if (withCandidate) {
-    const fields = [...new Set(plans.flatMap((p) => p.plan.answerFields.map((f) => f.name)))];
+  if (fields) {
     const byField = Object.fromEntries(fields.map((f) => [f, 0]));
     let both = 0;
     let differing = 0;

@@ -6,7 +6,7 @@ import { activityCsv, csvField, csvHeader, csvLine } from './activity-csv.js';
 const item = (id: number, fields: Partial<ActivityItem> = {}): ActivityItem => ({
   id, startedAt: '2026-05-01T10:00:00.000Z', finishedAt: '2026-05-01T10:00:01.000Z', customerNumber: `C-${id}`, customerId: null, requestedRef: `C-${id}`,
   trigger: 'manual', outcome: 'synced', errorCode: null, reason: null, fix: null, totalMs: 12.5, inputTokens: 10, cachedTokens: 0, outputTokens: 5,
-  costUsd: 0.000035900000000000005, jobId: 7, flags: null, instance: 'node-1', tryNumber: 1, maxTries: 6, nextTryAt: null, ...fields,
+  costUsd: 0.000035900000000000005, jobId: 7, flags: null, instance: 'node-1', tryNumber: 1, maxTries: 6, nextTryAt: null, promptVersion: null, ...fields,
 });
 
 describe('activity CSV', () => {
@@ -19,10 +19,10 @@ describe('activity CSV', () => {
     expect(csvField('+1')).toBe("'+1");
     expect(csvField(null)).toBe('');
     expect(csvField(3)).toBe('3');
-    const line = csvLine(item(1, { reason: 'Bad "Comment", see\r\nbelow', customerNumber: '@evil', flags: ['a', 'b'], outcome: 'retrying', nextTryAt: '2026-05-01T10:01:00.000Z' }), (s) => s);
+    const line = csvLine(item(1, { reason: 'Bad "Comment", see\r\nbelow', customerNumber: '@evil', flags: ['a', 'b'], outcome: 'retrying', nextTryAt: '2026-05-01T10:01:00.000Z', promptVersion: '3f0c9a1b2d' }), (s) => s);
     const [header, row] = parseCsv(csvHeader() + line);
     const rec = Object.fromEntries(header!.map((k, i) => [k, row![i]]));
-    expect(rec).toMatchObject({ attempt_id: '1', customer_number: "'@evil", outcome: 'retrying', try: '1', max_tries: '6', next_try_at: '2026-05-01T10:01:00.000Z', reason: 'Bad "Comment", see\r\nbelow', cost_usd: '0.0000359', flags: 'a; b', instance: 'node-1' });
+    expect(rec).toMatchObject({ attempt_id: '1', customer_number: "'@evil", outcome: 'retrying', try: '1', max_tries: '6', next_try_at: '2026-05-01T10:01:00.000Z', reason: 'Bad "Comment", see\r\nbelow', cost_usd: '0.0000359', flags: 'a; b', instance: 'node-1', prompt_version: '3f0c9a1b2d' });
   });
 
   it('passes every text through the redactor', () => {

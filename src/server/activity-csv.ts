@@ -26,6 +26,7 @@ const COLUMNS: Array<[string, (a: ActivityItem) => string | number | null]> = [
   ['job_id', (a) => a.jobId],
   ['instance', (a) => a.instance],
   ['flags', (a) => a.flags?.join('; ') ?? null],
+  ['prompt_version', (a) => a.promptVersion],
 ];
 
 /**

@@ -3,6 +3,7 @@ import { installErrorHandler } from './http-errors.js';
 import { activityRoutes } from './routes-activity.js';
 import { apiRoutes } from './routes-api.js';
 import { reviewRoutes } from './routes-review.js';
+import { trialRoutes } from './routes-trials.js';
 import { dashboardApiRoutes } from './routes-dashboard-api.js';
 import { dashboardRoutes } from './routes-dashboard.js';
 import { healthRoutes } from './routes-health.js';
@@ -40,6 +41,7 @@ export async function buildApp(ctx: ServiceContext): Promise<FastifyInstance> {
   await app.register(async (scope) => webhookRoutes(scope, ctx));
   await app.register(async (scope) => apiRoutes(scope, ctx));
   await app.register(async (scope) => reviewRoutes(scope, ctx));
+  await app.register(async (scope) => trialRoutes(scope, ctx));
   await app.register(async (scope) => queueRoutes(scope, ctx));
   await app.register(async (scope) => activityRoutes(scope, ctx));
   await app.register(async (scope) => dashboardApiRoutes(scope, ctx));

@@ -17,7 +17,7 @@ export const str = { type: 'string' };
 export const nstr = { type: ['string', 'null'] };
 export const int = { type: 'integer' };
 const nint = { type: ['integer', 'null'] };
-const num = { type: 'number' };
+export const num = { type: 'number' };
 export const obj = (properties: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({ type: 'object', properties, ...extra });
 
 export const OUTCOMES = ['synced', 'skipped', 'failed'];
@@ -46,6 +46,7 @@ export const schemas = {
     instance: { ...nstr, description: 'The instance that ran it (IPAAS_OPENAI_INSTANCE, default host:pid).' },
     tryNumber: { ...nint, description: 'Which try of its job this was (1-based); null outside the queue.' }, maxTries: nint,
     nextTryAt: { ...nstr, description: 'When the queue tries again; null when this try ended the job.' },
+    promptVersion: { ...nstr, description: 'The PromptText version the request was built from (GET /api/prompts/{promptVersion} has its text); null when no request was built.' },
   }),
   Attempt: {
     description: 'One sync attempt, whole: the exact request sent to OpenAI, its response, the parsed answer and the fields written (before -> after). outcome is as stored: a failed try with nextTryAt is retried.',
@@ -74,8 +75,46 @@ export const schemas = {
     rateLimit: ref('RateLimit'),
     upstream: obj({ openaiRequests: int, openaiRateLimited: int, openaiMeanLatencyMs: nint }, { description: "This instance's OpenAI HTTP requests since it started." }),
     workers: obj({ running: { type: 'boolean' }, busy: int, concurrency: int, paused: { ...nstr, description: 'Why the workers stopped claiming (e.g. the OpenAI quota ran out); null while they run.' } }),
+    review: ref('ReviewSummary'),
+    promptVersions: { type: 'array', items: ref('PromptVersionOutcomes'), description: "The range's attempts by prompt version and outcome: the versions used most recently first, attempts that built no request (promptVersion null) last." },
     budget: obj({ caps: { type: 'object' }, today: obj({ tokens: int, usd: num }), month: obj({ tokens: int, usd: num }), heldJobs: int }),
     startedAt: str,
+  }),
+  ReviewSummary: obj({ waiting: { ...int, description: 'Answers waiting for a person before write-back.' }, oldestSince: nstr, oldestAgeSeconds: { ...nint, description: 'How long the oldest has waited; null when none waits.' } }),
+  PromptVersionOutcomes: obj({
+    promptVersion: { ...nstr, description: 'A short hash of the PromptText; null for attempts that built no request.' }, text: { ...nstr, description: 'The PromptText, redacted; null when unknown.' },
+    attempts: byOutcome('Attempts with this version, by outcome.'), total: int, costUsd: num, lastAt: { ...str, description: 'When its newest attempt in the range finished.' },
+  }),
+  TrialRequest: obj(
+    {
+      customerNumbers: { type: 'array', items: str, minItems: 1, maxItems: 50, description: 'The customers to try the prompts on (or sample).' },
+      sample: { type: 'integer', minimum: 1, maximum: 50, description: 'That many customers with a CustomerNumber, at random (or customerNumbers).' },
+      promptText: { ...str, maxLength: 20000, description: 'A candidate PromptText, tried beside the active one on the same customers.' },
+    },
+    { additionalProperties: false },
+  ),
+  TrialPrompt: obj({ variant: { enum: ['active', 'candidate'] }, id: str, text: nstr }),
+  TrialEstimate: obj({ customers: int, variants: int, calls: { ...int, description: 'OpenAI calls the trial would make (customers that cannot be loaded make none).' }, inputTokens: int, outputTokens: int, costUsd: { type: ['number', 'null'] } }),
+  TrialProgress: obj({ trialId: str, status: { enum: ['preparing', 'running', 'finished', 'stopped', 'failed'] }, customers: int, done: int, startedAt: str, finishedAt: nstr, error: { type: ['object', 'null'] } }),
+  Trial: obj({
+    trialId: str, startedAt: nstr,
+    status: { type: ['string', 'null'], enum: ['preparing', 'running', 'finished', 'stopped', 'failed', null], description: 'As this service ran it; null for a trial it did not run (the CLI, another instance).' },
+    progress: { oneOf: [ref('TrialProgress'), { type: 'null' }] },
+    prompts: { type: 'array', items: ref('TrialPrompt') },
+    customers: {
+      type: 'array',
+      description: 'Per customer, each prompt\'s result side by side: the answer, what a sync would write (before -> after), tokens and cost.',
+      items: obj({
+        ref: str, customerNumber: nstr, customerId: nstr,
+        results: { type: 'array', items: obj({
+          variant: { enum: ['active', 'candidate'] }, promptVersion: str, outcome: { enum: ['answered', 'failed', 'skipped'] }, sent: { type: 'boolean' }, answer: { type: ['object', 'null'] },
+          writes: { type: 'array', items: obj({ field: str, before: nstr, after: nstr, skipped: str }) }, answerTargets: { type: 'array', items: str, description: 'The written fields that come from the answer (the ones compared).' },
+          inputTokens: int, outputTokens: int, costUsd: { type: ['number', 'null'] }, error: { type: ['object', 'null'] }, trialAttemptId: int,
+        }) },
+      }),
+    },
+    summary: obj({ trialId: str, customers: int, calls: int, failed: int, costUsd: num, inputTokens: int, outputTokens: int, compared: { type: ['object', 'null'], description: 'With a candidate: customers answered by both, how many of them differ, and per answer field.' } }),
+    truncated: { type: 'boolean', description: 'True when the trial has more calls than are read back (the newest are shown).' },
   }),
   Usage: obj({
     range: { enum: ['24h', '7d', '30d'] }, since: str, bucketMs: int,

@@ -1,6 +1,6 @@
 import { JOB_STATES } from '../queue/job-states.js';
 import { ATTEMPT_OUTCOMES } from '../store/ports.js';
-import { errors, idParam, int, json, nstr, obj, OUTCOMES, pagingParams, query, read, ref, schemas, str, write } from './openapi-schemas.js';
+import { errors, idParam, int, json, nstr, num, obj, OUTCOMES, pagingParams, query, read, ref, schemas, str, write } from './openapi-schemas.js';
 
 /**
  * The HTTP API, documented (OpenAPI 3.1), served at /openapi.json. A test checks that every
@@ -89,6 +89,7 @@ export const openApiDocument = {
         responses: { 200: json(obj({ waiting: int, oldestSince: nstr, items: { type: 'array', items: obj({ jobId: int, ref: str, customerId: nstr, since: str, runId: nstr, answer: { type: 'object', description: 'The stored answer with its proposal: [{field, before, after}].' } }) } })), ...errors },
       },
     },
+    '/api/review/summary': { get: { summary: 'How many answers wait for review and since when the oldest waits (cheap: the menu polls it).', ...read, responses: { 200: json(ref('ReviewSummary')), 401: errors[401] } } },
     '/api/review/approve': {
       post: {
         summary: 'Approves waiting answers: the service writes them without a new OpenAI call; a field a person changed while it waited is kept.',
@@ -105,6 +106,30 @@ export const openApiDocument = {
         responses: { 200: json(obj({ rejected: { type: 'array', items: int }, by: str })), 404: notFound('job'), 409: json(ref('Error'), 'A named job is not waiting for review.'), ...errors },
       },
     },
+    '/api/trials/estimate': {
+      post: {
+        summary: 'Prompt lab: what a trial would cost. Builds the exact requests (customers loaded from iPaaS.com; a sample drawn) and counts them; nothing is sent to OpenAI or written.',
+        ...write,
+        requestBody: { required: true, content: { 'application/json': { schema: ref('TrialRequest') } } },
+        responses: { 200: json(obj({ estimate: ref('TrialEstimate'), customerNumbers: { type: 'array', items: str, description: 'The customers it counted (the sample drawn): start the trial with these.' }, prompts: { type: 'array', items: ref('TrialPrompt') } })), 409: json(ref('Error'), 'The mappings cannot be used (e.g. no enabled FROM collection).'), ...errors },
+      },
+    },
+    '/api/trials': {
+      post: {
+        summary: 'Prompt lab: starts a trial in this service and answers at once with its id; the calls go on in the background (real OpenAI calls, counted in the spend caps; nothing written to iPaaS.com; kept apart from the sync log). One at a time.',
+        ...write,
+        requestBody: { required: true, content: { 'application/json': { schema: ref('TrialRequest') } } },
+        responses: { 202: json(obj({ trialId: str, status: str, customers: int, prompts: { type: 'array', items: ref('TrialPrompt') }, statusUrl: str }), 'Started.'), 409: json(ref('Error'), 'A trial is running already (or the mappings cannot be used).'), ...errors },
+      },
+      get: {
+        summary: 'Prompt lab: trials, newest first (the CLI\'s too), with their calls and cost, and the one this service runs now.',
+        ...read,
+        parameters: [query('limit', { type: 'integer', minimum: 1, maximum: 100, default: 20 }, 'How many trials.')],
+        responses: { 200: json(obj({ running: { oneOf: [ref('TrialProgress'), { type: 'null' }] }, trials: { type: 'array', items: obj({ trialId: str, startedAt: str, calls: int, customers: int, costUsd: num, status: { type: ['string', 'null'] } }) } })), ...errors },
+      },
+    },
+    '/api/trials/{trialId}': { get: { summary: 'One trial: per customer both answers side by side with what each would write (before -> after), tokens and cost; the prompts with their text; the summary.', ...read, parameters: [{ name: 'trialId', in: 'path', required: true, schema: str }], responses: { 200: json(ref('Trial')), 401: errors[401], 404: notFound('trial') } } },
+    '/api/prompts/{promptVersion}': { get: { summary: 'The text of a PromptText version (as attempts and trials name it), redacted.', ...read, parameters: [{ name: 'promptVersion', in: 'path', required: true, schema: str }], responses: { 200: json(obj({ id: str, text: str, firstSeen: str })), 401: errors[401], 404: notFound('prompt version') } } },
     '/api/attempts': { get: { summary: 'Sync attempts, whole, newest first.', ...read, parameters: [query('customerNumber', str, 'Only this record.'), query('outcome', { enum: OUTCOMES }, 'Only this stored outcome.'), ...pagingParams(500, 50)], responses: { 200: json(obj({ attempts: { type: 'array', items: ref('Attempt') } })), ...errors } } },
     '/api/attempts/{id}': { get: { summary: 'One sync attempt: the request sent, the response, the fields written before -> after, the error and its fix.', ...read, parameters: [idParam('id', 'Attempt id.')], responses: { 200: json(ref('Attempt')), 401: errors[401], 404: notFound('attempt') } } },
     '/api/attempts/{id}/retry': {

@@ -6,6 +6,7 @@ import { redactDeep } from '../shared/redact.js';
 import { validateSetup } from '../checks/validate.js';
 import { checkAdmin } from './auth.js';
 import { configView } from './config-view.js';
+import { reviewWaiting } from './routes-review.js';
 import { queueDepth } from './queue-history.js';
 import { HttpError } from './http-errors.js';
 import { isoDate, parseInput, rangeParam, rangeStart } from './parse-input.js';
@@ -37,8 +38,9 @@ export async function dashboardApiRoutes(app: FastifyInstance, ctx: ServiceConte
     const counts = await store.queue.counts();
     const snap = ctx.deps.limiter.snapshot();
     await ctx.queueHistory.sample(now.getTime());
-    const [attempts, day, records, paused] = await Promise.all([
+    const [attempts, day, records, paused, review, promptVersions] = await Promise.all([
       ctx.queries.outcomeSeries(since, bucketMs, buckets), ctx.queries.dayTotals(dayStart), ctx.queries.recordCounts(), ctx.pool.pausedReason(),
+      reviewWaiting(ctx), ctx.queries.promptVersionOutcomes(since.toISOString()),
     ]);
     return {
       generatedAt: now.toISOString(),
@@ -53,6 +55,10 @@ export async function dashboardApiRoutes(app: FastifyInstance, ctx: ServiceConte
       upstream: ctx.metrics.upstreamSummary(),
       workers: { running: ctx.pool.isRunning(), busy: ctx.pool.busy, concurrency: config.jobs.concurrency, paused: paused ?? null },
       // Spend so far this UTC day and month against the caps (budget.*), and the jobs that wait for them.
+      // Answers waiting for a person before write-back (review required), and the oldest one's wait.
+      review,
+      // The range's attempts by the PromptText version they were built from (the text redacted, kept once).
+      promptVersions,
       budget: { ...(ctx.deps.budget?.snapshot() ?? { caps: {}, today: { tokens: 0, usd: 0 }, month: { tokens: 0, usd: 0 } }), heldJobs: counts.held },
       startedAt: ctx.startedAt.toISOString(),
     };

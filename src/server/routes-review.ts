@@ -10,6 +10,13 @@ const jobIds = z.array(z.number({ error: 'job ids are whole numbers' }).int().po
 const approveBody = z.union([z.object({ all: z.literal(true), by: z.string().trim().min(1).max(100).optional() }).strict(), z.object({ jobIds, by: z.string().trim().min(1).max(100).optional() }).strict()]);
 const rejectBody = z.object({ jobIds, reason: z.string().trim().min(1, 'say why (kept in the sync log)').max(500), by: z.string().trim().min(1).max(100).optional() }).strict();
 
+/** How many answers wait for a person and how long the oldest has waited (the Overview and the menu show it). */
+export async function reviewWaiting(ctx: ServiceContext): Promise<{ waiting: number; oldestSince: string | null; oldestAgeSeconds: number | null }> {
+  const s = await ctx.deps.store.queue.reviewSummary();
+  if (s.oldestSince === null) return { waiting: s.waiting, oldestSince: null, oldestAgeSeconds: null };
+  return { waiting: s.waiting, oldestSince: new Date(s.oldestSince).toISOString(), oldestAgeSeconds: Math.max(0, Math.round((ctx.deps.now().getTime() - s.oldestSince) / 1000)) };
+}
+
 /**
  * Review before write-back over HTTP (the Review page): the waiting answers with what they would
  * write, approve (the service's runner writes them, no new OpenAI call), reject (nothing written).
@@ -26,6 +33,8 @@ export async function reviewRoutes(app: FastifyInstance, ctx: ServiceContext): P
       items: waiting.map((j) => ({ jobId: j.id, ref: j.ref, customerId: j.customerId, since: new Date(j.updatedAt).toISOString(), runId: j.runId, answer: j.answer })),
     };
   });
+
+  app.get('/api/review/summary', async () => reviewWaiting(ctx));
 
   /** Each named job must wait for review: a 409 names the first that does not, and nothing is decided. */
   const waitingJobs = async (ids: number[]) => {

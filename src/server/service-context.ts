@@ -4,6 +4,7 @@ import type { ViewsPort } from '../store/ports.js';
 import type { SyncDeps } from '../app/sync-deps.js';
 import type { ServiceMetrics } from './metrics.js';
 import type { QueueHistory } from './queue-history.js';
+import type { TrialRunner } from './trial-runner.js';
 
 /** What the HTTP routes share with the workers. */
 export interface ServiceContext {
@@ -20,6 +21,8 @@ export interface ServiceContext {
   queries: ViewsPort;
   metrics: ServiceMetrics;
   queueHistory: QueueHistory;
+  /** Prompt-lab trials started through the API, one at a time, in the background. */
+  trials: TrialRunner;
   /**
    * The store's fatal fault, once there was one (a full or read-only disk, a damaged file): nothing
    * more is acknowledged (503), and serve is on its way out.

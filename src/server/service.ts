@@ -14,6 +14,7 @@ import { ServiceMetrics } from './metrics.js';
 import { QueueHistory } from './queue-history.js';
 import { storeWatch } from './routes-health.js';
 import type { ServiceContext } from './service-context.js';
+import { TrialRunner } from './trial-runner.js';
 
 export interface RunningService {
   url: string;
@@ -73,6 +74,7 @@ export async function startService(loaded: LoadedConfig, options: StartServiceOp
   });
   const ctx: ServiceContext = {
     deps, plans, pool, adminToken, adminTokenGenerated: generatedAdminToken, loopbackOnly: isLoopbackHost(config.server.host), startedAt: new Date(), queries, metrics, queueHistory,
+    trials: new TrialRunner(deps),
     watchStore: storeWatch({ deps }),
     storeFault: undefined,
   };
@@ -112,6 +114,7 @@ export async function startService(loaded: LoadedConfig, options: StartServiceOp
         await app.close();
         clearInterval(storeTimer);
         queueHistory.stop();
+        await ctx.trials.stop();
         let result = { finished: 0, released: 0 };
         try {
           result = await pool.stop(graceMs);

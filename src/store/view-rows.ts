@@ -3,7 +3,7 @@
  * same; each driver already returns numbers for integers).
  */
 import { JOB_STATES, type JobState } from '../queue/job-states.js';
-import type { ActivityItem, AttemptOutcome, JobItem, RunItem } from './views-port.js';
+import { ATTEMPT_OUTCOMES, type ActivityItem, type AttemptOutcome, type JobItem, type PromptVersionOutcomes, type RunItem } from './views-port.js';
 import type { BulkMode } from './ports.js';
 
 type Row = Record<string, unknown>;
@@ -21,7 +21,7 @@ export const OUTCOME_WHERE: Record<AttemptOutcome, string> = {
 
 /** The sync log's small columns, with the outcome as `kind`. */
 export const ACTIVITY_COLUMNS = `id, started_at, finished_at, customer_number, customer_id, requested_ref, trigger, ${OUTCOME_SQL} AS kind, error_code, error_message,
-  error_fix, total_ms, input_tokens, cached_tokens, output_tokens, cost_usd, job_id, flags, instance, try_number, max_tries, next_try_at`;
+  error_fix, total_ms, input_tokens, cached_tokens, output_tokens, cost_usd, job_id, flags, instance, try_number, max_tries, next_try_at, prompt_version`;
 
 export const toActivityItem = (r: Row): ActivityItem => ({
   id: r.id as number,
@@ -46,6 +46,7 @@ export const toActivityItem = (r: Row): ActivityItem => ({
   tryNumber: (r.try_number as number | null) ?? null,
   maxTries: (r.max_tries as number | null) ?? null,
   nextTryAt: (r.next_try_at as string | null) ?? null,
+  promptVersion: (r.prompt_version as string | null) ?? null,
 });
 
 /** The jobs table's columns without the stored answer. */
@@ -94,3 +95,31 @@ export const toRunItem = (r: Row): RunItem => ({
       }
     : null,
 });
+
+/**
+ * Attempts by prompt version and outcome (SQL, both engines): one row per version and outcome with its
+ * count, cost, newest finish and the version's text. `range` is the WHERE condition on sync_attempts.
+ */
+export const promptVersionSql = (range: string) => `SELECT g.version, g.outcome, g.n, g.cost, g.last_at, p.text
+  FROM (SELECT prompt_version AS version, ${OUTCOME_SQL} AS outcome, count(*) AS n, coalesce(sum(cost_usd), 0) AS cost, max(finished_at) AS last_at
+        FROM sync_attempts WHERE ${range} GROUP BY 1, 2) g
+  LEFT JOIN prompt_versions p ON p.id = g.version`;
+
+/** Those rows folded per version: most recently used first, attempts without a version last. */
+export function toPromptVersionOutcomes(rows: Row[]): PromptVersionOutcomes[] {
+  const byVersion = new Map<string | null, PromptVersionOutcomes>();
+  for (const r of rows) {
+    const version = (r.version as string | null) ?? null;
+    let v = byVersion.get(version);
+    if (!v) {
+      v = { promptVersion: version, text: (r.text as string | null) ?? null, attempts: Object.fromEntries(ATTEMPT_OUTCOMES.map((o) => [o, 0])) as Record<AttemptOutcome, number>, total: 0, costUsd: 0, lastAt: r.last_at as string };
+      byVersion.set(version, v);
+    }
+    const n = Number(r.n);
+    if ((r.outcome as AttemptOutcome) in v.attempts) v.attempts[r.outcome as AttemptOutcome] += n;
+    v.total += n;
+    v.costUsd += Number(r.cost);
+    if ((r.last_at as string) > v.lastAt) v.lastAt = r.last_at as string;
+  }
+  return [...byVersion.values()].sort((a, b) => Number(a.promptVersion === null) - Number(b.promptVersion === null) || b.lastAt.localeCompare(a.lastAt) || String(a.promptVersion).localeCompare(String(b.promptVersion)));
+}

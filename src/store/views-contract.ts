@@ -15,13 +15,13 @@ export function viewsContract(storage: () => Storage): void {
     const seed = async () => {
       const s = storage();
       const rows = [
-        attempt(1_000, { customerNumber: 'ACME-1', requestedRef: 'ACME-1', outcome: 'synced', inputTokens: 100, cachedTokens: 10, outputTokens: 20, costUsd: 0.5, request: { model: 'm' }, tryNumber: 1, maxTries: 3 }),
+        attempt(1_000, { customerNumber: 'ACME-1', requestedRef: 'ACME-1', outcome: 'synced', inputTokens: 100, cachedTokens: 10, outputTokens: 20, costUsd: 0.5, request: { model: 'm' }, tryNumber: 1, maxTries: 3, promptVersion: 'v-aaaaaaaa' }),
         // A failed try the queue makes again: retrying, not failed.
-        attempt(2_000, { customerNumber: 'ACME-2', requestedRef: 'ACME-2', outcome: 'failed', errorCode: 'X', errorMessage: 'OpenAI timed out', request: { model: 'm' }, inputTokens: 5, tryNumber: 1, maxTries: 3, nextTryAt: at(30_000) }),
+        attempt(2_000, { customerNumber: 'ACME-2', requestedRef: 'ACME-2', outcome: 'failed', errorCode: 'X', errorMessage: 'OpenAI timed out', request: { model: 'm' }, inputTokens: 5, tryNumber: 1, maxTries: 3, nextTryAt: at(30_000), promptVersion: 'v-aaaaaaaa' }),
         attempt(3_000, { customerNumber: null, customerId: '77', requestedRef: '77', trigger: 'webhook:updated', outcome: 'skipped', errorMessage: 'unchanged', flags: ['echo'] }),
-        attempt(61_000, { customerNumber: 'BETA_1', requestedRef: 'BETA_1', outcome: 'synced', inputTokens: 1, outputTokens: 2, costUsd: 0.25, request: { model: 'm' } }),
+        attempt(61_000, { customerNumber: 'BETA_1', requestedRef: 'BETA_1', outcome: 'synced', inputTokens: 1, outputTokens: 2, costUsd: 0.25, request: { model: 'm' }, promptVersion: 'v-bbbbbbbb' }),
         // The last try: a final failure.
-        attempt(62_000, { customerNumber: 'ACME-1', requestedRef: 'ACME-1', outcome: 'failed', errorCode: 'WRITE', errorMessage: 'write failed', tryNumber: 3, maxTries: 3 }),
+        attempt(62_000, { customerNumber: 'ACME-1', requestedRef: 'ACME-1', outcome: 'failed', errorCode: 'WRITE', errorMessage: 'write failed', tryNumber: 3, maxTries: 3, promptVersion: 'v-bbbbbbbb' }),
       ];
       const ids: number[] = [];
       for (const r of rows) ids.push((await s.log.record(r)).id);
@@ -37,9 +37,9 @@ export function viewsContract(storage: () => Storage): void {
       expect(all.items[2]).toEqual({
         id: three, startedAt: at(2_900), finishedAt: at(3_000), customerNumber: null, customerId: '77', requestedRef: '77', trigger: 'webhook:updated', outcome: 'skipped',
         errorCode: null, reason: 'unchanged', fix: null, totalMs: 100, inputTokens: 0, cachedTokens: 0, outputTokens: 0, costUsd: null, jobId: null, flags: ['echo'],
-        instance: 'contract-host:4242', tryNumber: null, maxTries: null, nextTryAt: null,
+        instance: 'contract-host:4242', tryNumber: null, maxTries: null, nextTryAt: null, promptVersion: null,
       });
-      expect(all.items[3]).toMatchObject({ id: two, outcome: 'retrying', tryNumber: 1, maxTries: 3, nextTryAt: at(30_000) });
+      expect(all.items[3]).toMatchObject({ id: two, outcome: 'retrying', tryNumber: 1, maxTries: 3, nextTryAt: at(30_000), promptVersion: 'v-aaaaaaaa' });
       expect(all.items[0]).toMatchObject({ id: five, outcome: 'failed', tryNumber: 3, maxTries: 3, nextTryAt: null });
       const ids = async (q: ActivityFilter) => (await s.views.activity({ limit: 10, offset: 0, ...q })).items.map((i) => i.id);
       expect(await ids({ outcome: 'failed' })).toEqual([five]);
@@ -135,6 +135,24 @@ export function viewsContract(storage: () => Storage): void {
       expect(await s.views.usageSeries(new Date(T), 30_000, 3)).toEqual({
         openaiCalls: [2, 0, 1], inputTokens: [105, 0, 1], cachedTokens: [10, 0, 0], outputTokens: [20, 0, 2], costUsd: [0.5, 0, 0.25],
       });
+    });
+
+    it('promptVersionOutcomes: attempts of a range by prompt version (with its text) and outcome, newest version first, none last', async () => {
+      const s = storage();
+      expect(await s.views.promptVersionOutcomes(at(0))).toEqual([]);
+      await s.prompts.remember({ id: 'v-aaaaaaaa', text: 'Summarise the customer. Key sk-contract-SECRET-0123456789 must not show.' }, T);
+      await seed();
+      const zero = { synced: 0, skipped: 0, failed: 0, retrying: 0 };
+      const a = { promptVersion: 'v-aaaaaaaa', text: 'Summarise the customer. Key [REDACTED] must not show.', attempts: { ...zero, synced: 1, retrying: 1 }, total: 2, costUsd: 0.5, lastAt: at(2_000) };
+      // v-bbbbbbbb has no text kept (an attempt logged before its version was remembered): the counts still show.
+      const b = { promptVersion: 'v-bbbbbbbb', text: null, attempts: { ...zero, synced: 1, failed: 1 }, total: 2, costUsd: 0.25, lastAt: at(62_000) };
+      const none = { promptVersion: null, text: null, attempts: { ...zero, skipped: 1 }, total: 1, costUsd: 0, lastAt: at(3_000) };
+      expect(await s.views.promptVersionOutcomes(at(0))).toEqual([b, a, none]);
+      // The range: since inclusive, until exclusive, on finished_at.
+      expect(await s.views.promptVersionOutcomes(at(0), at(2_500))).toEqual([a]);
+      expect(await s.views.promptVersionOutcomes(at(2_000), at(3_000))).toEqual([{ ...a, attempts: { ...zero, retrying: 1 }, total: 1, costUsd: 0 }]);
+      expect(await s.views.promptVersionOutcomes(at(61_500))).toEqual([{ ...b, attempts: { ...zero, failed: 1 }, total: 1, costUsd: 0 }]);
+      expect(await s.views.promptVersionOutcomes(at(100_000))).toEqual([]);
     });
 
     it('recordCounts: each record once, by its latest attempt', async () => {

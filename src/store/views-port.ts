@@ -59,6 +59,8 @@ export interface ActivityItem {
   tryNumber: number | null;
   maxTries: number | null;
   nextTryAt: string | null;
+  /** The PromptText version the request was built from; null when no request was built. */
+  promptVersion: string | null;
 }
 
 /** How often each value occurs among recent attempts (to offer as filters). */
@@ -93,6 +95,20 @@ export interface UsageSeries {
   cachedTokens: number[];
   outputTokens: number[];
   costUsd: number[];
+}
+
+/** The attempts of a time range that used one PromptText version, by outcome. */
+export interface PromptVersionOutcomes {
+  /** The version (a short hash of the PromptText); null for attempts that built no request (a skip before the call, a customer that could not be loaded). */
+  promptVersion: string | null;
+  /** Its text as kept once in prompt_versions (redacted); null when unknown. */
+  text: string | null;
+  attempts: Record<AttemptOutcome, number>;
+  /** All its attempts in the range. */
+  total: number;
+  costUsd: number;
+  /** When its newest attempt in the range finished (ISO). */
+  lastAt: string;
 }
 
 export interface JobQuery {
@@ -159,6 +175,11 @@ export interface ViewsPort {
    * committed (0 when none): counters add up to W once and re-read only what follows.
    */
   settledAttemptId(finishedBefore: string): Promise<number>;
+  /**
+   * Attempts finished in [since, until) by prompt version and outcome: the versions used most recently
+   * first, attempts without a version last. Lets a person compare what a PromptText change did.
+   */
+  promptVersionOutcomes(since: string, until?: string): Promise<PromptVersionOutcomes[]>;
   /** Records (customers) by the outcome of their latest attempt. */
   recordCounts(): Promise<Record<AttemptOutcome, number>>;
   jobs(q: JobQuery): Promise<{ total: number; items: JobItem[] }>;

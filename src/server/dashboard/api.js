@@ -91,6 +91,19 @@ export async function api(method, path, body) {
 }
 
 /**
+ * A read for something the page shows on the side (the menu's count): with the token of this tab when
+ * one is set, never asking for one; null when it cannot be read now.
+ */
+export async function peek(path) {
+  try {
+    const { res, data } = await send('GET', path, undefined, adminToken.get());
+    return res.ok ? data : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
  * Downloads a file the API makes (the CSV export) with the admin token of this tab when one is set, as
  * api() does; the browser saves it under the name the service gives.
  */

@@ -3,6 +3,7 @@
 import { clear, fill, h, pageTitle } from './dom.js';
 import { ApiError } from './api.js';
 import { askForToken } from './token-dialog.js';
+import { watchReviewCount } from './nav-count.js';
 
 const ROUTES = [
   { re: /^\/?$/, nav: 'overview', title: 'Overview', load: () => import('./views/overview.js') },
@@ -10,8 +11,10 @@ const ROUTES = [
   { re: /^\/attempt\/(\d+)$/, nav: 'activity', title: 'Record', load: () => import('./views/record.js') },
   { re: /^\/jobs$/, nav: 'jobs', title: 'Jobs', load: () => import('./views/jobs.js') },
   { re: /^\/runs$/, nav: 'runs', title: 'Runs', load: () => import('./views/runs.js') },
+  { re: /^\/review$/, nav: 'review', title: 'Review', load: () => import('./views/review.js') },
   { re: /^\/usage$/, nav: 'usage', title: 'Usage', load: () => import('./views/usage.js') },
   { re: /^\/sync$/, nav: 'sync', title: 'Manual sync', load: () => import('./views/sync.js') },
+  { re: /^\/lab$/, nav: 'lab', title: 'Prompt lab', load: () => import('./views/lab.js') },
   { re: /^\/validation$/, nav: 'validation', title: 'Validation', load: () => import('./views/validation.js') },
   { re: /^\/config$/, nav: 'config', title: 'Configuration', load: () => import('./views/config.js') },
 ];
@@ -110,3 +113,4 @@ export function viewError(err) {
 document.getElementById('token-button').addEventListener('click', () => askForToken(''));
 window.addEventListener('hashchange', route);
 route();
+watchReviewCount();

@@ -62,3 +62,13 @@ export function tryText(a) {
 
 /** An attempt's outcome as people count it: a failed try with a next one is 'retrying'. */
 export const outcomeOf = (a) => (a.outcome === 'failed' && a.nextTryAt ? 'retrying' : a.outcome);
+
+/** How long, in words: "45 s", "12 min", "3 h 5 min", "2 d 4 h". */
+export function age(seconds) {
+  if (seconds === null || seconds === undefined) return '–';
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min`;
+  if (s < 86_400) return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
+  return `${Math.floor(s / 86_400)} d ${Math.floor((s % 86_400) / 3600)} h`;
+}

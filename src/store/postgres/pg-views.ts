@@ -1,5 +1,5 @@
-import type { ActivityFilter, ActivityItem, ActivityQuery, Facets, ViewsPort } from '../ports.js';
-import { ACTIVITY_COLUMNS, OUTCOME_WHERE, toActivityItem } from '../view-rows.js';
+import type { ActivityFilter, ActivityItem, ActivityQuery, Facets, PromptVersionOutcomes, ViewsPort } from '../ports.js';
+import { ACTIVITY_COLUMNS, OUTCOME_WHERE, promptVersionSql, toActivityItem, toPromptVersionOutcomes } from '../view-rows.js';
 import type { PgDatabase } from './pg-database.js';
 import { PgQueueViews } from './pg-queue-views.js';
 import { PgTotals } from './pg-totals.js';
@@ -62,6 +62,12 @@ export class PgViews implements ViewsPort {
       this.db.query(`SELECT error_code AS value, count(*) AS attempts FROM sync_attempts WHERE finished_at >= $1 AND error_code IS NOT NULL GROUP BY error_code ORDER BY attempts DESC, value`, [since]),
     ]);
     return { triggers: triggers.rows as Facets['triggers'], errorCodes: codes.rows as Facets['errorCodes'] };
+  }
+
+  async promptVersionOutcomes(since: string, until?: string): Promise<PromptVersionOutcomes[]> {
+    const range = until === undefined ? 'finished_at >= $1' : 'finished_at >= $1 AND finished_at < $2';
+    const rows = await this.db.query(promptVersionSql(range), until === undefined ? [since] : [since, until]);
+    return toPromptVersionOutcomes(rows.rows);
   }
 
   outcomeSeries = (since: Date, bucketMs: number, buckets: number) => this.totals.outcomeSeries(since, bucketMs, buckets);

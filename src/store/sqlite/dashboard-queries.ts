@@ -1,8 +1,8 @@
 import type { SqliteDatabase } from './sqlite-database.js';
 import { SqliteQueueViews } from './sqlite-queue-views.js';
 import { SqliteTotals } from './sqlite-totals.js';
-import { ACTIVITY_COLUMNS, OUTCOME_WHERE, toActivityItem } from '../view-rows.js';
-import type { ActivityFilter, ActivityItem, ActivityQuery, Facets, ViewsPort } from '../ports.js';
+import { ACTIVITY_COLUMNS, OUTCOME_WHERE, promptVersionSql, toActivityItem, toPromptVersionOutcomes } from '../view-rows.js';
+import type { ActivityFilter, ActivityItem, ActivityQuery, Facets, PromptVersionOutcomes, ViewsPort } from '../ports.js';
 
 /**
  * Read-only queries for the dashboard, the CSV export and /metrics over the sync log. They select
@@ -24,6 +24,7 @@ export class DashboardQueries implements ViewsPort {
       triggers: db.prepare('SELECT trigger AS value, count(*) AS attempts FROM sync_attempts WHERE id >= @firstId AND finished_at >= @since GROUP BY trigger ORDER BY attempts DESC, value'),
       codes: db.prepare(`SELECT error_code AS value, count(*) AS attempts FROM sync_attempts
           WHERE id >= @firstId AND finished_at >= @since AND error_code IS NOT NULL GROUP BY error_code ORDER BY attempts DESC, value`),
+      promptVersions: db.prepare(promptVersionSql('id >= @firstId AND finished_at >= @since AND finished_at < @until')),
     };
     this.totals = new SqliteTotals(db, (since) => this.firstIdSince(since));
     this.queueViews = new SqliteQueueViews(db);
@@ -89,6 +90,12 @@ export class DashboardQueries implements ViewsPort {
   async activityFacets(since: string): Promise<Facets> {
     const params = { since, firstId: this.firstIdSince(since) };
     return { triggers: this.s.triggers.all(params) as Facets['triggers'], errorCodes: this.s.codes.all(params) as Facets['errorCodes'] };
+  }
+
+  async promptVersionOutcomes(since: string, until?: string): Promise<PromptVersionOutcomes[]> {
+    // No upper bound: a time after every ISO timestamp.
+    const rows = this.s.promptVersions.all({ since, until: until ?? '9999', firstId: this.firstIdSince(since) }) as Row[];
+    return toPromptVersionOutcomes(rows);
   }
 
   outcomeSeries = (since: Date, bucketMs: number, buckets: number) => this.totals.outcomeSeries(since, bucketMs, buckets);

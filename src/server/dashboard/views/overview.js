@@ -4,7 +4,7 @@ import { api } from '../api.js';
 import { setParams, viewError } from '../app.js';
 import { activityChart, chartTable, legend } from '../chart.js';
 import { add, clear, figures, fill, h, pageTitle } from '../dom.js';
-import { dateTime, ms, num, pct, time, usd } from '../format.js';
+import { age, dateTime, hms, ms, num, pct, time, usd } from '../format.js';
 import { retryAllControl } from './retry-all.js';
 
 const RANGES = [
@@ -77,6 +77,35 @@ function budgetPanel(b) {
     b.heldJobs ? h('p', { class: 'callout callout-warn small' }, 'Their jobs wait as "held: budget" and resume in the next period, or when the cap is raised and the service restarted.') : null);
 }
 
+/** The range's attempts per PromptText version: compare what a prompt change did. Each version's text expands. */
+function promptVersionPanel(rows, rangeLabel) {
+  const outcomes = [['synced', 'Synced'], ['skipped', 'Skipped'], ['failed', 'Failed'], ['retrying', 'Will retry']];
+  const body = rows.length
+    ? rows.map((v) => h('tr', { dataset: { promptVersion: v.promptVersion ?? 'none' } },
+      h('th', { scope: 'row', class: 'version' }, v.promptVersion
+        ? h('details', null, h('summary', { title: v.text ?? 'Its text is not kept.' }, h('code', null, v.promptVersion)),
+          h('pre', { class: 'code', tabindex: '0', 'aria-label': `PromptText ${v.promptVersion}` }, v.text ?? '(its text is not kept)'))
+        : h('span', { class: 'muted' }, 'none (no request built)')),
+      outcomes.map(([k]) => h('td', { class: 'num', dataset: { outcome: k } }, num(v.attempts[k]))),
+      h('td', { class: 'num', dataset: { outcome: 'total' } }, num(v.total)),
+      h('td', { class: 'num col-optional' }, usd(v.costUsd)),
+      h('td', { class: 'nowrap when col-optional' }, dateTime(v.lastAt))))
+    : [h('tr', null, h('td', { colspan: 8, class: 'empty' }, `No attempts in the ${rangeLabel}.`))];
+  return h('div', { class: 'table-wrap' }, h('table', { class: 'table compact', id: 'prompt-versions' },
+    h('caption', { class: 'visually-hidden' }, `Attempts by prompt version and outcome, ${rangeLabel}`),
+    h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Prompt version'), outcomes.map(([, label]) => h('th', { scope: 'col', class: 'num' }, label)),
+      h('th', { scope: 'col', class: 'num' }, 'Attempts'), h('th', { scope: 'col', class: 'num col-optional' }, 'Cost'), h('th', { scope: 'col', class: 'col-optional' }, 'Last used'))),
+    h('tbody', null, body)));
+}
+
+/** Answers waiting for a person before write-back: how many, and how long the oldest has waited. */
+function reviewCard(r) {
+  const sub = r.waiting
+    ? h('span', { id: 'review-oldest', dataset: { since: r.oldestSince } }, `oldest waits ${age(r.oldestAgeSeconds)} (since ${hms(r.oldestSince)})`)
+    : h('span', { id: 'review-oldest' }, 'none waiting');
+  return card('Waiting for review', num(r.waiting), sub, { key: 'review.waiting', href: '#/review', tone: r.waiting ? 'warn' : undefined });
+}
+
 export async function render(root, { params, life }) {
   let range = RANGES.some(([k]) => k === params.get('range')) ? params.get('range') : '24h';
   const updated = h('p', { class: 'muted small', 'aria-live': 'off' });
@@ -100,6 +129,8 @@ export async function render(root, { params, life }) {
   }
 
   const side = h('div', { class: 'side-col' });
+  const versionsTitle = h('h2', { id: 'versions-title' });
+  const versionsBox = h('div');
   const retryAll = retryAllControl();
   const recordFigures = h('div');
   const attemptFigures = h('div');
@@ -122,6 +153,9 @@ export async function render(root, { params, life }) {
         legend(), chartBox,
         h('details', null, h('summary', null, 'Show the chart as a table'), tableBox)),
       side),
+    h('section', { class: 'card', 'aria-labelledby': 'versions-title', id: 'versions' }, versionsTitle,
+      h('p', { class: 'small muted' }, 'Which PromptText each attempt was built from, and how those attempts ended: after a prompt change, compare the versions. Open a version for its text; try one before using it in the Prompt lab.'),
+      versionsBox),
   );
 
   const draw = () => {
@@ -156,7 +190,16 @@ export async function render(root, { params, life }) {
       card('Tokens today', num(t.inputTokens + t.outputTokens), `${num(t.inputTokens)} in (${num(t.cachedTokens)} cached) · ${num(t.outputTokens)} out`, { key: 'today.tokens' }),
       card('Cost today', usd(t.costUsd), h('a', { href: '#/usage' }, 'Cost and tokens over time'), { key: 'today.costUsd' }),
       card('Queue depth', num(o.queue.depthJobs), `jobs: ${num(o.queue.jobs.pending)} waiting · ${num(o.queue.depthJobs - o.queue.jobs.pending)} in flight`, { key: 'queue.depthJobs' }),
+      reviewCard(o.review),
     );
+    const rangeLabel = RANGES.find(([k]) => k === range)[1].toLowerCase();
+    versionsTitle.textContent = `Attempts by prompt version, ${rangeLabel}`;
+    // Re-drawn only when it changed, so an open version's text stays open across the 5-second refresh.
+    const versionsJson = `${range} ${JSON.stringify(o.promptVersions)}`;
+    if (versionsJson !== versionsBox.dataset.json) {
+      versionsBox.dataset.json = versionsJson;
+      fill(versionsBox, promptVersionPanel(o.promptVersions, rangeLabel));
+    }
     fill(side, headroomPanel(o.rateLimit, o.upstream), queuePanel(o.queue, o.workers), ...(o.budget ? [budgetPanel(o.budget)] : []));
     chartTitle.textContent = `Attempts, ${RANGES.find(([k]) => k === range)[1].toLowerCase()}`;
     draw();

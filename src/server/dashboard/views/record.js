@@ -63,6 +63,7 @@ export async function render(root, { match, life }) {
     ['Tokens', a.inputTokens || a.outputTokens ? `${num(a.inputTokens)} in (${num(a.cachedTokens)} cached) / ${num(a.outputTokens)} out` : '–'],
     ['Cost', usd(a.costUsd)],
     ['Instance', a.instance ?? '–'],
+    ['Prompt version', a.promptVersion ? h('code', { id: 'attempt-prompt-version' }, a.promptVersion) : '– (no request built)'],
     ['Timings', `load ${ms(a.loadMs)} · OpenAI ${ms(a.openaiMs)} · write ${ms(a.writeMs)}`]]) add(facts, h('div', null, h('dt', null, k), h('dd', null, v)));
   add(root, h('div', { class: 'card' }, facts));
 
@@ -87,6 +88,13 @@ export async function render(root, { match, life }) {
       h('details', null, h('summary', null, 'The exact request body (JSON)'), pre(JSON.stringify(a.request, null, 2), 'Request body'))));
   } else {
     add(root, section('Request sent to OpenAI', 'sec-request', h('p', { class: 'muted' }, 'No request was sent to OpenAI in this attempt.')));
+  }
+
+  if (a.promptVersion) {
+    // The PromptText as this version had it (kept once per version): a later prompt change does not rewrite the past.
+    const text = h('pre', { class: 'code', tabindex: '0', 'aria-label': `PromptText ${a.promptVersion}` }, '…');
+    add(root, section(`PromptText (version ${a.promptVersion})`, 'sec-prompt', h('p', { class: 'small muted' }, 'The PromptText this attempt\'s request was built from; attempts and Prompt lab trials with the same text share the version.'), text));
+    api('GET', `/api/prompts/${encodeURIComponent(a.promptVersion)}`).then((v) => (text.textContent = v.text), (err) => text.replaceWith(errorBox('Could not load the PromptText', err.message, err.fix)));
   }
 
   add(root, section('Response', 'sec-response',
