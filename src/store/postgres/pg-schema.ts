@@ -117,6 +117,18 @@ export const PG_MIGRATIONS: readonly string[] = [
    CREATE INDEX trial_attempts_trial ON trial_attempts (trial_id, id);
    CREATE INDEX trial_attempts_customer ON trial_attempts (customer_number, id);
    CREATE INDEX trial_attempts_started ON trial_attempts (started_at);`,
+
+  // 6: inbound OpenAI webhooks as Message records (one per webhook-id), and who is applying an ended batch
+  // (a webhook and a poller, in any instances, may both try; one claims it).
+  `CREATE TABLE messages (
+     webhook_id TEXT PRIMARY KEY, seq BIGINT GENERATED ALWAYS AS IDENTITY, message_id TEXT NOT NULL, event_type TEXT NOT NULL,
+     event_id TEXT, source_id TEXT, body TEXT NOT NULL, received_at BIGINT NOT NULL,
+     outcome TEXT NOT NULL DEFAULT 'received' CHECK (outcome IN ('received','applied','fallback','already-applied','unknown-batch','ignored','error')),
+     detail TEXT, lines INTEGER, acted_at BIGINT, replays INTEGER NOT NULL DEFAULT 0, last_replay_at BIGINT, instance TEXT
+   );
+   CREATE INDEX messages_received ON messages (received_at, seq);
+   CREATE INDEX messages_source ON messages (source_id);
+   ALTER TABLE batches ADD COLUMN apply_owner TEXT, ADD COLUMN apply_until BIGINT;`,
 ];
 
 /**
