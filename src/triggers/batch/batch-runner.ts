@@ -36,6 +36,15 @@ export type BatchSettlement =
   | { kind: 'already-applied'; status: string; by: 'earlier' | 'another' }
   | { kind: 'open'; status: string };
 
+/** The batch as OpenAI has it now (an UpstreamError when OpenAI cannot tell, 404 for one it does not know). */
+export async function retrieveBatch(deps: SyncDeps, id: string): Promise<OpenAI.Batch> {
+  try {
+    return await deps.openai.batches.retrieve(id);
+  } catch (err) {
+    throw toUpstreamError(err, deps.redact, deps.config.openai.timeoutMs, deps.config.openai.baseUrl);
+  }
+}
+
 /** Runs `fn` over items with at most `n` at once. */
 async function eachLimited<T>(items: AsyncIterable<T> | T[], n: number, fn: (item: T) => Promise<void>): Promise<void> {
   const running = new Set<Promise<void>>();
@@ -228,13 +237,8 @@ export class BatchRunner {
     return this.settleBatch(b, await this.retrieve(b.id));
   }
 
-  /** The batch as OpenAI has it now (an UpstreamError when OpenAI cannot tell). */
-  async retrieve(id: string): Promise<OpenAI.Batch> {
-    try {
-      return await this.openai.batches.retrieve(id);
-    } catch (err) {
-      throw toUpstreamError(err, this.deps.redact, this.deps.config.openai.timeoutMs, this.deps.config.openai.baseUrl);
-    }
+  private retrieve(id: string): Promise<OpenAI.Batch> {
+    return retrieveBatch(this.deps, id);
   }
 
   /** Records what OpenAI said of a batch; one that ended is applied, by whoever claims it first. */
