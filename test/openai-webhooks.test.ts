@@ -3,6 +3,7 @@
  * `serve`, which verifies them with the SDK, stores each as a Message and applies an ended batch at once.
  * Batches are polled only once an hour here, so an applied batch can only be the webhook's doing.
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { syntheticCustomers } from '../emulators/emulate-command.js';
@@ -18,7 +19,12 @@ const SECRET = newWebhookSecret();
 
 let h: ServiceHarness | undefined;
 let rx: WebhookReceiver | undefined;
+/** A backfill a failed test left running is stopped before its store closes. */
+let backfills: Array<{ abort: AbortController; done: Promise<unknown> }> = [];
 afterEach(async () => {
+  for (const b of backfills) b.abort.abort();
+  await Promise.allSettled(backfills.map((b) => b.done));
+  backfills = [];
   await h?.close();
   await rx?.close();
   h = rx = undefined;
@@ -43,13 +49,11 @@ const serveUrl = (hh: ServiceHarness) => `${hh.service.url}/webhooks/openai`;
 async function backfill(hh: ServiceHarness, ms = 30_000): Promise<BulkSummary> {
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(), ms);
-  try {
-    const r = await runBulk(hh.connector, { params: { mode: 'batch' }, signal: abort.signal });
-    if (!r.finished) throw new Error(`The batch was not applied within ${ms} ms; it is polled once an hour, so only the webhook could have applied it.`);
-    return r;
-  } finally {
-    clearTimeout(timer);
-  }
+  const done = runBulk(hh.connector, { params: { mode: 'batch' }, signal: abort.signal }).finally(() => clearTimeout(timer));
+  backfills.push({ abort, done });
+  const r = await done;
+  if (!r.finished) throw new Error(`The batch was not applied within ${ms} ms; it is polled once an hour, so only the webhook could have applied it.`);
+  return r;
 }
 
 /** A delivery signed as OpenAI signs it, POSTed straight to serve. */
@@ -107,6 +111,11 @@ describe('OpenAI webhooks (POST /webhooks/openai)', () => {
     const code = await logsCommand({ messages: true }, h.io);
     expect(code).toBe(0);
     expect(h.io.text()).toContain(`batch.completed:${batch!.id} APPLIED ${N} lines (1 replay ignored`);
+
+    // The signing secret is nowhere: not in the database (nor its WAL), the API's answers or the configuration.
+    const stored = ['', '-wal'].map((x) => (existsSync(`${h.env.IPAAS_OPENAI_DB}${x}`) ? readFileSync(`${h.env.IPAAS_OPENAI_DB}${x}`, 'latin1') : '')).join('');
+    const shown = JSON.stringify([await messages(h), (await h.api('GET', '/api/config')).body]);
+    for (const s of [SECRET, SECRET.slice('whsec_'.length)]) expect(stored.includes(s) || shown.includes(s)).toBe(false);
   });
 
   it('a wrong signature, a timestamp outside 300 s and missing headers get 400 and change nothing', async () => {
