@@ -10,6 +10,7 @@ const ROUTES = [
   { re: /^\/attempt\/(\d+)$/, nav: 'activity', title: 'Record', load: () => import('./views/record.js') },
   { re: /^\/jobs$/, nav: 'jobs', title: 'Jobs', load: () => import('./views/jobs.js') },
   { re: /^\/runs$/, nav: 'runs', title: 'Runs', load: () => import('./views/runs.js') },
+  { re: /^\/messages$/, nav: 'messages', title: 'Messages', load: () => import('./views/messages.js') },
   { re: /^\/usage$/, nav: 'usage', title: 'Usage', load: () => import('./views/usage.js') },
   { re: /^\/sync$/, nav: 'sync', title: 'Manual sync', load: () => import('./views/sync.js') },
   { re: /^\/validation$/, nav: 'validation', title: 'Validation', load: () => import('./views/validation.js') },
