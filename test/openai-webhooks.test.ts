@@ -10,6 +10,8 @@ import { syntheticCustomers } from '../emulators/emulate-command.js';
 import { newWebhookSecret, signWebhook } from '../emulators/openai/index.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../emulators/webhook-receiver.js';
 import { logsCommand } from '../src/cli/commands/logs.js';
+import { openConnector, type Connector } from '../src/app/connector.js';
+import { silentLogger } from '../src/shared/logger.js';
 import { runBulk, type BulkSummary } from '../src/triggers/bulk/run-bulk.js';
 import { startServiceHarness, waitFor, type ServiceHarness } from './helpers/service-harness.js';
 
@@ -19,24 +21,26 @@ const SECRET = newWebhookSecret();
 
 let h: ServiceHarness | undefined;
 let rx: WebhookReceiver | undefined;
+let own: Connector | undefined;
 /** A backfill a failed test left running is stopped before its store closes. */
 let backfills: Array<{ abort: AbortController; done: Promise<unknown> }> = [];
 afterEach(async () => {
   for (const b of backfills) b.abort.abort();
   await Promise.allSettled(backfills.map((b) => b.done));
   backfills = [];
+  await own?.close();
   await h?.close();
   await rx?.close();
-  h = rx = undefined;
+  h = rx = own = undefined;
 });
 
-async function start(env: Record<string, string> = { OPENAI_WEBHOOK_SECRET: SECRET }) {
+async function start(env: Record<string, string> = { OPENAI_WEBHOOK_SECRET: SECRET }, batch: Record<string, number> = { pollMinMs: HOUR, pollMaxMs: HOUR }) {
   h = await startServiceHarness({
     webhooks: false,
     env,
     ipaas: { customers: syntheticCustomers(N) },
     openai: { batch: { validatingMs: 20, msPerLine: 0, finalizingMs: 20, cancellingMs: 20 } },
-    config: { batch: { pollMinMs: HOUR, pollMaxMs: HOUR, webhookPollMs: HOUR } },
+    config: { batch: { ...batch, webhookPollMs: HOUR } },
   });
   return { h, em: h.emulators.openai.emulator };
 }
@@ -46,10 +50,10 @@ const sendWebhooksTo = (hh: ServiceHarness, url: string) => hh.emulators.openai.
 const serveUrl = (hh: ServiceHarness) => `${hh.service.url}/webhooks/openai`;
 
 /** `sync --all --batch`, which must finish within `ms` although it polls only once an hour. */
-async function backfill(hh: ServiceHarness, ms = 30_000): Promise<BulkSummary> {
+async function backfill(hh: ServiceHarness, ms = 30_000, connector: Connector = hh.connector): Promise<BulkSummary> {
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(), ms);
-  const done = runBulk(hh.connector, { params: { mode: 'batch' }, signal: abort.signal }).finally(() => clearTimeout(timer));
+  const done = runBulk(connector, { params: { mode: 'batch' }, signal: abort.signal }).finally(() => clearTimeout(timer));
   backfills.push({ abort, done });
   const r = await done;
   if (!r.finished) throw new Error(`The batch was not applied within ${ms} ms; it is polled once an hour, so only the webhook could have applied it.`);
@@ -172,6 +176,36 @@ describe('OpenAI webhooks (POST /webhooks/openai)', () => {
     expect(await messages(h)).toMatchObject({ total: 0 });
     const config = (await h.api('GET', '/api/config')).body;
     expect(config.server.openaiWebhooks).toBe('disabled (no OPENAI_WEBHOOK_SECRET)');
+  });
+
+  it('a batch whose create answer never reached the store (D1) is adopted by its metadata when its webhook arrives, and applied', async () => {
+    // Short waits after errors, but a poll at most hourly: only the webhook can adopt and apply the batch.
+    const { h, em } = await start(undefined, { pollMinMs: 20, pollMaxMs: 200 });
+    sendWebhooksTo(h, serveUrl(h));
+    let loseCreate = true;
+    // The backfill never hears of the batch it created, and cannot list batches to find it itself.
+    own = await openConnector(h.loaded, {
+      logger: silentLogger(),
+      fetch: async (input, init) => {
+        const url = new URL(String(input instanceof Request ? input.url : input)).pathname;
+        const method = (init?.method ?? (input instanceof Request ? input.method : 'GET')).toUpperCase();
+        if (url.endsWith('/batches') && method === 'GET') throw new TypeError('fetch failed (emulated network loss)');
+        const res = await fetch(input, init);
+        if (url.endsWith('/batches') && method === 'POST' && loseCreate) {
+          loseCreate = false;
+          await res.arrayBuffer();
+          throw new TypeError('fetch failed (the answer was lost after OpenAI created the batch)');
+        }
+        return res;
+      },
+    });
+    const r = await backfill(h, 30_000, own);
+    expect(r.counts).toMatchObject({ written: N, failed: 0, batched: 0 });
+    expect(em.counters.batchesCreated).toBe(1);
+    expect(em.counters.completions).toBe(0);
+    const [batch] = await h.connector.store.runs.batches(r.runId);
+    expect(batch).toMatchObject({ id: expect.stringMatching(/^batch_/), applied: true });
+    expect(await messages(h)).toMatchObject({ total: 1, messages: [{ id: `batch.completed:${batch!.id}`, outcome: 'applied', lines: N }] });
   });
 
   it('two deliveries of one webhook-id at once: stored once, the batch applied once', async () => {
