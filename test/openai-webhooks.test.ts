@@ -122,6 +122,25 @@ describe('OpenAI webhooks (POST /webhooks/openai)', () => {
     for (const s of [SECRET, SECRET.slice('whsec_'.length)]) expect(stored.includes(s) || shown.includes(s)).toBe(false);
   });
 
+  it('batch.expired sends the lines the configured fallback way at once (here: direct calls)', async () => {
+    const { h, em } = await start();
+    sendWebhooksTo(h, serveUrl(h));
+    em.batchControl.pauseNew(true); // held at OpenAI until it expires
+    const bulk = backfill(h);
+    let batchId = '';
+    await waitFor(async () => !!(batchId = (await h.connector.store.runs.openBatches())[0]?.id ?? ''), 20_000, 'the batch to be submitted');
+    em.batchControl.expireNow(batchId);
+    const r = await bulk;
+    expect(r.counts).toMatchObject({ written: N, failed: 0, batched: 0 });
+    expect(em.counters.completions).toBe(N);
+    expect(em.webhooks.deliveries()).toMatchObject([{ type: 'batch.expired', status: 200 }]);
+    const [m] = (await messages(h)).messages;
+    expect(m).toMatchObject({ id: `batch.expired:${batchId}`, outcome: 'fallback', lines: N });
+    expect(m.detail).toBe(`The batch ended expired; settled ${N} lines of batch ${batchId}: 0 answered (the workers write them back), ${N} sent as direct calls (batch.onLineFailure: direct).`);
+    const job = (await h.connector.store.queue.list({ limit: 1 }))[0]!;
+    expect(job.trigger).toEqual({ source: 'batch', fallback: true });
+  });
+
   it('a wrong signature, a timestamp outside 300 s and missing headers get 400 and change nothing', async () => {
     const { h, em } = await start();
     sendWebhooksTo(h, serveUrl(h));
