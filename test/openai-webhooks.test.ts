@@ -224,6 +224,9 @@ describe('OpenAI webhooks (POST /webhooks/openai)', () => {
     expect(em.counters.completions).toBe(0);
     const [batch] = await h.connector.store.runs.batches(r.runId);
     expect(batch).toMatchObject({ id: expect.stringMatching(/^batch_/), applied: true });
+    // With webhooks on, polling is the slow safety net: batch.webhookPollMs (an hour here), not pollMaxMs (200 ms).
+    expect(batch!.nextPollAt - Date.now()).toBeGreaterThan(HOUR / 2);
+    expect(em.counters.byPath[`/v1/batches/${batch!.id}`]).toBe(1);
     expect(await messages(h)).toMatchObject({ total: 1, messages: [{ id: `batch.completed:${batch!.id}`, outcome: 'applied', lines: N }] });
   });
 

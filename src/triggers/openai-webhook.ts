@@ -5,6 +5,7 @@
  * at once by the batch runner, the same code a poll runs: completed results become answered jobs the
  * workers write back; the lines of a failed, expired or cancelled batch go the configured fallback way.
  */
+import type OpenAI from 'openai';
 import { z } from 'zod';
 import type { SyncDeps } from '../app/sync-deps.js';
 import type { PlanCache } from '../queue/plan-cache.js';
@@ -47,14 +48,15 @@ export async function actOnMessage(deps: SyncDeps, plans: PlanCache, m: StoredMe
 }
 
 async function actOnBatch(deps: SyncDeps, plans: PlanCache, batchId: string, signal?: AbortSignal): Promise<MessageAction> {
-  const stored = (await deps.store.runs.batch(batchId)) ?? (await adoptByMetadata(deps, plans, batchId));
+  const known = await deps.store.runs.batch(batchId);
+  const { stored, asked } = known ? { stored: known, asked: undefined } : await adoptByMetadata(deps, plans, batchId);
   if (!stored) {
     return {
       outcome: 'unknown-batch',
       detail: `No batch ${batchId} in this connector's store: not one of its sync --all --batch runs (another tool on the same OpenAI project, or a database that was replaced). Nothing was done.`,
     };
   }
-  const r = await new BatchRunner(deps, plans, stored.runId ?? '', false, signal).applyNow(stored);
+  const r = await new BatchRunner(deps, plans, stored.runId ?? '', false, signal).applyNow(stored, asked);
   if (r.kind === 'open') return { outcome: 'ignored', detail: `OpenAI still reports batch ${batchId} as ${r.status}; it is applied when a poll finds it ended.` };
   if (r.kind === 'already-applied') {
     return {
@@ -79,17 +81,17 @@ function tallyText(t: BatchTally, onLineFailure: 'direct' | 'retry'): string {
  * A batch the store does not know may be one whose create answer never reached it (D1): OpenAI's copy
  * names the run and the intent in its metadata, and the batch runner adopts it. Anything else is unknown.
  */
-async function adoptByMetadata(deps: SyncDeps, plans: PlanCache, batchId: string): Promise<StoredBatch | undefined> {
+async function adoptByMetadata(deps: SyncDeps, plans: PlanCache, batchId: string): Promise<{ stored: StoredBatch | undefined; asked?: OpenAI.Batch }> {
   let batch;
   try {
     batch = await retrieveBatch(deps, batchId);
   } catch (err) {
-    if (err instanceof UpstreamError && err.status === 404) return undefined;
+    if (err instanceof UpstreamError && err.status === 404) return { stored: undefined };
     throw err;
   }
   const runId = batch.metadata?.run_id;
-  if (!runId || !(await new BatchRunner(deps, plans, runId).adopt(batch))) return undefined;
-  return deps.store.runs.batch(batchId);
+  if (!runId || !(await new BatchRunner(deps, plans, runId).adopt(batch))) return { stored: undefined };
+  return { stored: await deps.store.runs.batch(batchId), asked: batch };
 }
 
 /** A Message that could not be acted on: the reason and what happens next. */

@@ -230,11 +230,12 @@ export class BatchRunner {
 
   /**
    * A webhook said this stored batch ended: asks OpenAI for its state and files (the event names only
-   * the batch) and applies it now, exactly as a poll would. Throws what OpenAI answered when it cannot be asked.
+   * the batch; `asked`: OpenAI was just asked) and applies it now, exactly as a poll would. Throws what
+   * OpenAI answered when it cannot be asked.
    */
-  async applyNow(b: StoredBatch): Promise<BatchSettlement> {
+  async applyNow(b: StoredBatch, asked?: OpenAI.Batch): Promise<BatchSettlement> {
     if (b.applied) return { kind: 'already-applied', status: b.status, by: 'earlier' };
-    return this.settleBatch(b, await this.retrieve(b.id));
+    return this.settleBatch(b, asked ?? (await this.retrieve(b.id)));
   }
 
   private retrieve(id: string): Promise<OpenAI.Batch> {
