@@ -10,8 +10,8 @@ import { syntheticCustomers } from '../emulators/emulate-command.js';
 import { newWebhookSecret, signWebhook } from '../emulators/openai/index.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../emulators/webhook-receiver.js';
 import { logsCommand } from '../src/cli/commands/logs.js';
-import { openConnector, type Connector } from '../src/app/connector.js';
-import { silentLogger } from '../src/shared/logger.js';
+import type { SyncDeps } from '../src/app/sync-deps.js';
+import { createOpenAIClient } from '../src/openai/openai-client.js';
 import { runBulk, type BulkSummary } from '../src/triggers/bulk/run-bulk.js';
 import { startServiceHarness, waitFor, type ServiceHarness } from './helpers/service-harness.js';
 
@@ -21,17 +21,15 @@ const SECRET = newWebhookSecret();
 
 let h: ServiceHarness | undefined;
 let rx: WebhookReceiver | undefined;
-let own: Connector | undefined;
 /** A backfill a failed test left running is stopped before its store closes. */
 let backfills: Array<{ abort: AbortController; done: Promise<unknown> }> = [];
 afterEach(async () => {
   for (const b of backfills) b.abort.abort();
   await Promise.allSettled(backfills.map((b) => b.done));
   backfills = [];
-  await own?.close();
   await h?.close();
   await rx?.close();
-  h = rx = own = undefined;
+  h = rx = undefined;
 });
 
 async function start(env: Record<string, string> = { OPENAI_WEBHOOK_SECRET: SECRET }, batch: Record<string, number> = { pollMinMs: HOUR, pollMaxMs: HOUR }) {
@@ -49,11 +47,15 @@ async function start(env: Record<string, string> = { OPENAI_WEBHOOK_SECRET: SECR
 const sendWebhooksTo = (hh: ServiceHarness, url: string) => hh.emulators.openai.emulator.updateSettings({ webhook: { url, secret: SECRET, retryBaseMs: 5, maxAttempts: 3 } });
 const serveUrl = (hh: ServiceHarness) => `${hh.service.url}/webhooks/openai`;
 
-/** `sync --all --batch`, which must finish within `ms` although it polls only once an hour. */
-async function backfill(hh: ServiceHarness, ms = 30_000, connector: Connector = hh.connector): Promise<BulkSummary> {
+/**
+ * `sync --all --batch`, which must finish within `ms` although it polls only once an hour. It runs on
+ * serve's own store connection: two SQLite connections in one process would wait on each other's
+ * write lock for the busy timeout (node:sqlite waits synchronously), which separate processes do not.
+ */
+async function backfill(hh: ServiceHarness, ms = 30_000, deps: SyncDeps = hh.service.ctx.deps): Promise<BulkSummary> {
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(), ms);
-  const done = runBulk(connector, { params: { mode: 'batch' }, signal: abort.signal }).finally(() => clearTimeout(timer));
+  const done = runBulk(deps, { params: { mode: 'batch' }, signal: abort.signal }).finally(() => clearTimeout(timer));
   backfills.push({ abort, done });
   const r = await done;
   if (!r.finished) throw new Error(`The batch was not applied within ${ms} ms; it is polled once an hour, so only the webhook could have applied it.`);
@@ -203,8 +205,7 @@ describe('OpenAI webhooks (POST /webhooks/openai)', () => {
     sendWebhooksTo(h, serveUrl(h));
     let loseCreate = true;
     // The backfill never hears of the batch it created, and cannot list batches to find it itself.
-    own = await openConnector(h.loaded, {
-      logger: silentLogger(),
+    const openai = createOpenAIClient(h.loaded.config.openai, {
       fetch: async (input, init) => {
         const url = new URL(String(input instanceof Request ? input.url : input)).pathname;
         const method = (init?.method ?? (input instanceof Request ? input.method : 'GET')).toUpperCase();
@@ -218,7 +219,7 @@ describe('OpenAI webhooks (POST /webhooks/openai)', () => {
         return res;
       },
     });
-    const r = await backfill(h, 30_000, own);
+    const r = await backfill(h, 30_000, { ...h.service.ctx.deps, openai });
     expect(r.counts).toMatchObject({ written: N, failed: 0, batched: 0 });
     expect(em.counters.batchesCreated).toBe(1);
     expect(em.counters.completions).toBe(0);
