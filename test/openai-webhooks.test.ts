@@ -9,10 +9,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { syntheticCustomers } from '../emulators/emulate-command.js';
 import { newWebhookSecret, signWebhook } from '../emulators/openai/index.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../emulators/webhook-receiver.js';
-import { logsCommand } from '../src/cli/commands/logs.js';
 import type { SyncDeps } from '../src/app/sync-deps.js';
 import { createOpenAIClient } from '../src/openai/openai-client.js';
 import { runBulk, type BulkSummary } from '../src/triggers/bulk/run-bulk.js';
+import { runCli } from './helpers/cli.js';
 import { startServiceHarness, waitFor, type ServiceHarness } from './helpers/service-harness.js';
 
 const N = 30;
@@ -114,9 +114,10 @@ describe('OpenAI webhooks (POST /webhooks/openai)', () => {
     expect(em.counters.byPath[`/v1/batches/${batch!.id}`]).toBe(1);
     expect([...(await syncedPerCustomer(h)).values()]).toEqual(Array(N).fill(1));
 
-    const code = await logsCommand({ messages: true }, h.io);
-    expect(code).toBe(0);
-    expect(h.io.text()).toContain(`batch.completed:${batch!.id} APPLIED ${N} lines (1 replay ignored`);
+    const cli = await runCli(['logs', '--messages'], { cwd: h.dir, env: h.env });
+    expect(cli).toMatchObject({ code: 0, stderr: '' });
+    expect(cli.stdout).toContain(`1 of 1 Message (webhooks from OpenAI, newest first):`);
+    expect(cli.stdout).toContain(`batch.completed:${batch!.id} APPLIED ${N} lines (1 replay ignored`);
 
     // The signing secret is nowhere: not in the database (nor its WAL), the API's answers or the configuration.
     const stored = ['', '-wal'].map((x) => (existsSync(`${h.env.IPAAS_OPENAI_DB}${x}`) ? readFileSync(`${h.env.IPAAS_OPENAI_DB}${x}`, 'latin1') : '')).join('');
