@@ -40,7 +40,10 @@ const BATCH_ENDED = /^batch\.(completed|failed|expired|cancelled)$/;
 
 /** Acts on a stored Message. Throws when it could not be acted on (OpenAI or the store did not answer). */
 export async function actOnMessage(deps: SyncDeps, plans: PlanCache, m: StoredMessage, signal?: AbortSignal): Promise<MessageAction> {
-  if (BATCH_ENDED.test(m.eventType) && m.sourceId) return actOnBatch(deps, plans, m.sourceId, signal);
+  if (BATCH_ENDED.test(m.eventType)) {
+    if (m.sourceId) return actOnBatch(deps, plans, m.sourceId, signal);
+    return { outcome: 'ignored', detail: `This ${m.eventType} event names no batch (data.id); nothing can be applied.` };
+  }
   if (m.eventType.startsWith('response.')) {
     return { outcome: 'ignored', detail: `This connector starts no background responses, so ${m.eventType} asks nothing of it; kept as received.` };
   }
