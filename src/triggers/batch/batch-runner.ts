@@ -105,7 +105,7 @@ export class BatchRunner {
         if (batch.created_at < since || open.size === 0) break;
         const local = batch.metadata?.submission;
         if (batch.metadata?.run_id !== this.runId || !local || !open.has(local)) continue;
-        await this.confirmAdopted(local, batch);
+        await this.confirmAdopted(local, batch, Date.now());
         open.delete(local);
         adopted++;
       }
@@ -116,8 +116,8 @@ export class BatchRunner {
     return adopted;
   }
 
-  private async confirmAdopted(local: string, batch: OpenAI.Batch): Promise<void> {
-    await this.deps.store.runs.confirmSubmission(local, { id: batch.id, inputFileId: batch.input_file_id, status: batch.status, nextPollAt: Date.now() });
+  private async confirmAdopted(local: string, batch: OpenAI.Batch, nextPollAt: number): Promise<void> {
+    await this.deps.store.runs.confirmSubmission(local, { id: batch.id, inputFileId: batch.input_file_id, status: batch.status, nextPollAt });
     this.deps.logger.warn({ batchId: batch.id }, 'adopted a batch created at OpenAI but not confirmed in the store; its results are applied, nothing is sent again');
   }
 
@@ -131,7 +131,8 @@ export class BatchRunner {
     if (batch.metadata?.run_id !== this.runId || !local) return false;
     const intent = (await this.deps.store.runs.batches(this.runId)).find((b) => b.id === local && b.status === SUBMITTING);
     if (!intent) return false;
-    await this.confirmAdopted(local, batch);
+    // The webhook applies it next; a poll now would only race it for the claim.
+    await this.confirmAdopted(local, batch, Date.now() + this.backoff(0));
     return true;
   }
 
