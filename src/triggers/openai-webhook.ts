@@ -75,7 +75,7 @@ async function actOnBatch(deps: SyncDeps, plans: PlanCache, batchId: string, sig
 function tallyText(t: BatchTally, onLineFailure: 'direct' | 'retry'): string {
   const parts = [`${t.answered} answered (the workers write them back)`];
   if (t.skipped) parts.push(`${t.skipped} skipped`);
-  if (t.errors) parts.push(`${t.errors} failed (see the sync log)`);
+  if (t.errors) parts.push(`${t.errors} not applied (see the sync log: retried or failed by the queue's rules)`);
   if (t.fallback) parts.push(`${t.fallback} sent ${onLineFailure === 'direct' ? 'as direct calls' : 'to the next batch of the run'} (batch.onLineFailure: ${onLineFailure})`);
   return parts.join(', ');
 }
