@@ -90,7 +90,7 @@ describe('dashboard API: no secrets', () => {
     // The configuration says which secrets are set, never what they are.
     const config = (await h.api('GET', '/api/config')).body;
     expect(Object.fromEntries(config.secrets.map((s: { key: string; present: boolean }) => [s.key, s.present]))).toEqual({
-      'ipaas.apiKey': true, 'ipaas.login.password': false, 'openai.apiKey': true, 'server.webhookApiKey': true, 'server.webhookHmacSecret': true, 'server.adminToken': true,
+      'ipaas.apiKey': true, 'ipaas.login.password': false, 'openai.apiKey': true, 'openai.webhookSecret': false, 'server.webhookApiKey': true, 'server.webhookHmacSecret': true, 'server.adminToken': true,
     });
     // The OpenAI error (401 echoes the key in the real API) reached the log redacted.
     const failed = (await h.api('GET', '/api/activity?outcome=failed')).body.items;

@@ -224,6 +224,7 @@ describe('operator pages in a browser', { timeout: 90_000 }, () => {
       ['manual-sync', '#/sync', () => page.getByLabel('iPaaS.com ids').waitFor()],
       ['review-empty', '#/review', () => page.getByText('No answers wait for review.', { exact: false }).waitFor()],
       ['prompt-lab', '#/lab', () => page.locator('#lab-history tbody tr').first().waitFor()],
+      ['messages', '#/messages', () => page.getByRole('heading', { name: 'Messages', level: 1 }).waitFor()],
       ['validation', '#/validation', () => page.locator('li[data-status]').first().waitFor()],
       ['configuration', '#/config', () => page.locator('#settings').waitFor()],
     ];
@@ -250,12 +251,12 @@ describe('operator pages in a browser', { timeout: 90_000 }, () => {
     await page.locator('#usage-table').waitFor();
     await page.keyboard.press('Tab');
     const names: string[] = [];
-    for (let i = 0; i < 10; i++) {
+    for (let i = 0; i < 11; i++) {
       await page.keyboard.press('Tab');
       names.push((await page.evaluate<string>('document.activeElement?.textContent ?? ""')).trim());
     }
-    expect(names).toEqual(['Overview', 'Activity', 'Jobs', 'Runs', 'Review', 'Usage', 'Manual sync', 'Prompt lab', 'Validation', 'Configuration']);
-    for (let i = 0; i < 6; i++) await page.keyboard.press('Shift+Tab');
+    expect(names).toEqual(['Overview', 'Activity', 'Jobs', 'Runs', 'Review', 'Usage', 'Manual sync', 'Prompt lab', 'Messages', 'Validation', 'Configuration']);
+    for (let i = 0; i < 7; i++) await page.keyboard.press('Shift+Tab');
     await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: 'Runs', level: 1 }).waitFor();
     await waitFor(async () => (await page.evaluate<string>('document.activeElement?.tagName')) === 'H1', 5_000, 'focus on the new page heading');

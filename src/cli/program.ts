@@ -185,9 +185,10 @@ export function buildProgram(io: CommandIO = processIO(), setExit: (code: number
       .addOption(new Option('--outcome <outcome>', 'only this outcome').choices(['synced', 'failed', 'skipped']))
       .option('-n, --limit <n>', 'how many', positiveInt, 20)
       .option('--attempt <id>', 'show one attempt whole (request, response, fields written, prompt version)', positiveInt)
-      .option('--trials', "the prompt lab's trial calls (`ipaas-openai try`) instead of syncs"),
+      .option('--trials', "the prompt lab's trial calls (`ipaas-openai try`) instead of syncs")
+      .option('--messages', 'the webhooks OpenAI sent (Message records: batch.completed, …) and what was done with each'),
   ).action((customerNumber: string | undefined, o) =>
-    act(() => logsCommand({ customerNumber, outcome: o.outcome, limit: o.limit, attempt: o.attempt, trials: !!o.trials, config: o.config, json: o.json }, io)),
+    act(() => logsCommand({ customerNumber, outcome: o.outcome, limit: o.limit, attempt: o.attempt, trials: !!o.trials, messages: !!o.messages, config: o.config, json: o.json }, io)),
   );
 
   common(

@@ -90,6 +90,23 @@ describe('loadConfig', () => {
     expect(style.message).toMatch(/OPENAI_API_STYLE \(environment variable\)/);
     expect(style.message).not.toContain('sk-secret-value-123');
   });
+
+  it("OPENAI_WEBHOOK_SECRET is openai.webhookSecret, a secret: redacted whole and by its key, never echoed when wrong", () => {
+    const d = dir();
+    const secret = 'whsec_c2VjcmV0LWtleS1mb3ItdGhlLXRlc3Q=';
+    const { config, secrets } = loadConfig({ env: { OPENAI_WEBHOOK_SECRET: secret }, cwd: d });
+    expect(config.openai.webhookSecret).toBe(secret);
+    expect(secrets).toEqual([secret, secret.slice('whsec_'.length)]);
+    expect(loadConfig({ env: {}, cwd: d }).config.openai.webhookSecret).toBeUndefined();
+    let e: ConnectorError | undefined;
+    try {
+      loadConfig({ env: { OPENAI_WEBHOOK_SECRET: 'sk-not-a-webhook-secret' }, cwd: d });
+    } catch (err) {
+      e = err as ConnectorError;
+    }
+    expect(e?.message).toMatch(/OPENAI_WEBHOOK_SECRET \(environment variable\): give the endpoint's signing secret as OpenAI shows it: whsec_/);
+    expect(e?.message).not.toContain('sk-not-a-webhook-secret');
+  });
 });
 
 describe('shipped files', () => {

@@ -19,6 +19,8 @@ export const ENV = {
   openaiApiKey: 'OPENAI_API_KEY',
   openaiModel: 'OPENAI_MODEL',
   openaiApi: 'OPENAI_API_STYLE',
+  /** The OpenAI SDK's own name for it; the connector reads it here and hands it to the SDK. */
+  openaiWebhookSecret: 'OPENAI_WEBHOOK_SECRET',
   webhookKey: 'IPAAS_WEBHOOK_KEY',
   webhookHmacSecret: 'IPAAS_WEBHOOK_HMAC_SECRET',
   adminToken: 'IPAAS_OPENAI_ADMIN_TOKEN',
@@ -88,6 +90,7 @@ const FROM_ENV: ReadonlyArray<{ key: string; name: string; secret?: boolean }> =
   { key: 'openai.apiKey', name: ENV.openaiApiKey, secret: true },
   { key: 'openai.model', name: ENV.openaiModel },
   { key: 'openai.api', name: ENV.openaiApi },
+  { key: 'openai.webhookSecret', name: ENV.openaiWebhookSecret, secret: true },
   { key: 'server.webhookApiKey', name: ENV.webhookKey, secret: true },
   { key: 'server.webhookHmacSecret', name: ENV.webhookHmacSecret, secret: true },
   { key: 'server.adminToken', name: ENV.adminToken, secret: true },
@@ -108,6 +111,7 @@ function envOverrides(env: Env): Json {
   if (env[ENV.openaiApiKey]) openai.apiKey = env[ENV.openaiApiKey];
   if (env[ENV.openaiModel]) openai.model = env[ENV.openaiModel];
   if (env[ENV.openaiApi]) openai.api = env[ENV.openaiApi];
+  if (env[ENV.openaiWebhookSecret]) openai.webhookSecret = env[ENV.openaiWebhookSecret];
   const server: Json = {};
   if (env[ENV.webhookKey]) server.webhookApiKey = env[ENV.webhookKey];
   if (env[ENV.webhookHmacSecret]) server.webhookHmacSecret = env[ENV.webhookHmacSecret];
@@ -198,10 +202,15 @@ export function loadConfig(options: { path?: string | undefined; env?: Env; cwd?
     config.log.path = path.resolve(source ? path.dirname(source) : cwd, config.log.path);
   }
   const dbPassword = config.store.url ? decodeURIComponent(new URL(config.store.url).password) : undefined;
-  const secrets = [config.ipaas.apiKey, config.ipaas.login?.password, config.openai.apiKey, config.server.webhookApiKey, config.server.webhookHmacSecret, config.server.adminToken, config.privacy.hashKey, dbPassword].filter(
+  const secrets = [config.ipaas.apiKey, config.ipaas.login?.password, config.openai.apiKey, config.server.webhookApiKey, config.server.webhookHmacSecret, config.server.adminToken, config.privacy.hashKey, dbPassword, ...webhookSecretParts(config.openai.webhookSecret)].filter(
     (s): s is string => !!s,
   );
   return { config, source, warnings, secrets };
+}
+
+/** The whole signing secret and its key (the base64 after whsec_): either one in a text is a leak. */
+function webhookSecretParts(secret: string | undefined): string[] {
+  return secret ? [secret, secret.slice('whsec_'.length)] : [];
 }
 
 /** The JSON schema editors use for completion (written to config.schema.json by `npm run schema`). */

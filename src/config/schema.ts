@@ -104,6 +104,11 @@ export const configSchema = z
           .enum(['retry', 'default', 'batch'])
           .default('retry')
           .describe('When flex has no capacity: retry the record later (queue backoff), send it now at the default tier (full price), or put it in an OpenAI batch (sync --all only)'),
+        webhookSecret: z
+          .string()
+          .regex(/^whsec_[A-Za-z0-9+/]+={0,2}$/, "give the endpoint's signing secret as OpenAI shows it: whsec_ followed by base64")
+          .optional()
+          .describe('Signing secret of the OpenAI webhook endpoint (whsec_…) that POST /webhooks/openai verifies; prefer OPENAI_WEBHOOK_SECRET. Without it that route is off'),
       })
       .strict()
       .default({ baseUrl: 'https://api.openai.com/v1', model: 'gpt-5-nano', api: 'responses', timeoutMs: 60_000, maxRetries: 2, maxOutputTokens: 2048, prices: {}, store: false, flexTimeoutMs: 900_000, flexFallback: 'retry' }),
@@ -140,9 +145,15 @@ export const configSchema = z
         pollMaxMs: z.number().int().positive().default(300_000),
         onLineFailure: z.enum(['direct', 'retry']).default('direct').describe('A failed or expired batch line: send it as a direct call, or put it in the next batch'),
         discount: z.number().min(0).max(1).default(0.5).describe('Batch price as a share of the direct price'),
+        webhookPollMs: z
+          .number()
+          .int()
+          .positive()
+          .default(600_000)
+          .describe('With OpenAI webhooks on (openai.webhookSecret), a batch is polled at most this often: the webhook applies it at once, polling is the safety net'),
       })
       .strict()
-      .default({ maxLinesPerFile: 10_000, maxFileBytes: 200 * 1024 * 1024, pollMinMs: 5_000, pollMaxMs: 300_000, onLineFailure: 'direct', discount: 0.5 }),
+      .default({ maxLinesPerFile: 10_000, maxFileBytes: 200 * 1024 * 1024, pollMinMs: 5_000, pollMaxMs: 300_000, onLineFailure: 'direct', discount: 0.5, webhookPollMs: 600_000 }),
     jobs: z
       .object({
         concurrency: z.number().int().min(1).max(256).default(16).describe('Records in flight at once (the rate limiter may allow fewer OpenAI calls)'),

@@ -54,5 +54,7 @@ export function createOpenAIClient(openai: ConnectorConfig['openai'], options: {
     timeout: openai.timeoutMs,
     maxRetries: openai.maxRetries,
     fetch: quotaAwareFetch(options.fetch ?? defaultFetch, options.observe),
+    // From the config only (null, not undefined): the SDK would otherwise read OPENAI_WEBHOOK_SECRET behind the loader's back.
+    webhookSecret: openai.webhookSecret ?? null,
   });
 }

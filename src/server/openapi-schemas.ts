@@ -1,5 +1,5 @@
 import { JOB_STATES } from '../queue/job-states.js';
-import { ATTEMPT_OUTCOMES } from '../store/ports.js';
+import { ATTEMPT_OUTCOMES, MESSAGE_OUTCOMES } from '../store/ports.js';
 
 /** Building blocks and component schemas of the OpenAPI document (openapi.ts). */
 export const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
@@ -135,4 +135,13 @@ export const schemas = {
     secrets: { type: 'array', description: 'Only whether each secret is set; never its value.', items: obj({ name: str, key: str, env: str, present: { type: 'boolean' }, note: str }) },
   }),
   Run: obj({ runId: str, total: int, done: int, finished: { type: 'boolean' }, counts: byState, jobs: { type: 'array', items: ref('Job') } }),
+  Message: obj({
+    id: { ...str, description: 'The Message id: the webhook scope (event type) joined with the source id, e.g. batch.completed:batch_abc.' },
+    webhookId: str, eventType: str, eventId: nstr, sourceId: { ...nstr, description: 'The batch (or response) the event is about.' },
+    receivedAt: str,
+    outcome: { enum: MESSAGE_OUTCOMES, description: 'received: not acted on yet; applied: a completed batch applied; fallback: the lines of a failed, expired or cancelled batch sent the batch.onLineFailure way; already-applied; unknown-batch; ignored: nothing to do for this event; error: see detail.' },
+    detail: nstr, lines: { ...nint, description: 'Batch lines settled by acting on it.' }, actedAt: nstr,
+    replays: { ...int, description: 'Later deliveries of the same webhook-id, each acknowledged and ignored.' }, lastReplayAt: nstr,
+    instance: nstr, body: { ...str, description: 'The body as received, secrets redacted.' },
+  }),
 };

@@ -1,5 +1,5 @@
 import { JOB_STATES } from '../queue/job-states.js';
-import { ATTEMPT_OUTCOMES } from '../store/ports.js';
+import { ATTEMPT_OUTCOMES, MESSAGE_OUTCOMES } from '../store/ports.js';
 import { errors, idParam, int, json, nstr, num, obj, OUTCOMES, pagingParams, query, read, ref, schemas, str, write } from './openapi-schemas.js';
 
 /**
@@ -51,6 +51,32 @@ export const openApiDocument = {
       },
     },
     '/webhooks/ipaas': { post: { summary: "iPaaS.com's outbound webhooks (customer/created, customer/updated); acknowledged once the jobs are stored.", security: [{ webhookKey: [] }], requestBody: { required: true, content: { 'application/json': { schema: { type: 'object' } } } }, responses: { 200: json({ type: 'object' }), ...errors } } },
+    '/webhooks/openai': {
+      post: {
+        summary:
+          "OpenAI's webhooks (batch.completed, batch.failed, batch.expired, batch.cancelled, response.*), verified per Standard Webhooks with the OpenAI SDK and OPENAI_WEBHOOK_SECRET. Each is stored as a Message (once per webhook-id), acknowledged, then acted on: an ended batch is applied at once. A replayed webhook-id is acknowledged and ignored.",
+        security: [{}],
+        parameters: [
+          { name: 'webhook-id', in: 'header', required: true, schema: str, description: 'One per event; the same on every redelivery.' },
+          { name: 'webhook-timestamp', in: 'header', required: true, schema: str, description: 'Unix seconds; refused when more than 300 s off.' },
+          { name: 'webhook-signature', in: 'header', required: true, schema: str, description: 'v1,<base64 HMAC-SHA256 of id.timestamp.body>, keyed with the whsec_ secret.' },
+        ],
+        requestBody: { required: true, content: { 'application/json': { schema: obj({ id: str, object: str, type: str, created_at: int, data: obj({ id: str }) }) } } },
+        responses: {
+          200: json(obj({ messageId: { ...str, description: 'The Message id: event type and source id, e.g. batch.completed:batch_abc.' }, webhookId: str, replay: { type: 'boolean' }, outcome: { enum: MESSAGE_OUTCOMES }, detail: str }), 'Stored (or a replay, ignored).'),
+          400: json(ref('Error'), 'Not signed right (wrong signature, a timestamp outside 300 s, headers missing) or not an event: nothing was stored.'),
+          503: json(ref('Error'), 'No signing secret is configured (the message names the variable), or the store cannot take it now: OpenAI delivers it again.'),
+        },
+      },
+    },
+    '/api/messages': {
+      get: {
+        summary: 'Messages: every inbound OpenAI webhook as stored, newest first, with what acting on it came to (lines applied, fallback taken, unknown batch, replays ignored, error and reason).',
+        ...read,
+        parameters: [query('outcome', { enum: MESSAGE_OUTCOMES }, 'Only this outcome.'), query('sourceId', str, 'Only Messages about this batch (or response) id.'), ...pagingParams(200, 25)],
+        responses: { 200: json(obj({ total: int, limit: int, offset: int, messages: { type: 'array', items: ref('Message') } })), ...errors },
+      },
+    },
     '/api/auth/check': { post: { summary: 'Checks an admin token (200 when it is right).', ...write, responses: { 200: json(obj({ ok: { type: 'boolean' } })), 401: errors[401] } } },
     '/api/sync': {
       post: {

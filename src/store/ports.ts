@@ -392,6 +392,16 @@ export interface RunsPort {
   /** Batches created at OpenAI and not yet applied. */
   openBatches(runId?: string): Promise<StoredBatch[]>;
   batches(runId: string): Promise<StoredBatch[]>;
+  /** One batch by OpenAI's id (a webhook names it), applied or not. */
+  batch(id: string): Promise<StoredBatch | undefined>;
+  /**
+   * Takes (or, for the same owner, extends) the right to apply an ended batch for `leaseMs`: one state-
+   * checked update, so of a webhook and a poller (in any instances) applying it at once, one does.
+   * False when it is applied, still an intent, or another owner's lease runs; a dead owner's lease expires.
+   */
+  claimApply(id: string, owner: string, leaseMs: number, now?: number): Promise<boolean>;
+  /** Gives the claim up (applying broke off): the next webhook or poll may apply it at once. */
+  releaseApply(id: string, owner: string): Promise<void>;
 }
 
 /** Why sending stopped for everyone: `quota` = OpenAI answered insufficient_quota. */
@@ -528,6 +538,65 @@ export type * from './views-port.js';
 export { ATTEMPT_OUTCOMES, attemptOutcome } from './views-port.js';
 
 // ---------------------------------------------------------------------------------------------------
+// Messages: every inbound webhook from OpenAI, stored before it is acted on (the article's Message record)
+
+/**
+ * What acting on a Message came to. `received`: stored and not acted on (yet, or its process died: polling
+ * applies the batch all the same); `fallback`: a batch that failed, expired or was cancelled sent its lines
+ * the configured fallback way (batch.onLineFailure); `ignored`: an event this connector does not act on.
+ */
+export const MESSAGE_OUTCOMES = ['received', 'applied', 'fallback', 'already-applied', 'unknown-batch', 'ignored', 'error'] as const;
+export type MessageOutcome = (typeof MESSAGE_OUTCOMES)[number];
+
+export interface NewMessage {
+  /** The webhook-id header: one per event, the same on every redelivery of it (Standard Webhooks). */
+  webhookId: string;
+  /** The Message id: the webhook's scope (its event type) joined with the source id, e.g. `batch.completed:batch_abc`. */
+  id: string;
+  eventType: string;
+  eventId: string | null;
+  /** What the event is about (its data.id: a batch or a response). */
+  sourceId: string | null;
+  /** The body exactly as received; the store keeps it redacted. */
+  body: string;
+}
+
+export interface StoredMessage extends NewMessage {
+  receivedAt: number;
+  outcome: MessageOutcome;
+  /** What happened, for people: the lines applied and where the others went, or the reason of an error. */
+  detail: string | null;
+  /** Batch lines settled by acting on it. */
+  lines: number | null;
+  actedAt: number | null;
+  /** Deliveries of the same webhook-id after the first (OpenAI redelivering): each was ignored. */
+  replays: number;
+  lastReplayAt: number | null;
+  /** The instance that received it first. */
+  instance: string | null;
+}
+
+export interface MessageQuery {
+  outcome?: MessageOutcome | undefined;
+  sourceId?: string | undefined;
+  limit?: number | undefined;
+  offset?: number | undefined;
+}
+
+export interface MessagesPort {
+  /**
+   * Stores a delivery once per webhook-id, in one statement: of two instances receiving the same delivery
+   * at once, one stores it and the other gets `replay: true` (the stored message, its replay counted).
+   */
+  record(m: NewMessage, now?: number): Promise<{ message: StoredMessage; replay: boolean }>;
+  /** What acting on it came to. */
+  settle(webhookId: string, s: { outcome: Exclude<MessageOutcome, 'received'>; detail: string | null; lines?: number | null | undefined }, now?: number): Promise<void>;
+  /** Newest first, with how many match. */
+  list(q?: MessageQuery): Promise<{ items: StoredMessage[]; total: number }>;
+  get(webhookId: string): Promise<StoredMessage | undefined>;
+}
+
+// ---------------------------------------------------------------------------------------------------
 
 export interface Storage {
   readonly engine: 'sqlite' | 'postgres';
@@ -542,6 +611,7 @@ export interface Storage {
   readonly views: ViewsPort;
   readonly prompts: PromptVersionsPort;
   readonly trials: TrialsPort;
+  readonly messages: MessagesPort;
   /** Throws, saying what is wrong and what to do, when the store cannot be trusted now (unreachable, deleted). */
   check(): Promise<void>;
   /**

@@ -9,6 +9,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { at, attempt, T } from './contract-fixtures.js';
 import { SUBMITTING, type CustomerSyncState, type NewJob, type Outcome, type Storage, type TrialAttemptRecord } from './ports.js';
+import { messagesContract } from './messages-contract.js';
 import { viewsContract } from './views-contract.js';
 
 export const STORAGE_CONTRACT_SECRET = 'sk-contract-SECRET-0123456789';
@@ -272,6 +273,33 @@ export function storageContract(name: string, open: () => Promise<{ storage: Sto
         expect(await s.runs.openBatches()).toEqual([]);
         expect(await s.runs.batches('b')).toMatchObject([{ id: 'batch_abc', applied: true }]);
       });
+
+      it('an ended batch is applied by one claimant at a time; a dead one\'s claim expires; an applied batch is claimed by no one', async () => {
+        await s.runs.createRun('c', 'batch', {}, T);
+        await s.runs.addPage('c', 1, [bulkJob('A', 'c', 'batch')], 1, T);
+        const [a] = await s.queue.pendingForBatch('c', 10, 0, T + 1);
+        await s.runs.recordSubmission({ id: 'local-c', runId: 'c', inputFileId: 'file_c', lines: 1 }, [a!.id], T + 2);
+        expect(await s.runs.claimApply('local-c', 'webhook', 60_000, T + 2)).toBe(false); // an intent is not applied
+        await s.runs.confirmSubmission('local-c', { id: 'batch_c', inputFileId: 'file_c', status: 'completed', nextPollAt: T }, T + 3);
+        expect(await s.runs.batch('batch_c')).toMatchObject({ id: 'batch_c', runId: 'c', status: 'completed', applied: false });
+        expect(await s.runs.batch('batch_none')).toBeUndefined();
+
+        const together = await Promise.all(['webhook', 'poller', 'other'].map((o) => s.runs.claimApply('batch_c', o, 60_000, T + 10)));
+        expect(together.filter(Boolean)).toHaveLength(1);
+        const owner = ['webhook', 'poller', 'other'][together.indexOf(true)]!;
+        const rival = owner === 'poller' ? 'webhook' : 'poller';
+        expect(await s.runs.claimApply('batch_c', owner, 60_000, T + 20)).toBe(true); // the owner extends it
+        expect(await s.runs.claimApply('batch_c', rival, 60_000, T + 60_019)).toBe(false);
+        expect(await s.runs.claimApply('batch_c', rival, 60_000, T + 60_020)).toBe(true); // the owner's lease ran out
+        await s.runs.releaseApply('batch_c', owner); // not the holder any more: changes nothing
+        expect(await s.runs.claimApply('batch_c', owner, 60_000, T + 60_030)).toBe(false);
+        await s.runs.releaseApply('batch_c', rival);
+        expect(await s.runs.claimApply('batch_c', owner, 60_000, T + 60_040)).toBe(true);
+        await s.runs.markApplied('batch_c', T + 60_050);
+        expect(await s.runs.claimApply('batch_c', owner, 60_000, T + 60_060)).toBe(false);
+        expect(await s.runs.claimApply('batch_c', rival, 60_000, T + 999_999)).toBe(false);
+        expect(await s.runs.batch('batch_c')).toMatchObject({ applied: true });
+      });
     });
 
     it('pauses: set once (the second set is not a new pause), read, cleared once', async () => {
@@ -285,5 +313,6 @@ export function storageContract(name: string, open: () => Promise<{ storage: Sto
     });
 
     viewsContract(() => s);
+    messagesContract(() => s, storageContractOptions.instance);
   });
 }

@@ -1,6 +1,7 @@
 import { openStorage } from '../../store/open-storage.js';
 import { createRedactor } from '../../shared/redact.js';
 import type { Outcome, Storage, StoredAttempt, StoredTrialAttempt } from '../../store/ports.js';
+import { messageLines } from './logs-messages.js';
 import { ConnectorError } from '../../shared/errors.js';
 import { resolveConfig, usd, type CommandIO, type CommonOptions } from '../io.js';
 
@@ -12,6 +13,8 @@ export interface LogsOptions extends CommonOptions {
   attempt?: number | undefined;
   /** The prompt lab's trial calls instead of syncs. */
   trials?: boolean;
+  /** The inbound OpenAI webhooks (Message records) instead of syncs. */
+  messages?: boolean;
 }
 
 /** A failed try the queue makes again says so (RETRYING, and when), so it is not read as a final failure. */
@@ -66,6 +69,12 @@ export async function logsCommand(options: LogsOptions, io: CommandIO): Promise<
       if (!a) throw new ConnectorError('INVALID_INPUT', `No sync attempt #${options.attempt} in ${store.location}.`, { fix: 'List attempts with `ipaas-openai logs`.' });
       if (options.json) io.out(JSON.stringify({ ...a, prompt: a.promptVersion ? await store.prompts.get(a.promptVersion) : null }, null, 2));
       else for (const l of [...detail(a), ...(await promptLine(store, a.promptVersion))]) io.out(l);
+      return 0;
+    }
+    if (options.messages) {
+      const page = await store.messages.list({ limit: options.limit ?? 20 });
+      if (options.json) io.out(JSON.stringify(page.items, null, 2));
+      else for (const l of messageLines(page, store.location)) io.out(l);
       return 0;
     }
     if (options.trials) {

@@ -12,6 +12,7 @@ const ROUTES = [
   { re: /^\/jobs$/, nav: 'jobs', title: 'Jobs', load: () => import('./views/jobs.js') },
   { re: /^\/runs$/, nav: 'runs', title: 'Runs', load: () => import('./views/runs.js') },
   { re: /^\/review$/, nav: 'review', title: 'Review', load: () => import('./views/review.js') },
+  { re: /^\/messages$/, nav: 'messages', title: 'Messages', load: () => import('./views/messages.js') },
   { re: /^\/usage$/, nav: 'usage', title: 'Usage', load: () => import('./views/usage.js') },
   { re: /^\/sync$/, nav: 'sync', title: 'Manual sync', load: () => import('./views/sync.js') },
   { re: /^\/lab$/, nav: 'lab', title: 'Prompt lab', load: () => import('./views/lab.js') },

@@ -5,6 +5,7 @@
 import { ConnectorError } from '../../shared/errors.js';
 import type { SharedPacingPorts, SpendLedgerPort, Storage, SyncStatePort } from '../ports.js';
 import { describeUrl, PgDatabase, STORE_DOWN_FIX } from './pg-database.js';
+import { PgMessages } from './pg-messages.js';
 import { PgPauses } from './pg-pauses.js';
 import { PgQueue } from './pg-queue.js';
 import { PgRateBudget } from './pg-rate-budget.js';
@@ -41,6 +42,7 @@ export class PostgresStorage implements Storage, SharedPacingPorts {
   readonly views: PgViews;
   readonly prompts: PgPromptVersions;
   readonly trials: PgTrials;
+  readonly messages: PgMessages;
   /** One OpenAI rate budget for every instance on this database. */
   readonly rateBudget: PgRateBudget;
   /** The ledger by stretch of time, for budgets that re-read it every second. */
@@ -61,6 +63,7 @@ export class PostgresStorage implements Storage, SharedPacingPorts {
     this.views = new PgViews(db);
     this.prompts = new PgPromptVersions(db, r);
     this.trials = new PgTrials(db, r, options.instance ?? null);
+    this.messages = new PgMessages(db, r, options.instance ?? null);
     this.rateBudget = new PgRateBudget(db);
     this.spendRange = new PgSpendRange(db);
     const queue = this.queue;

@@ -141,4 +141,24 @@ export class PgRuns implements RunsPort {
   async batches(runId: string): Promise<StoredBatch[]> {
     return (await this.db.query('SELECT * FROM batches WHERE run_id = $1 ORDER BY created_at, seq', [runId])).rows.map(toBatch);
   }
+
+  async batch(id: string): Promise<StoredBatch | undefined> {
+    const r = (await this.db.query('SELECT * FROM batches WHERE id = $1', [id])).rows[0];
+    return r ? toBatch(r) : undefined;
+  }
+
+  /** One UPDATE: of instances claiming at once, the row lock lets one through and the others re-check and fail. */
+  async claimApply(id: string, owner: string, leaseMs: number, now?: number): Promise<boolean> {
+    const t = await this.db.clock(now);
+    const res = await this.db.query(
+      `UPDATE batches SET apply_owner = $2, apply_until = $3, updated_at = $4
+       WHERE id = $1 AND NOT applied AND status <> $5 AND (apply_owner IS NULL OR apply_owner = $2 OR apply_until <= $4)`,
+      [id, owner, t + leaseMs, t, SUBMITTING],
+    );
+    return res.rowCount === 1;
+  }
+
+  async releaseApply(id: string, owner: string): Promise<void> {
+    await this.db.query('UPDATE batches SET apply_owner = NULL, apply_until = NULL WHERE id = $1 AND apply_owner = $2', [id, owner]);
+  }
 }

@@ -121,6 +121,18 @@ export const PG_MIGRATIONS: readonly string[] = [
   // 6: review before write-back: who approved an answer (null until a person did).
   `ALTER TABLE jobs ADD COLUMN reviewed_by TEXT;
    CREATE INDEX jobs_review ON jobs (state, customer_id) WHERE state = 'review';`,
+
+  // 7: inbound OpenAI webhooks as Message records (one per webhook-id), and who is applying an ended batch
+  // (a webhook and a poller, in any instances, may both try; one claims it).
+  `CREATE TABLE messages (
+     webhook_id TEXT PRIMARY KEY, seq BIGINT GENERATED ALWAYS AS IDENTITY, message_id TEXT NOT NULL, event_type TEXT NOT NULL,
+     event_id TEXT, source_id TEXT, body TEXT NOT NULL, received_at BIGINT NOT NULL,
+     outcome TEXT NOT NULL DEFAULT 'received' CHECK (outcome IN ('received','applied','fallback','already-applied','unknown-batch','ignored','error')),
+     detail TEXT, lines INTEGER, acted_at BIGINT, replays INTEGER NOT NULL DEFAULT 0, last_replay_at BIGINT, instance TEXT
+   );
+   CREATE INDEX messages_received ON messages (received_at, seq);
+   CREATE INDEX messages_source ON messages (source_id);
+   ALTER TABLE batches ADD COLUMN apply_owner TEXT, ADD COLUMN apply_until BIGINT;`,
 ];
 
 /**

@@ -98,4 +98,16 @@ export const MIGRATIONS = [
   // This database's identity: the marker beside the file names it, so a replaced or recreated file is told apart.
   `CREATE TABLE store_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
    INSERT INTO store_meta (key, value) VALUES ('id', lower(hex(randomblob(16))));`,
+  // Inbound OpenAI webhooks as Message records (one per webhook-id), and who is applying an ended batch
+  // (a webhook and a poller may both try; one claims it).
+  `CREATE TABLE messages (
+     webhook_id TEXT PRIMARY KEY, message_id TEXT NOT NULL, event_type TEXT NOT NULL, event_id TEXT, source_id TEXT,
+     body TEXT NOT NULL, received_at INTEGER NOT NULL,
+     outcome TEXT NOT NULL DEFAULT 'received' CHECK (outcome IN ('received','applied','fallback','already-applied','unknown-batch','ignored','error')),
+     detail TEXT, lines INTEGER, acted_at INTEGER, replays INTEGER NOT NULL DEFAULT 0, last_replay_at INTEGER, instance TEXT
+   );
+   CREATE INDEX messages_received ON messages(received_at);
+   CREATE INDEX messages_source ON messages(source_id);
+   ALTER TABLE batches ADD COLUMN apply_owner TEXT;
+   ALTER TABLE batches ADD COLUMN apply_until INTEGER;`,
 ];

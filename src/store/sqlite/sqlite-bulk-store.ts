@@ -125,4 +125,21 @@ export class SqliteBulkStore implements RunsPort {
   async batches(runId: string): Promise<StoredBatch[]> {
     return (this.db.prepare('SELECT * FROM batches WHERE run_id = ? ORDER BY created_at').all(runId) as Row[]).map(toBatch);
   }
+
+  async batch(id: string): Promise<StoredBatch | undefined> {
+    const r = this.db.prepare('SELECT * FROM batches WHERE id = ?').get(id) as Row | undefined;
+    return r ? toBatch(r) : undefined;
+  }
+
+  async claimApply(id: string, owner: string, leaseMs: number, now = Date.now()): Promise<boolean> {
+    const r = this.db
+      .prepare(`UPDATE batches SET apply_owner = @owner, apply_until = @until, updated_at = @now
+                WHERE id = @id AND applied = 0 AND status <> '${SUBMITTING}' AND (apply_owner IS NULL OR apply_owner = @owner OR apply_until <= @now)`)
+      .run({ id, owner, until: now + leaseMs, now });
+    return r.changes === 1;
+  }
+
+  async releaseApply(id: string, owner: string): Promise<void> {
+    this.db.prepare('UPDATE batches SET apply_owner = NULL, apply_until = NULL WHERE id = ? AND apply_owner = ?').run(id, owner);
+  }
 }

@@ -9,6 +9,7 @@ import { MIGRATIONS } from './migrations.js';
 import { openNodeSqlite } from './node-sqlite-driver.js';
 import { SqliteBulkStore } from './sqlite-bulk-store.js';
 import { SqliteJobStore } from './sqlite-job-store.js';
+import { SqliteMessages } from './sqlite-messages.js';
 import { SqlitePauseStore } from './sqlite-pause-store.js';
 import { SqliteSyncLog } from './sqlite-sync-log.js';
 import { SqlitePromptVersions, SqliteTrials } from './sqlite-trials.js';
@@ -40,6 +41,7 @@ export class SqliteStore implements Storage {
   readonly ledger: SpendLedgerPort;
   readonly prompts: SqlitePromptVersions;
   readonly trials: SqliteTrials;
+  readonly messages: SqliteMessages;
   private readonly checkpoints: BackgroundCheckpoint | undefined;
   private readonly inode: number | undefined;
   /** The first fatal fault seen (the disk full, read-only, the file damaged): nothing more can be written. */
@@ -109,6 +111,7 @@ export class SqliteStore implements Storage {
     this.views = new DashboardQueries(this.db);
     this.prompts = new SqlitePromptVersions(this.db, options.redact ?? ((t) => t));
     this.trials = new SqliteTrials(this.db, options.redact ?? ((t) => t), options.instance ?? null);
+    this.messages = new SqliteMessages(this.db, options.redact ?? ((t) => t), options.instance ?? null);
     const queue = this.queue;
     this.state = { get: async (customerId) => queue.customerState(customerId) };
     const log = this.log;
@@ -142,7 +145,7 @@ export class SqliteStore implements Storage {
   /** Writes the marker once the database holds work; until then one tiny query per commit. */
   private markIfWorking(): void {
     if (this.marked) return;
-    const row = this.db.prepare('SELECT EXISTS (SELECT 1 FROM jobs) OR EXISTS (SELECT 1 FROM sync_attempts) OR EXISTS (SELECT 1 FROM webhook_events) AS w').get() as { w: number };
+    const row = this.db.prepare('SELECT EXISTS (SELECT 1 FROM jobs) OR EXISTS (SELECT 1 FROM sync_attempts) OR EXISTS (SELECT 1 FROM webhook_events) OR EXISTS (SELECT 1 FROM messages) AS w').get() as { w: number };
     if (!row.w) return;
     try {
       writeMarker(this.file, this.id!);

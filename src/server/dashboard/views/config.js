@@ -43,6 +43,7 @@ const LABELS = {
   'log.level': 'Log level',
   'ipaas.auth': 'Authentication',
   'server.webhooks': 'Webhooks',
+  'server.openaiWebhooks': 'OpenAI webhooks',
   'sync.maxIdsPerRun': 'Max records per manual sync',
   'store.path': 'Database file',
   'store.url': 'Database URL',
@@ -51,7 +52,7 @@ const LABELS = {
   'budget.monthly': 'Per UTC month',
 };
 /** Rows the service works out (they are not keys of ipaas-openai.yaml). */
-const DERIVED = new Set(['ipaas.auth', 'server.loopbackOnly', 'server.webhooks']);
+const DERIVED = new Set(['ipaas.auth', 'server.loopbackOnly', 'server.webhooks', 'server.openaiWebhooks']);
 
 /** maxOutputTokens → "Max output tokens", timeoutMs → "Timeout (ms)", baseUrl → "Base URL". */
 export function settingLabel(path) {
