@@ -5,6 +5,7 @@
  */
 import type { JobState } from '../queue/job-states.js';
 import type { JobTrigger } from '../queue/trigger.js';
+import type { RetentionPort } from './retention-port.js';
 import type { ViewsPort } from './views-port.js';
 
 // ---------------------------------------------------------------------------------------------------
@@ -517,6 +518,11 @@ export type * from './views-port.js';
 export { ATTEMPT_OUTCOMES, attemptOutcome } from './views-port.js';
 
 // ---------------------------------------------------------------------------------------------------
+// Retention and erasure (log.retainDays, `ipaas-openai purge`): retention-port.ts
+
+export type * from './retention-port.js';
+
+// ---------------------------------------------------------------------------------------------------
 
 export interface Storage {
   readonly engine: 'sqlite' | 'postgres';
@@ -531,6 +537,7 @@ export interface Storage {
   readonly views: ViewsPort;
   readonly prompts: PromptVersionsPort;
   readonly trials: TrialsPort;
+  readonly retention: RetentionPort;
   /** Throws, saying what is wrong and what to do, when the store cannot be trusted now (unreachable, deleted). */
   check(): Promise<void>;
   /**

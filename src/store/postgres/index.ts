@@ -9,6 +9,7 @@ import { PgPauses } from './pg-pauses.js';
 import { PgQueue } from './pg-queue.js';
 import { PgRateBudget } from './pg-rate-budget.js';
 import { redaction } from '../redaction.js';
+import { PgRetention } from './pg-retention.js';
 import { PgRuns } from './pg-runs.js';
 import { migrate } from './pg-schema.js';
 import { PgSpendRange } from './pg-spend-range.js';
@@ -41,6 +42,7 @@ export class PostgresStorage implements Storage, SharedPacingPorts {
   readonly views: PgViews;
   readonly prompts: PgPromptVersions;
   readonly trials: PgTrials;
+  readonly retention: PgRetention;
   /** One OpenAI rate budget for every instance on this database. */
   readonly rateBudget: PgRateBudget;
   /** The ledger by stretch of time, for budgets that re-read it every second. */
@@ -61,6 +63,7 @@ export class PostgresStorage implements Storage, SharedPacingPorts {
     this.views = new PgViews(db);
     this.prompts = new PgPromptVersions(db, r);
     this.trials = new PgTrials(db, r, options.instance ?? null);
+    this.retention = new PgRetention(db, () => this.queue.stateNamespace);
     this.rateBudget = new PgRateBudget(db);
     this.spendRange = new PgSpendRange(db);
     const queue = this.queue;

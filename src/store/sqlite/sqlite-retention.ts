@@ -1,0 +1,209 @@
+import { statSync } from 'node:fs';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { TERMINAL_STATES } from '../../queue/job-states.js';
+import { ConnectorError } from '../../shared/errors.js';
+import { ERASED_REF, inFlight, NO_TRACES, templateKeys, type BodyCounts, type CustomerTraces, type RetentionPort } from '../retention-port.js';
+import type { SqliteDatabase } from './sqlite-database.js';
+
+type Row = Record<string, unknown>;
+
+const BODIES = '(request_json IS NOT NULL OR response_json IS NOT NULL OR answer_json IS NOT NULL OR writes_json IS NOT NULL OR error_message IS NOT NULL)';
+const BLANK = 'request_json = NULL, response_json = NULL, answer_json = NULL, writes_json = NULL, error_message = NULL';
+const FINISHED_JOB = `state IN (${TERMINAL_STATES.map((s) => `'${s}'`).join(', ')})`;
+const JOB_BODIES = '(answer_json IS NOT NULL OR last_error IS NOT NULL)';
+
+// Who a row is about: the CustomerNumber @cn, or one of the iPaaS.com ids in @ids (a JSON array).
+const IDS = 'SELECT value FROM json_each(@ids)';
+const ATTEMPT_WHO = `(customer_number = @cn OR requested_ref = @cn OR customer_id IN (${IDS}) OR requested_ref IN (SELECT 'id ' || value FROM json_each(@ids)))`;
+const RECORD_WHO = `(customer_number = @cn OR record_key IN (@cn, 'ref:' || @cn) OR customer_id IN (${IDS})
+  OR record_key IN (SELECT 'id:' || value FROM json_each(@ids)) OR record_key IN (SELECT 'ref:id ' || value FROM json_each(@ids)))`;
+const JOB_WHO = `((ref_kind = 'number' AND ref = @cn) OR (ref_kind = 'id' AND ref IN (${IDS})) OR customer_id IN (${IDS}))`;
+// The sync state is kept per iPaaS.com account (@ns, the queue's namespace); ids of other accounts are other customers.
+const STATE_WHO = `(customer_number = @cn OR customer_id IN (SELECT @ns || value FROM json_each(@ids)))`;
+const EVENT_WHO = `customer_id IN (${IDS})`;
+
+const KNOWN_IDS = `SELECT customer_id AS id FROM sync_attempts WHERE (customer_number = @cn OR requested_ref = @cn) AND customer_id IS NOT NULL
+  UNION SELECT customer_id FROM trial_attempts WHERE (customer_number = @cn OR requested_ref = @cn) AND customer_id IS NOT NULL
+  UNION SELECT customer_id FROM records WHERE customer_number = @cn AND customer_id IS NOT NULL
+  UNION SELECT customer_id FROM jobs WHERE ref_kind = 'number' AND ref = @cn AND customer_id IS NOT NULL
+  UNION SELECT substr(customer_id, length(@ns) + 1) FROM customer_state WHERE customer_number = @cn AND substr(customer_id, 1, length(@ns)) = @ns`;
+
+/** A template is still needed while any attempt outside the erased ones refers to it. */
+const TEMPLATE_USED_ELSEWHERE = `SELECT 1 FROM sync_attempts WHERE ${ATTEMPT_WHO} IS NOT 1 AND (instr(request_json, @marker) > 0 OR instr(response_json, @marker) > 0) LIMIT 1`;
+
+const mb = (bytes: number) => `${(bytes / 1_048_576).toFixed(1)} MB`;
+const sizeOf = (file: string) => {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0;
+  }
+};
+
+/**
+ * Retention and erasure in the SQLite file. Deletions run with `secure_delete` on, so SQLite zeroes
+ * the freed bytes in the pages it writes; scrubFreedSpace then rewrites the file (VACUUM) and
+ * truncates the WAL, so no older copy of a page survives in the -wal file either.
+ */
+export class SqliteRetention implements RetentionPort {
+  constructor(
+    private readonly db: SqliteDatabase,
+    private readonly file: string,
+    /** The queue's sync-state namespace (the iPaaS.com account). */
+    private readonly stateNamespace: () => string,
+  ) {}
+
+  async countBodies(before: string): Promise<BodyCounts> {
+    const count = (sql: string, params: Row) => Number((this.db.prepare(sql).get(params) as { n: number }).n);
+    return {
+      attempts: count(`SELECT count(*) AS n FROM sync_attempts WHERE started_at < @before AND finished_at < @before AND ${BODIES}`, { before }),
+      trials: count(`SELECT count(*) AS n FROM trial_attempts WHERE started_at < @before AND finished_at < @before AND ${BODIES}`, { before }),
+      jobs: count(`SELECT count(*) AS n FROM jobs WHERE ${FINISHED_JOB} AND updated_at < @ms AND ${JOB_BODIES}`, { ms: Date.parse(before) }),
+    };
+  }
+
+  async purgeBodies(before: string, options: { batchSize?: number } = {}): Promise<BodyCounts> {
+    const batch = Math.max(1, options.batchSize ?? 500);
+    const ms = Date.parse(before);
+    return this.securely(async () => {
+      const attempts = await this.inWindows(
+        `SELECT min(id) AS lo, max(id) AS hi FROM sync_attempts WHERE started_at < @before`,
+        `UPDATE sync_attempts SET ${BLANK} WHERE id > @from AND id <= @to AND finished_at < @before AND ${BODIES}`,
+        { before }, batch,
+      );
+      const trials = await this.inWindows(
+        `SELECT min(id) AS lo, max(id) AS hi FROM trial_attempts WHERE started_at < @before`,
+        `UPDATE trial_attempts SET ${BLANK} WHERE id > @from AND id <= @to AND finished_at < @before AND ${BODIES}`,
+        { before }, batch,
+      );
+      const jobs = await this.inWindows(
+        'SELECT min(id) AS lo, max(id) AS hi FROM jobs',
+        `UPDATE jobs SET answer_json = NULL, last_error = NULL WHERE id > @from AND id <= @to AND ${FINISHED_JOB} AND updated_at < @ms AND ${JOB_BODIES}`,
+        { ms }, batch,
+      );
+      // A record's latest error is the same text as its attempt's: it goes with it.
+      await this.inWindows(
+        'SELECT min(rowid) AS lo, max(rowid) AS hi FROM records',
+        'UPDATE records SET last_error = NULL WHERE rowid > @from AND rowid <= @to AND updated_at < @before AND last_error IS NOT NULL',
+        { before }, batch,
+      );
+      return { attempts, trials, jobs };
+    });
+  }
+
+  /** One short write transaction per window of `batch` ids, the event loop free in between. */
+  private async inWindows(rangeSql: string, updateSql: string, params: Row, batch: number): Promise<number> {
+    const { lo, hi } = this.db.prepare(rangeSql).get(params) as { lo: number | null; hi: number | null };
+    if (lo === null || hi === null) return 0;
+    const update = this.db.prepare(updateSql);
+    const step = this.db.transaction((from: number) => update.run({ ...params, from, to: from + batch }).changes);
+    let changed = 0;
+    for (let from = lo - 1; from < hi; from += batch) {
+      changed += step.immediate(from);
+      await nextTurn();
+    }
+    return changed;
+  }
+
+  private params(customerNumber: string, ids: string[], extra: Row = {}): Row {
+    return { cn: customerNumber, ids: JSON.stringify(ids), ns: this.stateNamespace(), ...extra };
+  }
+
+  private knownIds(customerNumber: string): string[] {
+    const rows = this.db.prepare(KNOWN_IDS).all({ cn: customerNumber, ns: this.stateNamespace() }) as Array<{ id: string }>;
+    return [...new Set(rows.map((r) => String(r.id)))].sort();
+  }
+
+  /** Templates this customer's attempts refer to that no other attempt needs. */
+  private ownTemplates(p: Row): string[] {
+    const docs = this.db.prepare(`SELECT request_json, response_json FROM sync_attempts WHERE ${ATTEMPT_WHO} AND (request_json IS NOT NULL OR response_json IS NOT NULL)`).all(p) as Row[];
+    const keys = templateKeys(...docs.flatMap((d) => [d.request_json as string | null, d.response_json as string | null]));
+    const usedElsewhere = this.db.prepare(TEMPLATE_USED_ELSEWHERE);
+    return keys.filter((key) => !usedElsewhere.get({ ...p, marker: `$template:${key}` }));
+  }
+
+  async findCustomer(customerNumber: string): Promise<CustomerTraces> {
+    const ids = this.knownIds(customerNumber);
+    const p = this.params(customerNumber, ids);
+    const count = (sql: string) => Number((this.db.prepare(sql).get(p) as { n: number }).n);
+    return {
+      customerNumber,
+      customerIds: ids,
+      attempts: count(`SELECT count(*) AS n FROM sync_attempts WHERE ${ATTEMPT_WHO}`),
+      records: count(`SELECT count(*) AS n FROM records WHERE ${RECORD_WHO}`),
+      jobs: count(`SELECT count(*) AS n FROM jobs WHERE ${JOB_WHO}`),
+      syncState: count(`SELECT count(*) AS n FROM customer_state WHERE ${STATE_WHO}`),
+      trials: count(`SELECT count(*) AS n FROM trial_attempts WHERE ${ATTEMPT_WHO}`),
+      webhookEvents: count(`SELECT count(*) AS n FROM webhook_events WHERE ${EVENT_WHO}`),
+      templates: this.ownTemplates(p).length,
+    };
+  }
+
+  async eraseCustomer(customerNumber: string, now = Date.now()): Promise<CustomerTraces> {
+    return this.securely(async () =>
+      this.db.transaction(() => {
+        const ids = this.knownIds(customerNumber);
+        const p = this.params(customerNumber, ids, { now, erased: ERASED_REF });
+        const busy = this.db.prepare(`SELECT id, state, lease_owner FROM jobs WHERE ${JOB_WHO} AND (state = 'batched' OR (state IN ('calling','answered') AND lease_until > @now)) LIMIT 1`).get(p) as Row | undefined;
+        if (busy) throw inFlight(customerNumber, busy);
+        const templates = this.ownTemplates(p);
+        const run = (sql: string) => this.db.prepare(sql).run(p).changes;
+        const out: CustomerTraces = {
+          ...NO_TRACES(customerNumber),
+          customerIds: ids,
+          // The ledger keeps the row (its tokens and cost count in spend caps and usage); who and what go.
+          attempts: run(`UPDATE sync_attempts SET customer_id = NULL, customer_number = NULL, requested_ref = @erased, ${BLANK},
+              error_fix = NULL, response_id = NULL, request_id = NULL, flags = NULL, job_id = NULL WHERE ${ATTEMPT_WHO}`),
+          trials: run(`UPDATE trial_attempts SET customer_id = NULL, customer_number = NULL, requested_ref = @erased, ${BLANK}, response_id = NULL WHERE ${ATTEMPT_WHO}`),
+          records: run(`DELETE FROM records WHERE ${RECORD_WHO}`),
+          jobs: run(`DELETE FROM jobs WHERE ${JOB_WHO}`),
+          syncState: run(`DELETE FROM customer_state WHERE ${STATE_WHO}`),
+          webhookEvents: run(`DELETE FROM webhook_events WHERE ${EVENT_WHO}`),
+        };
+        const drop = this.db.prepare('DELETE FROM request_templates WHERE key = ?');
+        out.templates = templates.reduce((n, key) => n + drop.run(key).changes, 0);
+        return out;
+      }).immediate(),
+    );
+  }
+
+  async scrubFreedSpace(): Promise<string[]> {
+    if (this.file === ':memory:') return ['in memory: nothing on disk to scrub'];
+    const before = sizeOf(this.file) + sizeOf(`${this.file}-wal`);
+    await this.truncateWal();
+    // Every page is rewritten from the live rows, so nothing freed survives in the file; VACUUM goes
+    // through the WAL, which the second checkpoint copies over the file and truncates to 0 bytes.
+    this.db.exec('VACUUM');
+    await this.truncateWal();
+    return [
+      `SQLite: VACUUM rebuilt ${this.file} from its live rows (with its WAL ${mb(before)} before, ${mb(sizeOf(this.file))} now)`,
+      `SQLite: WAL checkpointed and truncated to ${sizeOf(`${this.file}-wal`)} bytes; freed bytes were zeroed as they were deleted (secure_delete)`,
+    ];
+  }
+
+  /** A TRUNCATE checkpoint, tried again while another connection (a running serve) holds the WAL. */
+  private async truncateWal(): Promise<void> {
+    for (let tryNo = 1; ; tryNo++) {
+      const r = this.db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number; log: number; checkpointed: number }>;
+      if (r[0] && r[0].busy === 0) return;
+      if (tryNo >= 5) {
+        throw new ConnectorError('STORE_UNAVAILABLE', `The WAL of ${this.file} could not be checkpointed and truncated: another connection kept the database busy, so older copies of erased rows may remain in ${this.file}-wal.`, {
+          retryable: true,
+          fix: 'Run `ipaas-openai purge --yes` again when the connector is quiet (or with serve stopped): it repeats this step.',
+        });
+      }
+      await new Promise((r) => setTimeout(r, 500 * tryNo));
+    }
+  }
+
+  /** SQLite zeroes what it frees while this runs (the connection's setting is put back afterwards). */
+  private async securely<T>(work: () => Promise<T>): Promise<T> {
+    const previous = this.db.pragma('secure_delete', { simple: true }) as number;
+    this.db.pragma('secure_delete = ON');
+    try {
+      return await work();
+    } finally {
+      this.db.pragma(`secure_delete = ${previous ? 'ON' : 'OFF'}`);
+    }
+  }
+}
