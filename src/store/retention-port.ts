@@ -42,6 +42,13 @@ export interface CustomerTraces {
   templates: number;
 }
 
+export interface PurgeOptions {
+  /** Rows per batch (one short write transaction each); default 500. */
+  batchSize?: number | undefined;
+  /** Stops between batches (serve shutting down). */
+  signal?: AbortSignal | undefined;
+}
+
 export interface RetentionPort {
   /** What `purgeBodies(before)` would blank now. */
   countBodies(before: string): Promise<BodyCounts>;
@@ -49,9 +56,10 @@ export interface RetentionPort {
    * Blanks the bodies of attempts and trial attempts finished before `before` (ISO), and the stored
    * answers and error texts of jobs finished before it, keeping tokens, cost, outcome, timings and ids.
    * Idempotent, and in small batches (`batchSize` rows each), so a large purge never holds the write
-   * lock for long and other work goes on between batches.
+   * lock for long and other work goes on between batches. Aborted by `signal`, it stops after the batch
+   * in hand and returns what it blanked so far (the next run carries on).
    */
-  purgeBodies(before: string, options?: { batchSize?: number }): Promise<BodyCounts>;
+  purgeBodies(before: string, options?: PurgeOptions): Promise<BodyCounts>;
   /** Every row about this customer, by CustomerNumber and the iPaaS.com ids known for it (all zero: none). */
   findCustomer(customerNumber: string): Promise<CustomerTraces>;
   /**

@@ -1,6 +1,6 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { TERMINAL_STATES } from '../../queue/job-states.js';
-import { ERASED_REF, inFlight, NO_TRACES, templateKeys, type BodyCounts, type CustomerTraces, type RetentionPort } from '../retention-port.js';
+import { ERASED_REF, inFlight, NO_TRACES, templateKeys, type BodyCounts, type CustomerTraces, type PurgeOptions, type RetentionPort } from '../retention-port.js';
 import { KEY_LOCK, lockKeys, type PgDatabase, type Queryable, type Row } from './pg-database.js';
 
 const BODIES = '(request_json IS NOT NULL OR response_json IS NOT NULL OR answer_json IS NOT NULL OR writes_json IS NOT NULL OR error_message IS NOT NULL)';
@@ -47,25 +47,26 @@ export class PgRetention implements RetentionPort {
     };
   }
 
-  async purgeBodies(before: string, options: { batchSize?: number } = {}): Promise<BodyCounts> {
+  async purgeBodies(before: string, options: PurgeOptions = {}): Promise<BodyCounts> {
     const batch = Math.max(1, options.batchSize ?? 500);
+    const { signal } = options;
     const attempts = await this.inWindows(
       await this.range('SELECT min(id) AS lo, max(id) AS hi FROM sync_attempts WHERE started_at < $1', [before]),
       `UPDATE sync_attempts SET ${BLANK} WHERE id > $2 AND id <= $3 AND finished_at < $1 AND ${BODIES}`,
-      before, batch,
+      before, batch, signal,
     );
     const trials = await this.inWindows(
       await this.range('SELECT min(id) AS lo, max(id) AS hi FROM trial_attempts WHERE started_at < $1', [before]),
       `UPDATE trial_attempts SET ${BLANK} WHERE id > $2 AND id <= $3 AND finished_at < $1 AND ${BODIES}`,
-      before, batch,
+      before, batch, signal,
     );
     const jobs = await this.inWindows(
       await this.range('SELECT min(id) AS lo, max(id) AS hi FROM jobs'),
       `UPDATE jobs SET answer_json = NULL, last_error = NULL WHERE id > $2 AND id <= $3 AND ${FINISHED_JOB} AND updated_at < $1 AND ${JOB_BODIES}`,
-      Date.parse(before), batch,
+      Date.parse(before), batch, signal,
     );
     // A record's latest error is the same text as its attempt's: it goes with it (records are one row per customer).
-    for (;;) {
+    while (!signal?.aborted) {
       const n = (await this.db.query(`UPDATE records SET last_error = NULL WHERE record_key IN (SELECT record_key FROM records WHERE updated_at < $1 AND last_error IS NOT NULL LIMIT $2)`, [before, batch])).rowCount ?? 0;
       if (n < batch) break;
       await nextTurn();
@@ -78,10 +79,10 @@ export class PgRetention implements RetentionPort {
   }
 
   /** One short statement (its own transaction) per window of `batch` ids. */
-  private async inWindows({ lo, hi }: { lo: number | null; hi: number | null }, updateSql: string, bound: string | number, batch: number): Promise<number> {
+  private async inWindows({ lo, hi }: { lo: number | null; hi: number | null }, updateSql: string, bound: string | number, batch: number, signal: AbortSignal | undefined): Promise<number> {
     if (lo === null || hi === null) return 0;
     let changed = 0;
-    for (let from = lo - 1; from < hi; from += batch) {
+    for (let from = lo - 1; from < hi && !signal?.aborted; from += batch) {
       changed += (await this.db.query(updateSql, [bound, from, from + batch])).rowCount ?? 0;
       await nextTurn();
     }

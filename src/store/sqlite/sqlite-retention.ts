@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { TERMINAL_STATES } from '../../queue/job-states.js';
 import { ConnectorError } from '../../shared/errors.js';
-import { ERASED_REF, inFlight, NO_TRACES, templateKeys, type BodyCounts, type CustomerTraces, type RetentionPort } from '../retention-port.js';
+import { ERASED_REF, inFlight, NO_TRACES, templateKeys, type BodyCounts, type CustomerTraces, type PurgeOptions, type RetentionPort } from '../retention-port.js';
 import type { SqliteDatabase } from './sqlite-database.js';
 
 type Row = Record<string, unknown>;
@@ -62,43 +62,44 @@ export class SqliteRetention implements RetentionPort {
     };
   }
 
-  async purgeBodies(before: string, options: { batchSize?: number } = {}): Promise<BodyCounts> {
+  async purgeBodies(before: string, options: PurgeOptions = {}): Promise<BodyCounts> {
     const batch = Math.max(1, options.batchSize ?? 500);
+    const { signal } = options;
     const ms = Date.parse(before);
     return this.securely(async () => {
       const attempts = await this.inWindows(
         `SELECT min(id) AS lo, max(id) AS hi FROM sync_attempts WHERE started_at < @before`,
         `UPDATE sync_attempts SET ${BLANK} WHERE id > @from AND id <= @to AND finished_at < @before AND ${BODIES}`,
-        { before }, batch,
+        { before }, batch, signal,
       );
       const trials = await this.inWindows(
         `SELECT min(id) AS lo, max(id) AS hi FROM trial_attempts WHERE started_at < @before`,
         `UPDATE trial_attempts SET ${BLANK} WHERE id > @from AND id <= @to AND finished_at < @before AND ${BODIES}`,
-        { before }, batch,
+        { before }, batch, signal,
       );
       const jobs = await this.inWindows(
         'SELECT min(id) AS lo, max(id) AS hi FROM jobs',
         `UPDATE jobs SET answer_json = NULL, last_error = NULL WHERE id > @from AND id <= @to AND ${FINISHED_JOB} AND updated_at < @ms AND ${JOB_BODIES}`,
-        { ms }, batch,
+        { ms }, batch, signal,
       );
       // A record's latest error is the same text as its attempt's: it goes with it.
       await this.inWindows(
         'SELECT min(rowid) AS lo, max(rowid) AS hi FROM records',
         'UPDATE records SET last_error = NULL WHERE rowid > @from AND rowid <= @to AND updated_at < @before AND last_error IS NOT NULL',
-        { before }, batch,
+        { before }, batch, signal,
       );
       return { attempts, trials, jobs };
     });
   }
 
   /** One short write transaction per window of `batch` ids, the event loop free in between. */
-  private async inWindows(rangeSql: string, updateSql: string, params: Row, batch: number): Promise<number> {
+  private async inWindows(rangeSql: string, updateSql: string, params: Row, batch: number, signal: AbortSignal | undefined): Promise<number> {
     const { lo, hi } = this.db.prepare(rangeSql).get(params) as { lo: number | null; hi: number | null };
     if (lo === null || hi === null) return 0;
     const update = this.db.prepare(updateSql);
     const step = this.db.transaction((from: number) => update.run({ ...params, from, to: from + batch }).changes);
     let changed = 0;
-    for (let from = lo - 1; from < hi; from += batch) {
+    for (let from = lo - 1; from < hi && !signal?.aborted; from += batch) {
       changed += step.immediate(from);
       await nextTurn();
     }
