@@ -66,7 +66,7 @@ export function buildProgram(io: CommandIO = processIO(), setExit: (code: number
       .option('--id', 'the arguments are iPaaS.com customer ids, not CustomerNumbers')
       .option('-f, --file <file>', 'read ids from a file (one per line or comma-separated)')
       .option('--concurrency <n>', 'parallel records', positiveInt)
-      .option('--debug', 'mark the run as Debug (logged at debug level with the full request)')
+      .option('--debug', 'mark the run as Debug: ahead in the queue, its steps logged at debug level (the request itself is in the sync log: logs --attempt)')
       .option('--all', 'backfill every customer: estimate first, then a live progress bar; resumable')
       .option('--since <date>', 'with --all: only customers updated since this date')
       .option('--filter <Field=value>', 'with --all: iPaaS.com filter (CustomerNumber, EmailAddress, FirstName, LastName, Company); repeatable', (v: string, prev: string[] = []) => [...prev, v])
