@@ -6,6 +6,7 @@ import { ERASED_REF, inFlight, NO_TRACES, templateKeys, type BodyCounts, type Cu
 import type { SqliteDatabase } from './sqlite-database.js';
 
 type Row = Record<string, unknown>;
+type Range = { lo: number | null; hi: number | null };
 
 const BODIES = '(request_json IS NOT NULL OR response_json IS NOT NULL OR answer_json IS NOT NULL OR writes_json IS NOT NULL OR error_message IS NOT NULL)';
 const BLANK = 'request_json = NULL, response_json = NULL, answer_json = NULL, writes_json = NULL, error_message = NULL';
@@ -67,40 +68,48 @@ export class SqliteRetention implements RetentionPort {
     const { signal } = options;
     const ms = Date.parse(before);
     return this.securely(async () => {
-      const attempts = await this.inWindows(
-        `SELECT min(id) AS lo, max(id) AS hi FROM sync_attempts WHERE started_at < @before`,
-        `UPDATE sync_attempts SET ${BLANK} WHERE id > @from AND id <= @to AND finished_at < @before AND ${BODIES}`,
-        { before }, batch, signal,
-      );
-      const trials = await this.inWindows(
-        `SELECT min(id) AS lo, max(id) AS hi FROM trial_attempts WHERE started_at < @before`,
-        `UPDATE trial_attempts SET ${BLANK} WHERE id > @from AND id <= @to AND finished_at < @before AND ${BODIES}`,
-        { before }, batch, signal,
-      );
-      const jobs = await this.inWindows(
-        'SELECT min(id) AS lo, max(id) AS hi FROM jobs',
-        `UPDATE jobs SET answer_json = NULL, last_error = NULL WHERE id > @from AND id <= @to AND ${FINISHED_JOB} AND updated_at < @ms AND ${JOB_BODIES}`,
-        { ms }, batch, signal,
-      );
+      const attempts = await this.inWindows('sync_attempts', BLANK, `finished_at < @before AND ${BODIES}`, this.startedBefore('sync_attempts', before), { before }, batch, signal);
+      const trials = await this.inWindows('trial_attempts', BLANK, `finished_at < @before AND ${BODIES}`, this.startedBefore('trial_attempts', before), { before }, batch, signal);
+      const jobs = await this.inWindows('jobs', 'answer_json = NULL, last_error = NULL', `${FINISHED_JOB} AND updated_at < @ms AND ${JOB_BODIES}`, this.all('jobs'), { ms }, batch, signal);
       // A record's latest error is the same text as its attempt's: it goes with it.
-      await this.inWindows(
-        'SELECT min(rowid) AS lo, max(rowid) AS hi FROM records',
-        'UPDATE records SET last_error = NULL WHERE rowid > @from AND rowid <= @to AND updated_at < @before AND last_error IS NOT NULL',
-        { before }, batch, signal,
-      );
+      await this.inWindows('records', 'last_error = NULL', 'updated_at < @before AND last_error IS NOT NULL', this.all('records'), { before }, batch, signal);
       return { attempts, trials, jobs };
     });
   }
 
-  /** One short write transaction per window of `batch` ids, the event loop free in between. */
-  private async inWindows(rangeSql: string, updateSql: string, params: Row, batch: number, signal: AbortSignal | undefined): Promise<number> {
-    const { lo, hi } = this.db.prepare(rangeSql).get(params) as { lo: number | null; hi: number | null };
+  /** The rowids of a table, first and last (each one B-tree step). */
+  private all(table: string): Range {
+    const edge = (dir: string) => (this.db.prepare(`SELECT rowid AS id FROM ${table} ORDER BY rowid ${dir} LIMIT 1`).get() as { id: number } | undefined)?.id ?? null;
+    return { lo: edge('ASC'), hi: edge('DESC') };
+  }
+
+  /**
+   * The rowids that can hold attempts started before `before`: from the first row to the last one
+   * started in the day before it (rows are written as attempts finish, and none runs for a day), which
+   * reads one day of the started_at index instead of all of it; the whole index only when that day is empty.
+   */
+  private startedBefore(table: string, before: string): Range {
+    const floor = new Date(Date.parse(before) - 24 * 60 * 60 * 1000).toISOString();
+    const last = (this.db.prepare(`SELECT max(rowid) AS hi FROM ${table} WHERE started_at >= @floor AND started_at < @before`).get({ floor, before }) as { hi: number | null }).hi
+      ?? (this.db.prepare(`SELECT max(rowid) AS hi FROM ${table} WHERE started_at < @before`).get({ before }) as { hi: number | null }).hi;
+    return { lo: this.all(table).lo, hi: last };
+  }
+
+  /**
+   * `SET set WHERE where` on `table`, one window of `batch` rowids of `range` at a time, each window its
+   * own short write transaction with the event loop free in between. A window with nothing to change
+   * is only read: the write lock is taken where there is work.
+   */
+  private async inWindows(table: string, set: string, where: string, { lo, hi }: Range, params: Row, batch: number, signal: AbortSignal | undefined): Promise<number> {
     if (lo === null || hi === null) return 0;
-    const update = this.db.prepare(updateSql);
-    const step = this.db.transaction((from: number) => update.run({ ...params, from, to: from + batch }).changes);
+    const window = 'rowid > @from AND rowid <= @to';
+    const probe = this.db.prepare(`SELECT 1 FROM ${table} WHERE ${window} AND ${where} LIMIT 1`);
+    const update = this.db.prepare(`UPDATE ${table} SET ${set} WHERE ${window} AND ${where}`);
+    const step = this.db.transaction((p: Row) => update.run(p).changes);
     let changed = 0;
     for (let from = lo - 1; from < hi && !signal?.aborted; from += batch) {
-      changed += step.immediate(from);
+      const p = { ...params, from, to: from + batch };
+      if (probe.get(p)) changed += step.immediate(p);
       await nextTurn();
     }
     return changed;
