@@ -5,6 +5,7 @@
  * serve would) hold none of its values, and another customer's data is all still there.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { DatabaseSync } from 'node:sqlite';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SAMPLE_CUSTOMERS, type SampleCustomer } from '../emulators/sample-customers.js';
 import { runSync } from '../src/triggers/manual-sync.js';
@@ -87,5 +88,20 @@ describe('purge --customer', () => {
     expect(r.stdout).toMatch(/To erase: customer CUST-10046 \(iPaaS\.com id \d+\): 1 sync attempt/);
     expect(r.stderr).toMatch(/Not confirmed: this is not a terminal\.\nFix: Add --yes/);
     expect(await h.connector.store.log.list({ customerNumber: 'CUST-10046' })).toHaveLength(1);
+  });
+
+  it('a database another connection keeps busy: the scrub is not done, purge says so and what to do, exit 1', async () => {
+    h = await startHarness();
+    const other = new DatabaseSync(h.env.IPAAS_OPENAI_DB!);
+    try {
+      other.exec('BEGIN IMMEDIATE'); // a writer that does not let go (a stuck serve, a backup tool)
+      const r = await runCli(['purge', '--yes'], { cwd: h.dir, env: h.env });
+      expect(r.code).toBe(1);
+      expect(r.stdout).toMatch(/Purged bodies older than 30 days/);
+      expect(r.stderr).toMatch(/could not be checkpointed and truncated: another connection kept the database busy[\s\S]*Fix: Run `ipaas-openai purge --yes` again when the connector is quiet/);
+    } finally {
+      other.exec('ROLLBACK');
+      other.close();
+    }
   });
 });

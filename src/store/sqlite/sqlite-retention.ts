@@ -183,7 +183,16 @@ export class SqliteRetention implements RetentionPort {
     await this.truncateWal();
     // Every page is rewritten from the live rows, so nothing freed survives in the file; VACUUM goes
     // through the WAL, which the second checkpoint copies over the file and truncates to 0 bytes.
-    this.db.exec('VACUUM');
+    try {
+      this.db.exec('VACUUM');
+    } catch (err) {
+      if (!(err instanceof ConnectorError && err.code === 'STORE_UNAVAILABLE')) throw err;
+      throw new ConnectorError('STORE_UNAVAILABLE', `VACUUM of ${this.file} found the database locked by another connection (a running serve?) for the whole busy timeout, so the space the erased rows held is not rewritten yet.`, {
+        retryable: true,
+        cause: err,
+        fix: 'Run `ipaas-openai purge --yes` again when the connector is quiet (or with serve stopped): it repeats this step.',
+      });
+    }
     await this.truncateWal();
     return [
       `SQLite: VACUUM rebuilt ${this.file} from its live rows (with its WAL ${mb(before)} before, ${mb(sizeOf(this.file))} now)`,
@@ -196,7 +205,7 @@ export class SqliteRetention implements RetentionPort {
     for (let tryNo = 1; ; tryNo++) {
       const r = this.db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number; log: number; checkpointed: number }>;
       if (r[0] && r[0].busy === 0) return;
-      if (tryNo >= 5) {
+      if (tryNo >= 3) {
         throw new ConnectorError('STORE_UNAVAILABLE', `The WAL of ${this.file} could not be checkpointed and truncated: another connection kept the database busy, so older copies of erased rows may remain in ${this.file}-wal.`, {
           retryable: true,
           fix: 'Run `ipaas-openai purge --yes` again when the connector is quiet (or with serve stopped): it repeats this step.',
