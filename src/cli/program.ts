@@ -5,6 +5,7 @@ import { describeError } from '../shared/errors.js';
 import { versionLine } from '../shared/version.js';
 import { logsCommand } from './commands/logs.js';
 import { previewCommand } from './commands/preview.js';
+import { purgeCommand } from './commands/purge.js';
 import { retryCommand } from './commands/retry.js';
 import { serveCommand } from './commands/serve.js';
 import { syncAllCommand } from './commands/sync-all.js';
@@ -70,7 +71,7 @@ export function buildProgram(io: CommandIO = processIO(), setExit: (code: number
       .option('--id', 'the arguments are iPaaS.com customer ids, not CustomerNumbers')
       .option('-f, --file <file>', 'read ids from a file (one per line or comma-separated)')
       .option('--concurrency <n>', 'parallel records', positiveInt)
-      .option('--debug', 'mark the run as Debug (logged at debug level with the full request)')
+      .option('--debug', 'mark the run as Debug: ahead in the queue, its steps logged at debug level (the request itself is in the sync log: logs --attempt)')
       .option('--all', 'backfill every customer: estimate first, then a live progress bar; resumable')
       .option('--since <date>', 'with --all: only customers updated since this date')
       .option('--filter <Field=value>', 'with --all: iPaaS.com filter (CustomerNumber, EmailAddress, FirstName, LastName, Company); repeatable', (v: string, prev: string[] = []) => [...prev, v])
@@ -210,6 +211,15 @@ export function buildProgram(io: CommandIO = processIO(), setExit: (code: number
       .option('--run', 'run them now in this process instead of leaving them to `serve`')
       .option('--fresh', FRESH),
   ).action((o) => act(() => retryCommand({ jobIds: o.job, run: !!o.run, fresh: !!o.fresh, config: o.config, json: o.json }, io)));
+
+  common(
+    program
+      .command('purge')
+      .description('Erase stored customer data: request/response bodies older than an age (log.retainDays by default; serve does this daily), or every trace of one customer')
+      .option('--older-than <age>', 'bodies of attempts finished longer ago than this, e.g. 30d or 12h (default: log.retainDays, unless only --customer is given)')
+      .option('--customer <CustomerNumber>', "erase every trace of this customer (by its CustomerNumber and the iPaaS.com ids the database knows for it); its attempts stay as anonymous cost rows")
+      .option('-y, --yes', 'do not ask for confirmation'),
+  ).action((o) => act(() => purgeCommand({ olderThan: o.olderThan, customer: o.customer, yes: !!o.yes, interactive: !!process.stdin.isTTY, config: o.config, json: o.json }, io)));
 
   program
     .command('config-schema')

@@ -180,7 +180,7 @@ export const configSchema = z
           .int()
           .min(1)
           .default(30)
-          .describe('Request and response bodies in the sync log are deleted after this many days (serve purges daily); tokens, cost and outcomes stay'),
+          .describe('Bodies in the sync log (request, response, answer, fields written, error message; prompt-lab trials and finished jobs alike) are blanked after this many days: serve purges at start and daily, `ipaas-openai purge` on demand; tokens, cost and outcomes stay'),
       })
       .strict()
       .default({ path: 'data/ipaas-openai.log', level: 'info', retainDays: 30 }),

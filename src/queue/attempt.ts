@@ -1,6 +1,7 @@
 import { triggerLabel, type JobTrigger } from './trigger.js';
 import { recordKeyOf } from '../ipaas/entities.js';
 import { describeError } from '../shared/errors.js';
+import { reasonForLog } from '../shared/log-safe.js';
 import type { AttemptRecord, StoredAttempt } from '../store/ports.js';
 import { refText, type RecordRef } from '../pipeline/load-record.js';
 import type { SyncDeps } from '../app/sync-deps.js';
@@ -70,11 +71,11 @@ export function announceAttempt(deps: SyncDeps, stored: StoredAttempt, ctx?: Att
             ? 'no tries left: dead-lettered (ipaas-openai retry re-runs it)'
             : 'dead-lettered: trying again will not help until the cause is fixed (then ipaas-openai retry)';
     deps.logger.warn(
-      { ...log, error: a.errorCode, reason: a.errorMessage, ...(ctx ? { try: `${ctx.attempt} of ${ctx.maxAttempts}` } : {}), ...(next ? { next } : {}) },
+      { ...log, error: a.errorCode, reason: reasonForLog(a.errorCode, a.errorMessage), ...(ctx ? { try: `${ctx.attempt} of ${ctx.maxAttempts}` } : {}), ...(next ? { next } : {}) },
       // The message stays one fixed string (what log queries match); the try and what next are fields.
       'sync failed',
     );
   } else if (deps.logger.isLevelEnabled('info')) {
-    deps.logger.info(a.outcome === 'skipped' ? { ...log, reason: a.errorMessage } : log, a.outcome === 'synced' ? 'sync done' : 'sync skipped');
+    deps.logger.info(a.outcome === 'skipped' ? { ...log, reason: reasonForLog(a.errorCode, a.errorMessage) } : log, a.outcome === 'synced' ? 'sync done' : 'sync skipped');
   }
 }

@@ -125,7 +125,8 @@ export async function runJob(deps: SyncDeps, plans: PlanCache, job: Job, options
           return known ? undefined : queue.setCustomerId(job.id, c.key);
         },
       });
-      if (job.trigger.debug) deps.logger.debug({ jobId: job.id, request: a.request }, 'debug: request sent to OpenAI');
+      // The request itself (customer values) stays in the sync log: the log file holds ids, never field values.
+      if (job.trigger.debug) deps.logger.debug({ jobId: job.id, api: a.api, model: a.model, promptVersion: a.promptVersion }, 'debug: request sent to OpenAI (the request is in the sync log: ipaas-openai logs --attempt <id>)');
       if (call.kind === 'skipped') {
         await skipJob(deps, job, a, call.reason, started);
         return 'done';

@@ -11,7 +11,7 @@ export interface JobTrigger {
   source: TriggerSource;
   /** The iPaaS.com event of a webhook. */
   event?: WebhookEvent | undefined;
-  /** Debug (a `/debug` scope or Debug on a manual sync): logged with the full request, ahead in the queue. */
+  /** Debug (a `/debug` scope or Debug on a manual sync): ahead in the queue, its steps logged at debug level (the request stays in the sync log). */
   debug?: boolean | undefined;
   /** Bulk `--force`: sent even when the mapped inputs did not change. */
   force?: boolean | undefined;

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import { ConnectorError, describeError } from '../shared/errors.js';
+import { errorForLog } from '../shared/log-safe.js';
 
 /** The one HTTP error type: status + a body that says what is wrong and what to do. */
 export class HttpError extends Error {
@@ -38,7 +39,7 @@ export function installErrorHandler(app: FastifyInstance, redact: (s: string) =>
     }
     const e = describeError(err);
     // The connector's own log (Fastify's is off), with the route: the reason must be findable.
-    (logger ?? req.log).error({ method: req.method, url: req.url.split('?')[0], error: e.code, reason: redact(e.message), fix: e.fix }, 'request failed');
+    (logger ?? req.log).error({ method: req.method, url: req.url.split('?')[0], ...errorForLog(err), fix: e.fix }, 'request failed');
     return sendError(reply, 500, 'Internal error; the details are in the service log.');
   });
   app.setNotFoundHandler((req, reply) => sendError(reply, 404, `No route ${req.method} ${req.url.split('?')[0]}.`, 'See /openapi.json for the API.'));

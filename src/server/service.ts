@@ -7,6 +7,7 @@ import { defaultFetch } from '../openai/openai-client.js';
 import { WorkerPool } from '../queue/worker-pool.js';
 import type { Logger } from '../shared/logger.js';
 import { openConnector, rateLimiterFor } from '../app/connector.js';
+import { scheduleRetention } from '../app/retention-schedule.js';
 import { describeError } from '../shared/errors.js';
 import { isLoopbackHost } from './auth.js';
 import { buildApp } from './build-app.js';
@@ -99,6 +100,8 @@ export async function startService(loaded: LoadedConfig, options: StartServiceOp
   // A deleted database file or a lost PostgreSQL is said in the log within seconds, probed or not.
   const storeTimer = setInterval(() => void ctx.watchStore(), STORE_CHECK_MS);
   storeTimer.unref();
+  // Request and response bodies older than log.retainDays go, at start and then daily; the ledger stays.
+  const retention = scheduleRetention({ store: connector.store, logger: connector.logger, retainDays: config.log.retainDays, now: connector.now });
   connector.logger.info({ url, concurrency: config.jobs.concurrency, instance: connector.instance, store: connector.store.location }, 'service started');
   let stopped: Promise<{ finished: number; released: number }> | undefined;
   return {
@@ -113,6 +116,7 @@ export async function startService(loaded: LoadedConfig, options: StartServiceOp
         // Stop taking webhooks first, then let the workers finish or hand back their jobs.
         await app.close();
         clearInterval(storeTimer);
+        await retention.stop();
         queueHistory.stop();
         await ctx.trials.stop();
         let result = { finished: 0, released: 0 };

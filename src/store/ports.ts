@@ -5,6 +5,7 @@
  */
 import type { JobState } from '../queue/job-states.js';
 import { parseTrigger, type JobTrigger } from '../queue/trigger.js';
+import type { RetentionPort } from './retention-port.js';
 import type { ViewsPort } from './views-port.js';
 
 // ---------------------------------------------------------------------------------------------------
@@ -596,6 +597,10 @@ export interface MessagesPort {
   get(webhookId: string): Promise<StoredMessage | undefined>;
 }
 
+// Retention and erasure (log.retainDays, `ipaas-openai purge`): retention-port.ts
+
+export type * from './retention-port.js';
+
 // ---------------------------------------------------------------------------------------------------
 
 export interface Storage {
@@ -612,6 +617,7 @@ export interface Storage {
   readonly prompts: PromptVersionsPort;
   readonly trials: TrialsPort;
   readonly messages: MessagesPort;
+  readonly retention: RetentionPort;
   /** Throws, saying what is wrong and what to do, when the store cannot be trusted now (unreachable, deleted). */
   check(): Promise<void>;
   /**

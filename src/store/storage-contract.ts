@@ -10,6 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { at, attempt, T } from './contract-fixtures.js';
 import { SUBMITTING, type CustomerSyncState, type NewJob, type Outcome, type Storage, type TrialAttemptRecord } from './ports.js';
 import { messagesContract } from './messages-contract.js';
+import { retentionContract } from './retention-contract.js';
 import { viewsContract } from './views-contract.js';
 
 export const STORAGE_CONTRACT_SECRET = 'sk-contract-SECRET-0123456789';
@@ -314,5 +315,6 @@ export function storageContract(name: string, open: () => Promise<{ storage: Sto
 
     viewsContract(() => s);
     messagesContract(() => s, storageContractOptions.instance);
+    retentionContract(() => s);
   });
 }

@@ -10,6 +10,7 @@ import { PgPauses } from './pg-pauses.js';
 import { PgQueue } from './pg-queue.js';
 import { PgRateBudget } from './pg-rate-budget.js';
 import { redaction } from '../redaction.js';
+import { PgRetention } from './pg-retention.js';
 import { PgRuns } from './pg-runs.js';
 import { migrate } from './pg-schema.js';
 import { PgSpendRange } from './pg-spend-range.js';
@@ -43,6 +44,7 @@ export class PostgresStorage implements Storage, SharedPacingPorts {
   readonly prompts: PgPromptVersions;
   readonly trials: PgTrials;
   readonly messages: PgMessages;
+  readonly retention: PgRetention;
   /** One OpenAI rate budget for every instance on this database. */
   readonly rateBudget: PgRateBudget;
   /** The ledger by stretch of time, for budgets that re-read it every second. */
@@ -64,6 +66,7 @@ export class PostgresStorage implements Storage, SharedPacingPorts {
     this.prompts = new PgPromptVersions(db, r);
     this.trials = new PgTrials(db, r, options.instance ?? null);
     this.messages = new PgMessages(db, r, options.instance ?? null);
+    this.retention = new PgRetention(db, () => this.queue.stateNamespace);
     this.rateBudget = new PgRateBudget(db);
     this.spendRange = new PgSpendRange(db);
     const queue = this.queue;

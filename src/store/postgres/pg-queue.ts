@@ -168,6 +168,11 @@ export class PgQueue implements QueuePort {
     this.namespace = `${account.replace(/\/+$/, '')}#`;
   }
 
+  /** What sync-state keys start with (the account's namespace); erasure matches ids within it. */
+  get stateNamespace(): string {
+    return this.namespace;
+  }
+
   private async enqueueOn(c: Queryable, job: NewJob, now: number): Promise<EnqueueResult> {
     if (!job.runId) {
       const waiting = job.customerId

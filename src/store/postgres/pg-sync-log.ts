@@ -53,7 +53,8 @@ const COLUMNS = `started_at, finished_at, trigger, customer_id, customer_number,
   error_code, error_message, error_fix, retryable, api, model, request_json, response_json, answer_json, writes_json,
   response_id, request_id, input_tokens, cached_tokens, output_tokens, reasoning_tokens, cost_usd,
   load_ms, openai_ms, write_ms, total_ms, job_id, flags, instance, try_number, max_tries, next_try_at, prompt_version`;
-// $32 is the record key (for records), $33 the instance, $34-$36 the try and the next one, $37 the prompt version.
+// $32 is the record key (for records), $33 the instance, $34-$36 the try and the next one, $37 the prompt version,
+// $38 and $39 the keys and texts of the request templates the attempt refers to.
 const PLACEHOLDERS = [...Array.from({ length: 31 }, (_, i) => `$${i + 1}`), '$33', '$34', '$35', '$36', '$37'].join(', ');
 
 /**
@@ -61,7 +62,8 @@ const PLACEHOLDERS = [...Array.from({ length: 31 }, (_, i) => `$${i + 1}`), '$33
  * committed by different instances, the record keeps the newer one (by id) whatever the commit order;
  * its attempt count counts both.
  */
-const INSERT = `WITH a AS (INSERT INTO sync_attempts (${COLUMNS}) VALUES (${PLACEHOLDERS}) RETURNING id),
+const INSERT = `WITH t AS (INSERT INTO request_templates (key, json) SELECT * FROM unnest($38::text[], $39::text[]) ON CONFLICT (key) DO NOTHING),
+  a AS (INSERT INTO sync_attempts (${COLUMNS}) VALUES (${PLACEHOLDERS}) RETURNING id),
   r AS (
     INSERT INTO records (record_key, customer_id, customer_number, status, last_attempt_id, last_error, attempts, updated_at)
     SELECT $32::text, $4::text, $5::text, $8::text, a.id, $10::text, 1, $2::text FROM a
@@ -98,13 +100,8 @@ export class PgSyncLog implements SyncLogPort {
   async insert(c: Queryable, a: AttemptRecord): Promise<{ stored: StoredAttempt; templates: Templates }> {
     const { text, doc } = this.r;
     const compacted = this.compactor.compact(a.request, a.response);
-    const fresh = compacted.templates.filter((t, i, all) => !this.templateCache.has(t.key) && all.findIndex((o) => o.key === t.key) === i);
-    if (fresh.length) {
-      await c.query(`INSERT INTO request_templates (key, json) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT (key) DO NOTHING`, [
-        fresh.map((t) => t.key),
-        fresh.map((t) => this.r.text(t.json)),
-      ]);
-    }
+    const used = compacted.templates.filter((t, i, all) => all.findIndex((o) => o.key === t.key) === i);
+    const fresh = used.filter((t) => !this.templateCache.has(t.key));
     const values = [
       a.startedAt, a.finishedAt, a.trigger, a.customerId, a.customerNumber, a.requestedRef, a.collection, a.outcome,
       a.errorCode, text(a.errorMessage), text(a.errorFix), a.retryable, a.api, a.model,
@@ -115,6 +112,10 @@ export class PgSyncLog implements SyncLogPort {
       this.instance,
       a.tryNumber ?? null, a.maxTries ?? null, a.nextTryAt ?? null,
       a.promptVersion ?? null,
+      // Inserted every time, in the same statement: an erasure (`purge --customer`, maybe by another
+      // instance) may have removed a template this process still has cached.
+      used.map((t) => t.key),
+      used.map((t) => this.templateCache.get(t.key) ?? this.r.text(t.json)),
     ];
     const id = (await c.query(INSERT, values)).rows[0].id as number;
     return { stored: { ...a, id, instance: this.instance, tryNumber: a.tryNumber ?? null, maxTries: a.maxTries ?? null, nextTryAt: a.nextTryAt ?? null }, templates: fresh };

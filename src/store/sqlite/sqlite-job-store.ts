@@ -469,6 +469,11 @@ export class SqliteJobStore implements QueuePort {
     this.namespace = `${account.replace(/\/+$/, '')}#`;
   }
 
+  /** What sync-state keys start with (the account's namespace); erasure matches ids within it. */
+  get stateNamespace(): string {
+    return this.namespace;
+  }
+
   customerState(customerId: string): CustomerSyncState | undefined {
     const r = this.s.getState.get(this.namespace + customerId) as Row | undefined;
     if (!r) return undefined;

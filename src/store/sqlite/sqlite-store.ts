@@ -12,6 +12,7 @@ import { SqliteJobStore } from './sqlite-job-store.js';
 import { SqliteMessages } from './sqlite-messages.js';
 import { SqlitePauseStore } from './sqlite-pause-store.js';
 import { SqliteSyncLog } from './sqlite-sync-log.js';
+import { SqliteRetention } from './sqlite-retention.js';
 import { SqlitePromptVersions, SqliteTrials } from './sqlite-trials.js';
 import type { SqliteDatabase } from './sqlite-database.js';
 import type { SpendLedgerPort, Storage, SyncStatePort } from '../ports.js';
@@ -42,6 +43,7 @@ export class SqliteStore implements Storage {
   readonly prompts: SqlitePromptVersions;
   readonly trials: SqliteTrials;
   readonly messages: SqliteMessages;
+  readonly retention: SqliteRetention;
   private readonly checkpoints: BackgroundCheckpoint | undefined;
   private readonly inode: number | undefined;
   /** The first fatal fault seen (the disk full, read-only, the file damaged): nothing more can be written. */
@@ -112,6 +114,7 @@ export class SqliteStore implements Storage {
     this.prompts = new SqlitePromptVersions(this.db, options.redact ?? ((t) => t));
     this.trials = new SqliteTrials(this.db, options.redact ?? ((t) => t), options.instance ?? null);
     this.messages = new SqliteMessages(this.db, options.redact ?? ((t) => t), options.instance ?? null);
+    this.retention = new SqliteRetention(this.db, file, () => this.queue.stateNamespace);
     const queue = this.queue;
     this.state = { get: async (customerId) => queue.customerState(customerId) };
     const log = this.log;

@@ -120,8 +120,10 @@ export class SqliteSyncLog implements SyncLogPort {
       promptVersion: a.promptVersion ?? null,
     });
     const id = Number(info.lastInsertRowid);
+    // Inserted every time, known or not: an erasure (`purge --customer`, maybe in another process) may
+    // have removed a template this process still has cached.
     const fresh = compacted.templates.filter((t) => !this.templateCache.has(t.key));
-    for (const t of fresh) this.s.putTemplate.run(t.key, r(t.json));
+    for (const t of compacted.templates) this.s.putTemplate.run(t.key, this.templateCache.get(t.key) ?? r(t.json));
     this.s.upsert.run({ key: recordKey(a), customerId: a.customerId, customerNumber: a.customerNumber, status: a.outcome, id, lastError: text(a.errorMessage), at: a.finishedAt });
     return { stored: { ...a, id, instance: this.instance, tryNumber: a.tryNumber ?? null, maxTries: a.maxTries ?? null, nextTryAt: a.nextTryAt ?? null }, templates: fresh };
   }

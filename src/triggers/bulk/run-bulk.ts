@@ -129,7 +129,9 @@ export async function runBulk(baseDeps: SyncDeps, options: BulkRunOptions): Prom
     };
   };
 
-  deps.logger.info({ runId, mode: params.mode, resumed, total: run.total, done: doneAtStart, params }, resumed ? 'bulk run resumed' : 'bulk run started');
+  // The filter's field names, not its values (an --filter EmailAddress=... is a customer's value).
+  const selects = { since: params.since, filterFields: params.filter ? Object.keys(params.filter) : undefined, where: params.where ? 'formula' : undefined, force: params.force, tier: params.tier };
+  deps.logger.info({ runId, mode: params.mode, resumed, total: run.total, done: doneAtStart, ...selects }, resumed ? 'bulk run resumed' : 'bulk run started');
   await pool.start();
   const enumeration = enumerate().catch((err) => (enumerationError = err));
   let lastReport = 0;
