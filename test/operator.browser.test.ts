@@ -210,6 +210,16 @@ describe('operator pages in a browser', { timeout: 90_000 }, () => {
     expect(synced.map((a) => a.customerNumber)).toEqual(['CUST-10050']);
   });
 
+  it('sync products from the page: the data model chosen, SKUs in the box', async () => {
+    await go('#/sync');
+    await page.getByLabel('Data model').selectOption('product');
+    await page.getByLabel('CustomerNumbers (SKUs for products)').fill('PROD-SKU-12346');
+    await page.getByRole('button', { name: 'Submit' }).click();
+    await page.locator('#run-jobs tr[data-ref="PROD-SKU-12346"][data-state="written"]').waitFor({ timeout: 15_000 });
+    const synced = await attemptsOf('customerNumber=PROD-SKU-12346&outcome=synced');
+    expect(synced.map((a) => a.trigger)).toEqual(['manual@product']);
+  });
+
   it('every page fits 390 px and 1440 px without sideways scrolling, and keeps its menu on screen', { timeout: 180_000 }, async () => {
     const retrying = (await attemptsOf('outcome=retrying'))[0]!.id;
     const failed = (await attemptsOf('outcome=failed'))[0]!.id;

@@ -12,7 +12,7 @@ import { runSync } from '../src/triggers/manual-sync.js';
 import { call } from '../emulators/ipaas/testing.js';
 import { runCli } from './helpers/cli.js';
 import { startHarness, type Harness } from './helpers/harness.js';
-import { startServiceHarness, WEBHOOK_KEY, type ServiceHarness } from './helpers/service-harness.js';
+import { startServiceHarness, waitFor, WEBHOOK_KEY, type ServiceHarness } from './helpers/service-harness.js';
 
 let h: Harness | ServiceHarness | undefined;
 afterEach(async () => {
@@ -118,6 +118,18 @@ describe('products on the same engine', () => {
     const run = (await sh.api('GET', `/api/runs/${r.body.runId}`)).body;
     expect(run).toMatchObject({ total: 2, finished: true, counts: { written: 2 } });
     expect(productFields(sh, 'PROD-SKU-12346')['OpenAI Last Response ID']).toMatch(/^resp_/);
+  });
+
+  it('the prompt lab API takes the entity: a trial of products by SKU writes nothing', async () => {
+    const sh = await startServiceHarness({ webhooks: false });
+    h = sh;
+    const est = await sh.api('POST', '/api/trials/estimate', { customerNumbers: ['PROD-SKU-12345'], entity: 'product' });
+    expect(est.status).toBe(200);
+    expect(est.body.prompts[0].text).toMatch(/^Decide in which season this product sells best/);
+    const started = await sh.api('POST', '/api/trials', { customerNumbers: ['PROD-SKU-12345'], entity: 'product' });
+    expect(started.status).toBe(202);
+    await waitFor(async () => (await sh.api('GET', `/api/trials/${started.body.trialId}`)).body.summary?.calls === 1, 15_000, 'the trial call');
+    expect(sh.emulators.ipaas.emulator.counters.byRoute['PUT /products/v2/Product/:id'] ?? 0).toBe(0);
   });
 
   it('product/created and product/updated webhooks sync the product through the service; our own write is an echo', async () => {

@@ -90,6 +90,7 @@ export const schemas = {
       customerNumbers: { type: 'array', items: str, minItems: 1, maxItems: 50, description: 'The customers to try the prompts on (or sample).' },
       sample: { type: 'integer', minimum: 1, maximum: 50, description: 'That many customers with a CustomerNumber, at random (or customerNumbers).' },
       promptText: { ...str, maxLength: 20000, description: 'A candidate PromptText, tried beside the active one on the same customers.' },
+      entity: { enum: ['customer', 'product'], default: 'customer', description: 'The data model: customerNumbers are SKUs for products.' },
     },
     { additionalProperties: false },
   ),

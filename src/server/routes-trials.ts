@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { ENTITY_NAMES } from '../ipaas/entities.js';
 import type { RecordRef } from '../pipeline/load-record.js';
 import { answerTargets, estimateTrial, sampleRecords, trialPlans, type TrialVariantPlan } from '../pipeline/trial.js';
 import { checkAdmin } from './auth.js';
@@ -28,6 +29,7 @@ const trialBody = z
       .max(20_000, 'a PromptText is at most 20,000 characters')
       .refine((t) => t.trim().length > 0, 'the candidate PromptText is empty: leave promptText out to try the active PromptText alone')
       .optional(),
+    entity: z.enum(ENTITY_NAMES, { error: `give one of ${ENTITY_NAMES.join(', ')}` }).default('customer').describe('customerNumbers are SKUs for products'),
   })
   .strict()
   .refine((b) => (b.customerNumbers === undefined) !== (b.sample === undefined), {
@@ -47,7 +49,7 @@ export async function trialRoutes(app: FastifyInstance, ctx: ServiceContext): Pr
   app.addHook('onRequest', async (req) => checkAdmin(req, ctx.adminToken, ctx.loopbackOnly));
 
   const refsOf = async (b: TrialBody): Promise<RecordRef[]> =>
-    b.customerNumbers ? [...new Set(b.customerNumbers)].map((customerNumber) => ({ customerNumber })) : sampleRecords(ipaas, b.sample!);
+    b.customerNumbers ? [...new Set(b.customerNumbers)].map((customerNumber) => ({ entity: b.entity, customerNumber })) : sampleRecords(ipaas, b.sample!, b.entity);
   const promptsOf = (plans: TrialVariantPlan[]) => plans.map((p) => ({ variant: p.variant, id: p.plan.promptVersion.id, text: ctx.deps.redact(p.plan.promptVersion.text) }));
   const numbersOf = (refs: RecordRef[]) => refs.map((r) => ('customerNumber' in r ? r.customerNumber : r.id));
 
@@ -55,7 +57,7 @@ export async function trialRoutes(app: FastifyInstance, ctx: ServiceContext): Pr
   // and the page starts the trial with the customers it was shown.
   app.post('/api/trials/estimate', async (req) => {
     const body = parseInput(trialBody, req.body, 'trial request');
-    const plans = await trialPlans(config, ipaas, body.promptText);
+    const plans = await trialPlans(config, ipaas, body.promptText, body.entity);
     const refs = await refsOf(body);
     const estimate = await estimateTrial(ctx.deps, plans, refs);
     return { estimate, customerNumbers: numbersOf(refs), prompts: promptsOf(plans) };
@@ -65,7 +67,7 @@ export async function trialRoutes(app: FastifyInstance, ctx: ServiceContext): Pr
     if (ctx.storeFault) throw ctx.storeFault;
     const body = parseInput(trialBody, req.body, 'trial request');
     const started = await ctx.trials.start(async () => {
-      const plans = await trialPlans(config, ipaas, body.promptText);
+      const plans = await trialPlans(config, ipaas, body.promptText, body.entity);
       return { plans, refs: await refsOf(body) };
     });
     return reply.code(202).send({ trialId: started.trialId, status: started.status, customers: started.customers, prompts: promptsOf(started.plans), statusUrl: `/api/trials/${started.trialId}` });

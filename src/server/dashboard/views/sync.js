@@ -48,14 +48,19 @@ export async function render(root, { params, life }) {
   text.value = params.get('numbers') ?? '';
   idText.value = params.get('ids') ?? '';
   const count = h('p', { id: 'sync-count', class: 'small', 'aria-live': 'polite' }, 'No customers yet.');
+  // The data model: customers by CustomerNumber, or products by SKU (the same engine).
+  const entity = h('select', { id: 'sync-entity' }, h('option', { value: 'customer' }, 'Customers (CustomerNumber)'), h('option', { value: 'product' }, 'Products (SKU)'));
+  entity.value = params.get('entity') === 'product' ? 'product' : 'customer';
   const submit = h('button', { type: 'submit', class: 'primary', value: 'submit' }, 'Submit');
   const debug = h('button', { type: 'submit', value: 'debug' }, 'Debug');
   const result = h('div', { id: 'sync-result' });
   const progress = h('section', { class: 'card', 'aria-labelledby': 'progress-title' }, h('h2', { id: 'progress-title' }, 'Progress'), result);
   add(result, h('p', { class: 'muted' }, 'Submit a list to see each record\'s progress here.'));
   const form = h('form', { class: 'card sync-form', 'aria-labelledby': 'sync-form-title' },
-    h('h2', { id: 'sync-form-title', class: 'visually-hidden' }, 'Customers to sync'),
-    h('label', { for: 'sync-numbers' }, 'CustomerNumbers'),
+    h('h2', { id: 'sync-form-title', class: 'visually-hidden' }, 'Records to sync'),
+    h('label', { for: 'sync-entity' }, 'Data model'),
+    entity,
+    h('label', { for: 'sync-numbers', class: 'second-label' }, 'CustomerNumbers (SKUs for products)'),
     h('p', { class: 'hint', id: 'sync-hint' }, `One per line, or separated by commas or spaces; up to ${num(MAX)} customers per run. Debug jumps the queue and logs each request sent (at log level debug).`),
     text,
     h('label', { for: 'sync-ids', class: 'second-label' }, 'iPaaS.com ids'),
@@ -101,7 +106,7 @@ export async function render(root, { params, life }) {
     submit.disabled = debug.disabled = true;
     fill(result, h('p', null, 'Queuing…'));
     try {
-      const r = await api('POST', '/api/sync', { customerNumbers: numbers, ids, debug: isDebug });
+      const r = await api('POST', '/api/sync', { customerNumbers: numbers, ids, debug: isDebug, entity: entity.value });
       runId = r.runId;
       announce(`${plural(r.enqueued, 'record')} queued`);
       await poll();
