@@ -217,7 +217,7 @@ describe('operator pages in a browser', { timeout: 90_000 }, () => {
     await page.getByRole('button', { name: 'Submit' }).click();
     await page.locator('#run-jobs tr[data-ref="PROD-SKU-12346"][data-state="written"]').waitFor({ timeout: 15_000 });
     const synced = await attemptsOf('customerNumber=PROD-SKU-12346&outcome=synced');
-    expect(synced.map((a) => a.trigger)).toEqual(['manual@product']);
+    expect(synced.map((a) => (a as unknown as { trigger: string }).trigger)).toEqual(['manual@product']);
   });
 
   it('every page fits 390 px and 1440 px without sideways scrolling, and keeps its menu on screen', { timeout: 180_000 }, async () => {

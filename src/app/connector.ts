@@ -76,6 +76,8 @@ export async function openConnector(loaded: LoadedConfig, options: OpenConnector
       warn(err, during === 'reserve' ? 'the shared OpenAI rate budget could not be read; calls wait and ask again' : 'reporting to the shared OpenAI rate budget failed; that report is lost'),
     );
   }
+  // iPaaS.com's API Throttle Limit is the subscription's: counted over every instance too.
+  if (shared && config.ipaas.throttlePerSecond) ipaas.shareThrottle(shared.rateBudget, `ipaas:${config.ipaas.baseUrl.replace(/\/+$/, '')}`);
   const sharing = shared ? { range: shared.spendRange, onError: throttledWarning(logger, 30_000, 'reading what the other instances spent failed; the spend caps use the last totals') } : undefined;
   return {
     instance,

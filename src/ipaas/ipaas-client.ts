@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ConnectorError, UpstreamError } from '../shared/errors.js';
 import type { Redactor } from '../shared/redact.js';
+import type { RateBudgetPort } from '../store/ports.js';
 import { customFieldDefinitionSchema, paginationSchema, webhookSchema, type CustomFieldDefinition, type Pagination, type WebhookSubscription } from './api-shapes.js';
 import { CUSTOMER, toRecord, type EntityModel, type IpaasRecord, type RecordPatch } from './entities.js';
 import { IpaasTransport } from './transport.js';
@@ -87,6 +88,11 @@ export class IpaasClient {
       }
       throw err;
     }
+  }
+
+  /** Counts the API Throttle Limit over every instance sharing this budget (PostgreSQL). */
+  shareThrottle(budget: RateBudgetPort, key: string): void {
+    this.http.shareThrottle(budget, key);
   }
 
   /** Closes the connection pool. */

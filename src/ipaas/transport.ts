@@ -3,6 +3,7 @@ import { Agent, request as undiciRequest, type Dispatcher } from 'undici';
 import { isRetryableStatus, pacesClient, retryAfterFromHeaders, shortRetryDelayMs } from '../http/retry-policy.js';
 import { upstreamError } from '../shared/errors.js';
 import type { Redactor } from '../shared/redact.js';
+import type { RateBudgetPort } from '../store/ports.js';
 
 export interface TransportOptions {
   baseUrl: string;
@@ -52,6 +53,8 @@ function messageFrom(body: unknown, fallback: string): string {
 export class IpaasTransport {
   private nextSlot = 0;
   private pausedUntil = 0;
+  /** Several instances on one store: the API Throttle Limit counted over all of them (shareThrottle). */
+  private shared: { budget: RateBudgetPort; key: string } | undefined;
   private readonly dispatcher: Dispatcher;
 
   constructor(private readonly opts: TransportOptions) {
@@ -62,16 +65,37 @@ export class IpaasTransport {
     return this.opts.dispatcher ? Promise.resolve() : this.dispatcher.close();
   }
 
+  /**
+   * The API Throttle Limit is the subscription's, not this process's: with several instances it is
+   * counted in the shared budget (the same port as OpenAI's rate budget, its own key).
+   */
+  shareThrottle(budget: RateBudgetPort, key: string): void {
+    this.shared = { budget, key };
+  }
+
   private async throttle(): Promise<void> {
     const now = Date.now();
     const perSecond = this.opts.throttlePerSecond;
     // A 429 or 5xx pauses every call, not just the one that got it (pacesClient).
     let slot = Math.max(now, this.pausedUntil);
-    if (perSecond) {
+    if (perSecond && !this.shared) {
       slot = Math.max(slot, this.nextSlot);
       this.nextSlot = slot + 1000 / perSecond;
     }
     if (slot > now) await sleep(slot - now);
+    if (perSecond && this.shared) await this.sharedSlot(perSecond);
+  }
+
+  /** One start within `perSecond` per second over every instance; the budget says how long to wait otherwise. */
+  private async sharedSlot(perSecond: number): Promise<void> {
+    // A whole number of starts per window: 2.5/s is 5 per 2 s.
+    const count = Math.ceil(perSecond);
+    const windowMs = Math.round((1000 * count) / perSecond);
+    for (;;) {
+      const r = await this.shared!.budget.reserve(this.shared!.key, { tokens: 0, perWindow: { count, windowMs }, utilization: 1 });
+      if (r.granted) return;
+      await sleep(Math.max(5, r.waitMs));
+    }
   }
 
   /** Waits `ms` before any call starts again, and returns it. */
