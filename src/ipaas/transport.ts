@@ -55,6 +55,7 @@ export class IpaasTransport {
   private pausedUntil = 0;
   /** Several instances on one store: the API Throttle Limit counted over all of them (shareThrottle). */
   private shared: { budget: RateBudgetPort; key: string } | undefined;
+  private slotTurn: Promise<void> = Promise.resolve();
   private readonly dispatcher: Dispatcher;
 
   constructor(private readonly opts: TransportOptions) {
@@ -86,16 +87,24 @@ export class IpaasTransport {
     if (perSecond && this.shared) await this.sharedSlot(perSecond);
   }
 
-  /** One start within `perSecond` per second over every instance; the budget says how long to wait otherwise. */
-  private async sharedSlot(perSecond: number): Promise<void> {
-    // A whole number of starts per window: 2.5/s is 5 per 2 s.
-    const count = Math.ceil(perSecond);
-    const windowMs = Math.round((1000 * count) / perSecond);
-    for (;;) {
-      const r = await this.shared!.budget.reserve(this.shared!.key, { tokens: 0, perWindow: { count, windowMs }, utilization: 1 });
-      if (r.granted) return;
-      await sleep(Math.max(5, r.waitMs));
-    }
+  /**
+   * One start within `perSecond` per second over every instance; the budget says how long to wait
+   * otherwise. This process asks for one slot at a time (its callers queue here), so the budget is not
+   * polled by every waiting request at once and a granted slot is used at once.
+   */
+  private sharedSlot(perSecond: number): Promise<void> {
+    const turn = this.slotTurn.then(async () => {
+      // A whole number of starts per window: 2.5/s is 5 per 2 s.
+      const count = Math.ceil(perSecond);
+      const windowMs = Math.round((1000 * count) / perSecond);
+      for (;;) {
+        const r = await this.shared!.budget.reserve(this.shared!.key, { tokens: 0, perWindow: { count, windowMs }, utilization: 1 });
+        if (r.granted) return;
+        await sleep(Math.max(5, r.waitMs));
+      }
+    });
+    this.slotTurn = turn.catch(() => undefined);
+    return turn;
   }
 
   /** Waits `ms` before any call starts again, and returns it. */
