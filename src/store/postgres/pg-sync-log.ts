@@ -1,3 +1,4 @@
+import { toAttempt } from '../attempt-rows.js';
 import { expandTemplates, TemplateCompactor } from '../sqlite/request-templates.js';
 import { recordKey, type AttemptQuery, type AttemptRecord, type Outcome, type OutcomeTotals, type RecordState, type StoredAttempt, type SyncLogPort } from '../ports.js';
 import type { PgDatabase, Queryable, Row } from './pg-database.js';
@@ -7,47 +8,6 @@ export type Templates = Array<{ key: string; json: string }>;
 
 const unjson = (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : null);
 
-function toAttempt(r: Row, expand: (doc: unknown) => unknown): StoredAttempt {
-  return {
-    id: r.id as number,
-    startedAt: r.started_at as string,
-    finishedAt: r.finished_at as string,
-    trigger: r.trigger as string,
-    customerId: r.customer_id as string | null,
-    customerNumber: r.customer_number as string | null,
-    requestedRef: r.requested_ref as string,
-    collection: r.collection as string | null,
-    outcome: r.outcome as Outcome,
-    errorCode: r.error_code as string | null,
-    errorMessage: r.error_message as string | null,
-    errorFix: r.error_fix as string | null,
-    retryable: r.retryable === true,
-    api: r.api as string | null,
-    model: r.model as string | null,
-    request: expand(unjson(r.request_json)),
-    response: expand(unjson(r.response_json)),
-    answer: unjson(r.answer_json),
-    writes: unjson(r.writes_json),
-    responseId: r.response_id as string | null,
-    requestId: r.request_id as string | null,
-    inputTokens: r.input_tokens as number,
-    cachedTokens: r.cached_tokens as number,
-    outputTokens: r.output_tokens as number,
-    reasoningTokens: r.reasoning_tokens as number,
-    costUsd: r.cost_usd as number | null,
-    loadMs: r.load_ms as number | null,
-    openaiMs: r.openai_ms as number | null,
-    writeMs: r.write_ms as number | null,
-    totalMs: r.total_ms as number,
-    jobId: (r.job_id as number | null) ?? null,
-    flags: unjson(r.flags) as string[] | null,
-    instance: (r.instance as string | null) ?? null,
-    promptVersion: (r.prompt_version as string | null) ?? null,
-    tryNumber: (r.try_number as number | null) ?? null,
-    maxTries: (r.max_tries as number | null) ?? null,
-    nextTryAt: (r.next_try_at as string | null) ?? null,
-  };
-}
 
 const COLUMNS = `started_at, finished_at, trigger, customer_id, customer_number, requested_ref, collection, outcome,
   error_code, error_message, error_fix, retryable, api, model, request_json, response_json, answer_json, writes_json,

@@ -1,6 +1,7 @@
 import type { SqliteDatabase } from './sqlite-database.js';
 import { assertTransition, JOB_STATES, type JobState } from '../../queue/job-states.js';
-import { parseTrigger, triggerLabel, type JobTrigger } from '../../queue/trigger.js';
+import { triggerLabel, type JobTrigger } from '../../queue/trigger.js';
+import { toJob } from '../job-rows.js';
 import type {
   AttemptRecord, CustomerSyncState, EnqueueResult, HoldKind, IntakeItem, IntakeOutcome, IntakeSkip, Job, JobError, NewJob, QueuePort, RefKind, Settled, Settlement, StoredAttempt,
 } from '../ports.js';
@@ -18,35 +19,6 @@ const outcomeParams = (attemptId: number | null, e: Partial<JobError>, answer: u
   answer: answer === undefined ? null : JSON.stringify(answer),
 });
 
-function toJob(r: Row): Job {
-  return {
-    id: r.id as number,
-    customerId: r.customer_id as string | null,
-    ref: r.ref as string,
-    refKind: r.ref_kind as RefKind,
-    trigger: parseTrigger(r.trigger as string),
-    priority: r.priority as number,
-    state: r.state as JobState,
-    attempts: r.attempts as number,
-    maxAttempts: r.max_attempts as number,
-    runAfter: r.run_after as number,
-    leaseOwner: r.lease_owner as string | null,
-    leaseUntil: r.lease_until as number | null,
-    answer: typeof r.answer_json === 'string' ? JSON.parse(r.answer_json) : null,
-    lastErrorCode: r.last_error_code as string | null,
-    lastError: r.last_error as string | null,
-    lastErrorFix: r.last_error_fix as string | null,
-    lastAttemptId: r.last_attempt_id as number | null,
-    coalesced: r.coalesced as number,
-    runId: r.run_id as string | null,
-    batchId: (r.batch_id as string | null) ?? null,
-    holdKind: (r.hold_kind as HoldKind | null) ?? null,
-    holdReason: (r.hold_reason as string | null) ?? null,
-    reviewedBy: (r.reviewed_by as string | null) ?? null,
-    createdAt: r.created_at as number,
-    updatedAt: r.updated_at as number,
-  };
-}
 
 /**
  * The durable queue in SQLite. A claim is one state-checked UPDATE inside
