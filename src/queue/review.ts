@@ -5,7 +5,7 @@ import type { SyncDeps } from '../app/sync-deps.js';
 import type { Job } from '../store/ports.js';
 import { newAttempt } from './attempt.js';
 import type { StoredAnswer } from './run-job.js';
-import { jobRef, settle } from './run-job.js';
+import { fromStoredAnswer, jobRef, settle, usageOnce } from './run-job.js';
 
 /**
  * Review before write-back (sync.review: required, or a TO collection's review): an answer waits in
@@ -41,20 +41,9 @@ export async function proposeForReview(deps: SyncDeps, job: Job, stored: StoredA
 export async function endReview(deps: SyncDeps, job: Job, reason: string): Promise<void> {
   const stored = job.answer as ReviewedAnswer;
   const a = newAttempt(jobRef(job), job.trigger, deps.now().toISOString(), job.id);
-  a.customerId = stored.customerId;
-  a.customerNumber = stored.customerNumber;
-  a.responseId = stored.responseId;
-  a.model = stored.model;
-  a.answer = stored.answer;
-  a.promptVersion = stored.promptVersion ?? null;
+  fromStoredAnswer(a, stored);
   a.writes = stored.proposal.map((w) => ({ ...w, after: w.before, skipped: reason }));
-  if (!stored.usageLogged) {
-    a.inputTokens = stored.usage.inputTokens;
-    a.cachedTokens = stored.usage.cachedTokens;
-    a.outputTokens = stored.usage.outputTokens;
-    a.reasoningTokens = stored.usage.reasoningTokens;
-    a.costUsd = stored.costUsd;
-  }
+  usageOnce(a, stored);
   a.outcome = 'skipped';
   a.errorMessage = reason;
   await settle(deps, job, { to: 'skipped', attempt: a, reason }, performance.now());

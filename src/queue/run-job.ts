@@ -98,12 +98,9 @@ export async function runJob(deps: SyncDeps, plans: PlanCache, job: Job, options
     if (job.state === 'answered' && stored) {
       // Resume: the answer is paid for and stored; only the write remains. Load fresh to see what landed.
       customer = await loadRecord(deps.ipaas, parseRecordKey(stored.customerId));
+      fromStoredAnswer(a, stored);
       a.customerId = customer.key;
       a.customerNumber = customer.number;
-      a.answer = stored.answer;
-      a.responseId = stored.responseId;
-      a.model = stored.model;
-      a.promptVersion = stored.promptVersion ?? null;
       a.flags = [
         stored.batchId
           ? `batch ${stored.batchId}: ${Math.round((1 - deps.config.batch.discount) * 100)}% batch discount`
@@ -149,6 +146,26 @@ export async function runJob(deps: SyncDeps, plans: PlanCache, job: Job, options
   }
 }
 
+/** The attempt of a stored answer: who it is about and what came back, without a new call. */
+export function fromStoredAnswer(a: AttemptRecord, stored: StoredAnswer): void {
+  a.customerId = stored.customerId;
+  a.customerNumber = stored.customerNumber;
+  a.answer = stored.answer;
+  a.responseId = stored.responseId;
+  a.model = stored.model;
+  a.promptVersion = stored.promptVersion ?? null;
+}
+
+/** The call's tokens and cost go on the attempt that ends its job, once (not when an earlier attempt logged them). */
+export function usageOnce(a: AttemptRecord, stored: StoredAnswer): void {
+  if (stored.usageLogged) return;
+  a.inputTokens = stored.usage.inputTokens;
+  a.cachedTokens = stored.usage.cachedTokens;
+  a.outputTokens = stored.usage.outputTokens;
+  a.reasoningTokens = stored.usage.reasoningTokens;
+  a.costUsd = stored.costUsd;
+}
+
 export async function skipJob(deps: SyncDeps, job: Job, a: AttemptRecord, reason: string, started: number): Promise<void> {
   a.outcome = 'skipped';
   a.errorMessage = reason;
@@ -180,13 +197,7 @@ async function writeWithFreshPlan(deps: SyncDeps, plans: PlanCache, plan: Mappin
 
 /** map TO is done: write back, then end the job, its attempt row and the new fingerprint in one commit. */
 export async function completeWrite(deps: SyncDeps, plans: PlanCache, plan: MappingPlan, job: Job, stored: StoredAnswer, customer: IpaasRecord, a: AttemptRecord, started: number): Promise<void> {
-  if (!stored.usageLogged) {
-    a.inputTokens = stored.usage.inputTokens;
-    a.cachedTokens = stored.usage.cachedTokens;
-    a.outputTokens = stored.usage.outputTokens;
-    a.reasoningTokens = stored.usage.reasoningTokens;
-    a.costUsd = stored.costUsd;
-  }
+  usageOnce(a, stored);
   const t = performance.now();
   const w = await writeWithFreshPlan(deps, plans, plan, stored, customer, await deps.store.state.get(customer.key));
   a.writeMs = Math.round((performance.now() - t) * 100) / 100;
