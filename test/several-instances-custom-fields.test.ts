@@ -11,6 +11,7 @@ import { startEmulators, type RunningEmulators } from '../emulators/start-emulat
 import { ipaasFromConfig } from '../src/app/connector.js';
 import { loadConfig } from '../src/config/load-config.js';
 import { prepareMappings } from '../src/pipeline/prepare-mappings.js';
+import { CUSTOMER } from '../src/ipaas/entities.js';
 
 let emu: RunningEmulators | undefined;
 beforeAll(async () => {
@@ -21,7 +22,8 @@ afterAll(async () => emu?.close());
 describe('two instances creating the missing custom fields at once', () => {
   it('both preparations succeed and each field exists once (the loser of the race finds the field made by the other)', async () => {
     const loaded = loadConfig({ env: { IPAAS_BASE_URL: emu!.ipaas!.url, IPAAS_API_KEY: emu!.ipaas!.apiKey }, cwd: tmpdir(), overrides: { ipaas: { maxRetries: 0 } } });
-    const wanted = loaded.config.customFields.map((f) => f.name.toLowerCase());
+    // The customer preparation creates the customer module's fields; product fields are the product run's.
+    const wanted = loaded.config.customFields.filter((f) => f.module === CUSTOMER.label).map((f) => f.name.toLowerCase());
     const before = (await ipaasFromConfig(loaded).listCustomFields()).map((f) => f.name.toLowerCase());
     expect(wanted.filter((n) => !before.includes(n)).length).toBeGreaterThan(0); // there is something to create
 

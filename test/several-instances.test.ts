@@ -136,7 +136,23 @@ describe('three serve instances on one PostgreSQL database', () => {
     const [alpha, beta, gamma] = instances as [Instance, Instance, Instance];
     const runId = await startRun(alpha);
 
-    await until(async () => ((await emu.ipaasCounters()).byRoute[PUT] ?? 0) >= N / 3, 180_000, 'a third of the writes', 100);
+    // A third of the writes done, gamma among the writers and holding jobs now (on a slow machine the
+    // other two can get that far before gamma's first record is through; killing it then tests nothing).
+    const watch = new pg.Client({ connectionString: db });
+    await watch.connect();
+    try {
+      await until(
+        async () =>
+          ((await emu.ipaasCounters()).byRoute[PUT] ?? 0) >= N / 3 &&
+          (await watch.query(`SELECT 1 FROM sync_attempts WHERE instance = 'gamma' LIMIT 1`)).rowCount === 1 &&
+          (await watch.query(`SELECT 1 FROM jobs WHERE lease_owner LIKE $1 AND state IN ('calling', 'answered') LIMIT 1`, [`worker@%:${gamma.child.pid}:%`])).rowCount === 1,
+        180_000,
+        'a third of the writes, some by gamma',
+        100,
+      );
+    } finally {
+      await watch.end();
+    }
     gamma.child.kill('SIGKILL');
     await new Promise((r) => gamma.child.once('exit', r));
     const killedAt = Date.now();
