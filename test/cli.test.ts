@@ -129,6 +129,21 @@ describe('ipaas-openai against running emulators', () => {
     expect(h.emulators.openai.emulator.counters.completions - before).toBe(5);
   });
 
+  it('sync --all --tier flex --json: every call at the flex tier, the summary names the tier and costs half of direct', async () => {
+    const bodiesBefore = h.emulators.openai.emulator.requests().length;
+    const r = await cli('sync', '--all', '--yes', '--force', '--tier', 'flex', '--json');
+    expect(r.code).toBe(1); // the customer without CustomerNumber
+    const [est, sum] = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, Record<string, unknown>>);
+    expect(est!.estimate!.flexUsd).toBeCloseTo((est!.estimate!.directUsd as number) / 2, 12);
+    expect(sum!.summary).toMatchObject({ mode: 'direct', tier: 'flex', finished: true, counts: expect.objectContaining({ written: 5, failed: 1 }) });
+    const sent = h.emulators.openai.emulator.requests().slice(bodiesBefore).filter((q) => q.method === 'POST' && q.path.endsWith('/responses'));
+    expect(sent).toHaveLength(5);
+    expect(sent.every((q) => (q.body as Record<string, unknown>).service_tier === 'flex')).toBe(true);
+    const bad = await cli('sync', '--all', '--yes', '--tier', 'flex', '--batch');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--batch and --tier flex exclude each other.');
+  });
+
   it('a broken config file exits 2 with the key and a fix', async () => {
     writeFileSync(path.join(h.dir, 'broken.yaml'), 'openai:\n  api: soap\n');
     const r = await cli('sync', 'CUST-10045', '--config', 'broken.yaml');

@@ -139,7 +139,9 @@ export async function syncAllCommand(options: SyncAllOptions, io: CommandIO): Pr
       // However the run ends (Ctrl-C, an error), the bar gives the terminal back: cursor shown, line ended.
       if (bar?.isActive) bar.stop();
     }
-    if (options.json) io.out(JSON.stringify({ summary }));
+    // The run's mode is the path (direct or batch); the tier the direct calls asked for goes beside it.
+    const tier = params.mode === 'direct' ? (params.tier ?? loaded.config.openai.serviceTier) : undefined;
+    if (options.json) io.out(JSON.stringify({ summary: tier ? { ...summary, tier } : summary }));
     else for (const l of describeSummary(summary)) io.out(l);
     if (summary.interrupted) return 130;
     return summary.counts.failed > 0 || !summary.finished ? 1 : 0;
