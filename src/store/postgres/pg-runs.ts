@@ -1,32 +1,8 @@
 import { SUBMITTING, type BulkMode, type BulkRun, type NewJob, type RunsPort, type StoredBatch } from '../ports.js';
+import { toBatch, toRun } from '../run-rows.js';
 import type { PgDatabase, Row } from './pg-database.js';
 import type { PgQueue } from './pg-queue.js';
 import { movesTo } from './pg-schema.js';
-
-const toRun = (r: Row): BulkRun => ({
-  id: r.id as string,
-  mode: r.mode as BulkMode,
-  params: JSON.parse(r.params_json as string) as Record<string, unknown>,
-  status: r.status as BulkRun['status'],
-  nextPage: r.next_page as number,
-  enumerated: r.enumerated as number,
-  total: r.total as number | null,
-  createdAt: r.created_at as number,
-  finishedAt: r.finished_at as number | null,
-});
-
-const toBatch = (r: Row): StoredBatch => ({
-  id: r.id as string,
-  runId: r.run_id as string | null,
-  inputFileId: r.input_file_id as string,
-  status: r.status as string,
-  lines: r.lines as number,
-  outputFileId: r.output_file_id as string | null,
-  errorFileId: r.error_file_id as string | null,
-  applied: r.applied === true,
-  nextPollAt: r.next_poll_at as number,
-  polls: r.polls as number,
-});
 
 /** Bulk runs (their enumeration cursor) and OpenAI batches in PostgreSQL. */
 export class PgRuns implements RunsPort {
