@@ -4,12 +4,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { laptopPage, launchBrowser, screenshot } from './helpers/browser.js';
+import { laptopPage, launchBrowser, overflowReport, PHONE, screenshot } from './helpers/browser.js';
 import { spawnCli } from './helpers/cli.js';
 import { ADMIN_TOKEN, startServiceHarness, waitFor, WEBHOOK_KEY, type ServiceHarness } from './helpers/service-harness.js';
 
 const DESKTOP = { width: 1440, height: 900 };
-const PHONE = { width: 390, height: 844 };
 
 // Browser-side code is kept as plain JavaScript text: the test project has no DOM types.
 
@@ -42,25 +41,6 @@ async function watchForMissingValues(page: Page): Promise<string[]> {
   await page.addInitScript({ content: WATCH_FOR_MISSING_VALUES });
   return found;
 }
-
-/** What sticks out past the viewport's right edge other than inside a box that scrolls sideways. */
-const OVERFLOW_REPORT = String.raw`(() => {
-  const vw = document.documentElement.clientWidth;
-  const scrolls = (el) => ['auto', 'scroll'].includes(getComputedStyle(el).overflowX);
-  const outside = [];
-  for (const el of document.body.querySelectorAll('*')) {
-    const r = el.getBoundingClientRect();
-    if (r.width === 0 || r.height === 0 || r.right <= vw + 0.5) continue;
-    let contained = false;
-    for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
-      if (scrolls(p) && p.getBoundingClientRect().right <= vw + 0.5) contained = true;
-    }
-    if (!contained) outside.push(el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + '.' + (el.getAttribute('class') || '') + ' right=' + Math.round(r.right));
-  }
-  return { scrollWidth: document.documentElement.scrollWidth, outside: outside.slice(0, 10) };
-})()`;
-
-const overflowReport = (page: Page) => page.evaluate<{ scrollWidth: number; outside: string[] }>(OVERFLOW_REPORT);
 
 // Each step builds on the one before (a person's session): run in order, one browser.
 describe('dashboard in a browser, against the service and both emulators', { timeout: 60_000 }, () => {

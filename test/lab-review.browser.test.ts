@@ -1,6 +1,6 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { laptopPage, launchBrowser, screenshot } from './helpers/browser.js';
+import { laptopPage, launchBrowser, overflowReport, PHONE, screenshot, WIDE } from './helpers/browser.js';
 import { parsePrometheus, valueOf } from './helpers/prometheus.js';
 import { ADMIN_TOKEN, startServiceHarness, waitFor, type ServiceHarness } from './helpers/service-harness.js';
 
@@ -9,24 +9,7 @@ import { ADMIN_TOKEN, startServiceHarness, waitFor, type ServiceHarness } from '
  * -10047) wait for a person when the tests start. The lab runs a real trial through the service; the
  * review page approves two at once and rejects one with a reason, by keyboard.
  */
-const WIDE = { width: 1440, height: 900 };
-const PHONE = { width: 390, height: 844 };
 const CANDIDATE = 'Summarise this customer profile in one line in the comment field. Check whether this customer is known by imdb.com. Return TRUE or FALSE in custom field named Known To Film.';
-
-/** What sticks out past the viewport's right edge other than inside a box that scrolls sideways (as in operator.browser.test.ts). */
-const OVERFLOW_REPORT = String.raw`(() => {
-  const vw = document.documentElement.clientWidth;
-  const scrolls = (el) => ['auto', 'scroll'].includes(getComputedStyle(el).overflowX);
-  const outside = [];
-  for (const el of document.body.querySelectorAll('*')) {
-    const r = el.getBoundingClientRect();
-    if (r.width === 0 || r.height === 0 || r.right <= vw + 0.5) continue;
-    let contained = false;
-    for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) if (scrolls(p) && p.getBoundingClientRect().right <= vw + 0.5) contained = true;
-    if (!contained) outside.push(el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + '.' + (el.getAttribute('class') || '') + ' right=' + Math.round(r.right));
-  }
-  return { scrollWidth: document.documentElement.scrollWidth, outside: outside.slice(0, 10) };
-})()`;
 
 describe('Prompt lab and Review pages in a browser', { timeout: 90_000 }, () => {
   let h: ServiceHarness;
@@ -138,7 +121,7 @@ describe('Prompt lab and Review pages in a browser', { timeout: 90_000 }, () => 
         await ready();
         await page.mouse.move(0, 0);
         await screenshot(page, `lab-review-${name}-${viewport.width}`, true);
-        const r = await page.evaluate<{ scrollWidth: number; outside: string[] }>(OVERFLOW_REPORT);
+        const r = await overflowReport(page);
         expect(r.scrollWidth, `${name} at ${viewport.width} px`).toBeLessThanOrEqual(viewport.width);
         expect(r.outside, `${name} at ${viewport.width} px: sticks out of the page`).toEqual([]);
         for (const link of await page.locator('nav[aria-label="Main"] a').all()) {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { laptopPage, launchBrowser, screenshot } from './helpers/browser.js';
+import { laptopPage, launchBrowser, overflowReport, PHONE, screenshot, WIDE } from './helpers/browser.js';
 import { parseCsv } from './helpers/csv.js';
 import { parsePrometheus, valueOf } from './helpers/prometheus.js';
 import { ADMIN_TOKEN, startServiceHarness, waitFor, type ServiceHarness } from './helpers/service-harness.js';
@@ -11,23 +11,6 @@ import { ADMIN_TOKEN, startServiceHarness, waitFor, type ServiceHarness } from '
  * so two failed jobs and one failed record); CUST-10047 failed once and waits for its next try; the
  * customer with id 6 has no CustomerNumber (failed). Browser-side code is plain JavaScript text.
  */
-const WIDE = { width: 1440, height: 900 };
-const PHONE = { width: 390, height: 844 };
-
-/** What sticks out past the viewport's right edge other than inside a box that scrolls sideways. */
-const OVERFLOW_REPORT = String.raw`(() => {
-  const vw = document.documentElement.clientWidth;
-  const scrolls = (el) => ['auto', 'scroll'].includes(getComputedStyle(el).overflowX);
-  const outside = [];
-  for (const el of document.body.querySelectorAll('*')) {
-    const r = el.getBoundingClientRect();
-    if (r.width === 0 || r.height === 0 || r.right <= vw + 0.5) continue;
-    let contained = false;
-    for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) if (scrolls(p) && p.getBoundingClientRect().right <= vw + 0.5) contained = true;
-    if (!contained) outside.push(el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + '.' + (el.getAttribute('class') || '') + ' right=' + Math.round(r.right));
-  }
-  return { scrollWidth: document.documentElement.scrollWidth, outside: outside.slice(0, 10) };
-})()`;
 
 const FIGURES = `Object.fromEntries([...document.querySelectorAll('[data-figure]')].map((el) => [el.dataset.figure, el.textContent]))`;
 const count = (text: string) => Number(text.replace(/[^\d]/g, ''));
@@ -245,7 +228,7 @@ describe('operator pages in a browser', { timeout: 90_000 }, () => {
         await ready();
         await page.mouse.move(0, 0);
         await screenshot(page, `op-${name}-${viewport.width}`, true);
-        const r = await page.evaluate<{ scrollWidth: number; outside: string[] }>(OVERFLOW_REPORT);
+        const r = await overflowReport(page);
         expect(r.scrollWidth, `${name} at ${viewport.width} px`).toBeLessThanOrEqual(viewport.width);
         expect(r.outside, `${name} at ${viewport.width} px: sticks out of the page`).toEqual([]);
         for (const link of await page.locator('nav[aria-label="Main"] a').all()) {

@@ -34,3 +34,27 @@ export async function screenshot(page: Page, name: string, fullPage = false): Pr
   await page.screenshot({ path: file, fullPage });
   return file;
 }
+
+/** Viewports the page is checked at: a wide desktop and a phone. */
+export const WIDE = { width: 1440, height: 900 };
+export const PHONE = { width: 390, height: 844 };
+
+/** What sticks out past the viewport's right edge other than inside a box that scrolls sideways. */
+const OVERFLOW_REPORT = String.raw`(() => {
+  const vw = document.documentElement.clientWidth;
+  const scrolls = (el) => ['auto', 'scroll'].includes(getComputedStyle(el).overflowX);
+  const outside = [];
+  for (const el of document.body.querySelectorAll('*')) {
+    const r = el.getBoundingClientRect();
+    if (r.width === 0 || r.height === 0 || r.right <= vw + 0.5) continue;
+    let contained = false;
+    for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
+      if (scrolls(p) && p.getBoundingClientRect().right <= vw + 0.5) contained = true;
+    }
+    if (!contained) outside.push(el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + '.' + (el.getAttribute('class') || '') + ' right=' + Math.round(r.right));
+  }
+  return { scrollWidth: document.documentElement.scrollWidth, outside: outside.slice(0, 10) };
+})()`;
+
+/** The page's width against the viewport's, and up to 10 elements that stick out (none expected). */
+export const overflowReport = (page: Page) => page.evaluate<{ scrollWidth: number; outside: string[] }>(OVERFLOW_REPORT);
