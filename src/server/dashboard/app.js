@@ -1,7 +1,7 @@
 // The dashboard: a hash router over its views. Each view renders into <main> and may poll;
 // leaving the view stops its timers.
 import { clear, fill, h, pageTitle } from './dom.js';
-import { ApiError } from './api.js';
+import { api, ApiError } from './api.js';
 import { askForToken } from './token-dialog.js';
 import { watchReviewCount } from './nav-count.js';
 
@@ -109,6 +109,29 @@ export function viewError(err) {
   const message = err instanceof ApiError || err instanceof Error ? err.message : String(err);
   const fix = err instanceof ApiError ? err.fix : undefined;
   return h('div', { class: 'callout callout-bad', role: 'alert' }, h('p', { class: 'callout-title' }, 'Could not load this page'), h('p', null, message), fix ? h('p', { class: 'fix' }, h('strong', null, 'Fix: '), fix) : null);
+}
+
+/**
+ * A list view's poll: GETs the path, shows a failure in errorArea (cleared on success), and returns the
+ * page only when it differs from the last one, so an unchanged poll keeps the rows and any focus in them.
+ */
+export function changedPage(errorArea, life) {
+  let last = '';
+  return async (path) => {
+    let page;
+    try {
+      page = await api('GET', path);
+      clear(errorArea);
+    } catch (err) {
+      fill(errorArea, viewError(err));
+      return undefined;
+    }
+    if (!life.alive) return undefined;
+    const json = JSON.stringify(page);
+    if (json === last) return undefined;
+    last = json;
+    return page;
+  };
 }
 
 document.getElementById('token-button').addEventListener('click', () => askForToken(''));

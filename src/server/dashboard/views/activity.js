@@ -1,8 +1,8 @@
 // Activity: every sync attempt (one try at one record), searchable and paged; filter by outcome,
 // trigger, error code and time; export the same list as CSV.
 import { api, ApiError, download } from '../api.js';
-import { setParams, viewError } from '../app.js';
-import { add, announce, badge, clear, errorBox, field, fill, h, pageTitle } from '../dom.js';
+import { changedPage, setParams } from '../app.js';
+import { add, announce, badge, errorBox, field, fill, h, pageTitle } from '../dom.js';
 import { dateTime, ms, num, tryText, usd, who } from '../format.js';
 
 const PAGE = 25;
@@ -75,7 +75,7 @@ export async function render(root, { params, life }) {
   const errorArea = h('div');
   const prev = h('button', { type: 'button' }, '← Newer');
   const next = h('button', { type: 'button' }, 'Older →');
-  let lastJson = '';
+  const fetchPage = changedPage(errorArea, life);
 
   add(root,
     h('div', { class: 'page-head' }, pageTitle('Activity'), h('p', { class: 'muted small' }, 'Every sync attempt (one try at one record), newest first. Open one to see the request, the response and the fields written.')),
@@ -111,18 +111,8 @@ export async function render(root, { params, life }) {
     const qs = filterParams();
     qs.set('limit', String(PAGE));
     qs.set('offset', String(state.offset));
-    let page;
-    try {
-      page = await api('GET', `/api/activity?${qs}`);
-      clear(errorArea);
-    } catch (err) {
-      fill(errorArea, viewError(err));
-      return;
-    }
-    if (!life.alive) return;
-    const json = JSON.stringify(page);
-    if (json === lastJson) return; // nothing new: keep the rows (and any focus inside them)
-    lastJson = json;
+    const page = await fetchPage(`/api/activity?${qs}`);
+    if (!page) return;
     fill(tbody, ...(page.items.length ? page.items.map(row) : [h('tr', null, h('td', { colspan: 10, class: 'empty' }, 'No sync attempts match. Start one on the Manual sync page.'))]));
     const first = page.total ? page.offset + 1 : 0;
     summary.textContent = `Showing ${num(first)}–${num(page.offset + page.items.length)} of ${num(page.total)} attempts`;

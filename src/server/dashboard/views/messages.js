@@ -1,9 +1,8 @@
 // Messages: every webhook OpenAI sent (batch.completed, batch.expired, …), stored as a Message record before
 // anything was done with it, newest first, with what came of it. Its id joins the event type and the
 // batch (or response) id, as iPaaS.com's Message ids do (HOOK-12345).
-import { api } from '../api.js';
-import { setParams, viewError } from '../app.js';
-import { add, clear, field, fill, h, pageTitle } from '../dom.js';
+import { changedPage, setParams } from '../app.js';
+import { add, field, fill, h, pageTitle } from '../dom.js';
 import { dateTime, num, plural } from '../format.js';
 
 const PAGE = 25;
@@ -45,7 +44,7 @@ export async function render(root, { params, life }) {
   const errorArea = h('div');
   const prev = h('button', { type: 'button' }, '← Newer');
   const next = h('button', { type: 'button' }, 'Older →');
-  let lastJson = '';
+  const fetchPage = changedPage(errorArea, life);
   add(root,
     h('div', { class: 'page-head' }, pageTitle('Messages'),
       h('p', { class: 'muted small' }, 'Webhooks from OpenAI (POST /webhooks/openai), each stored before it is acted on: a batch that ended is applied at once; polling stays as the safety net.')),
@@ -59,18 +58,8 @@ export async function render(root, { params, life }) {
   const load = async () => {
     const qs = new URLSearchParams({ limit: String(PAGE), offset: String(state.offset) });
     if (state.outcome) qs.set('outcome', state.outcome);
-    let page;
-    try {
-      page = await api('GET', `/api/messages?${qs}`);
-      clear(errorArea);
-    } catch (err) {
-      fill(errorArea, viewError(err));
-      return;
-    }
-    if (!life.alive) return;
-    const json = JSON.stringify(page);
-    if (json === lastJson) return;
-    lastJson = json;
+    const page = await fetchPage(`/api/messages?${qs}`);
+    if (!page) return;
     fill(tbody, ...(page.messages.length ? page.messages.map(row) : [h('tr', null, h('td', { colspan: 5, class: 'empty' }, state.outcome ? 'No messages match.' : 'No webhooks from OpenAI yet. Point an OpenAI webhook endpoint at /webhooks/openai and set OPENAI_WEBHOOK_SECRET.'))]));
     summary.textContent = `Showing ${num(page.total ? state.offset + 1 : 0)}–${num(state.offset + page.messages.length)} of ${plural(page.total, 'message')}`;
     prev.disabled = state.offset === 0;

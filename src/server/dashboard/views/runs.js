@@ -1,8 +1,7 @@
 // Runs: manual syncs and backfills (sync --all), newest first, each with its progress and outcome; a
 // run's jobs open on the Jobs page.
-import { api } from '../api.js';
-import { setParams, viewError } from '../app.js';
-import { add, clear, fill, h, pageTitle } from '../dom.js';
+import { changedPage, setParams } from '../app.js';
+import { add, fill, h, pageTitle } from '../dom.js';
 import { dateTime, num, plural } from '../format.js';
 
 const PAGE = 25;
@@ -43,7 +42,7 @@ export async function render(root, { params, life }) {
   const errorArea = h('div');
   const prev = h('button', { type: 'button' }, '← Newer');
   const next = h('button', { type: 'button' }, 'Older →');
-  let lastJson = '';
+  const fetchPage = changedPage(errorArea, life);
   add(root,
     h('div', { class: 'page-head' }, pageTitle('Runs'), h('p', { class: 'muted small' }, 'Manual syncs (page, API, CLI) and backfills, newest first. Webhook syncs belong to no run: see Activity.')),
     errorArea, summary,
@@ -54,18 +53,8 @@ export async function render(root, { params, life }) {
     h('nav', { class: 'pager', 'aria-label': 'Pages' }, prev, next));
 
   const load = async () => {
-    let page;
-    try {
-      page = await api('GET', `/api/runs?limit=${PAGE}&offset=${offset}`);
-      clear(errorArea);
-    } catch (err) {
-      fill(errorArea, viewError(err));
-      return;
-    }
-    if (!life.alive) return;
-    const json = JSON.stringify(page);
-    if (json === lastJson) return;
-    lastJson = json;
+    const page = await fetchPage(`/api/runs?limit=${PAGE}&offset=${offset}`);
+    if (!page) return;
     fill(tbody, ...(page.runs.length ? page.runs.map(row) : [h('tr', null, h('td', { colspan: 6, class: 'empty' }, 'No runs yet. Start one on the Manual sync page.'))]));
     summary.textContent = `Showing ${num(page.total ? offset + 1 : 0)}–${num(offset + page.runs.length)} of ${plural(page.total, 'run')}`;
     prev.disabled = offset === 0;
