@@ -90,7 +90,8 @@ describe('Prompt lab and Review pages in a browser', { timeout: 90_000 }, () => 
     expect(await page.locator('#lab-by-field tr[data-field="Known To Film"] td').textContent()).toBe('0');
     expect(await page.locator('[data-summary="calls"]').textContent()).toBe('4');
     expect(await page.locator('[data-summary="costUsd"]').textContent()).toBe(await format('usd', t.summary.costUsd));
-    expect(await page.locator(`#lab-history tr[data-trial-id="${trialId}"]`).count()).toBe(1);
+    // The Trials list is polled once a second: the finished trial shows there within a poll or two.
+    await expect.poll(() => page.locator(`#lab-history tr[data-trial-id="${trialId}"]`).count(), { timeout: 5_000 }).toBe(1);
     await page.mouse.move(0, 0);
     await screenshot(page, 'lab-02-results', true);
 
