@@ -1,4 +1,4 @@
-import type { Outcome, StoredAttempt } from './ports.js';
+import type { Outcome, RecordState, StoredAttempt } from './ports.js';
 
 type Row = Record<string, unknown>;
 const unjson = (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : null);
@@ -46,3 +46,15 @@ export function toAttempt(r: Row, expand: (doc: unknown) => unknown = (d) => d):
     nextTryAt: (r.next_try_at as string | null) ?? null,
   };
 }
+
+/** A records row (each record's latest outcome): the same columns in both adapters. */
+export const toRecordState = (r: Row): RecordState => ({
+  recordKey: r.record_key as string,
+  customerId: r.customer_id as string | null,
+  customerNumber: r.customer_number as string | null,
+  status: r.status as Outcome,
+  lastAttemptId: r.last_attempt_id as number,
+  lastError: r.last_error as string | null,
+  attempts: r.attempts as number,
+  updatedAt: r.updated_at as string,
+});

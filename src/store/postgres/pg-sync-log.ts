@@ -1,4 +1,4 @@
-import { toAttempt } from '../attempt-rows.js';
+import { toAttempt, toRecordState } from '../attempt-rows.js';
 import { expandTemplates, TemplateCompactor } from '../sqlite/request-templates.js';
 import { recordKey, type AttemptQuery, type AttemptRecord, type Outcome, type OutcomeTotals, type RecordState, type StoredAttempt, type SyncLogPort } from '../ports.js';
 import type { PgDatabase, Queryable, Row } from './pg-database.js';
@@ -127,16 +127,7 @@ export class PgSyncLog implements SyncLogPort {
       ? await this.db.query('SELECT * FROM records WHERE status = $1 ORDER BY updated_at DESC, last_attempt_id DESC', [status])
       : await this.db.query('SELECT * FROM records ORDER BY updated_at DESC, last_attempt_id DESC')
     ).rows;
-    return rows.map((r) => ({
-      recordKey: r.record_key as string,
-      customerId: r.customer_id as string | null,
-      customerNumber: r.customer_number as string | null,
-      status: r.status as Outcome,
-      lastAttemptId: r.last_attempt_id as number,
-      lastError: r.last_error as string | null,
-      attempts: r.attempts as number,
-      updatedAt: r.updated_at as string,
-    }));
+    return rows.map(toRecordState);
   }
 
   async averageOutputTokens(model: string, minSamples = 20): Promise<number | undefined> {

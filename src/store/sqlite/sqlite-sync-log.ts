@@ -1,4 +1,4 @@
-import { toAttempt } from '../attempt-rows.js';
+import { toAttempt, toRecordState } from '../attempt-rows.js';
 import { expandTemplates, TemplateCompactor } from './request-templates.js';
 import type { SqliteDatabase } from './sqlite-database.js';
 import { recordKey, type AttemptQuery, type AttemptRecord, type Outcome, type OutcomeTotals, type RecordState, type StoredAttempt, type SyncLogPort } from '../ports.js';
@@ -128,18 +128,9 @@ export class SqliteSyncLog implements SyncLogPort {
 
   async records(status?: Outcome): Promise<RecordState[]> {
     const rows = (status
-      ? this.db.prepare('SELECT * FROM records WHERE status = ? ORDER BY updated_at DESC').all(status)
-      : this.db.prepare('SELECT * FROM records ORDER BY updated_at DESC').all()) as Row[];
-    return rows.map((r) => ({
-      recordKey: r.record_key as string,
-      customerId: r.customer_id as string | null,
-      customerNumber: r.customer_number as string | null,
-      status: r.status as Outcome,
-      lastAttemptId: r.last_attempt_id as number,
-      lastError: r.last_error as string | null,
-      attempts: r.attempts as number,
-      updatedAt: r.updated_at as string,
-    }));
+      ? this.db.prepare('SELECT * FROM records WHERE status = ? ORDER BY updated_at DESC, last_attempt_id DESC').all(status)
+      : this.db.prepare('SELECT * FROM records ORDER BY updated_at DESC, last_attempt_id DESC').all()) as Row[];
+    return rows.map(toRecordState);
   }
 
   async averageOutputTokens(model: string, minSamples = 20): Promise<number | undefined> {
