@@ -95,6 +95,11 @@ export class PgDatabase implements Queryable {
     // An idle client whose connection dropped (server restart, network) is discarded by the pool; without
     // a listener the 'error' event would end the process. The next query gets a fresh connection.
     this.pool.on('error', () => {});
+    // The pool takes its listener off a client it hands out, and tx() puts its own on only after the
+    // await: a server that ends the connection in that gap (a shutdown's FATAL read in the same chunk
+    // as the connection's ready message, as CI saw) would crash the process. Every client keeps this
+    // one for its life; the failure still reaches the caller through the query that fails next.
+    this.pool.on('connect', (client) => client.on('error', () => {}));
   }
 
   /** An outage as STORE_UNAVAILABLE naming the server (503 and a Retry-After at the HTTP edge); other errors as they are. */
