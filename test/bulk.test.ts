@@ -3,6 +3,7 @@ import { syntheticCustomers } from '../emulators/emulate-command.js';
 import { estimateBulk } from '../src/triggers/bulk/estimate-bulk.js';
 import { runBulk } from '../src/triggers/bulk/run-bulk.js';
 import { Budget } from '../src/pacing/budget.js';
+import { DEFAULT_FROM_COLLECTION, DEFAULT_TO_COLLECTION } from '../src/config/defaults.js';
 import { startHarness, type Harness } from './helpers/harness.js';
 
 let h: Harness | undefined;
@@ -64,13 +65,45 @@ describe('sync --all (direct)', () => {
     h = await startHarness({ ipaas: { customers: syntheticCustomers(300) } });
     const e = await estimateBulk(h.loaded.config, h.connector.ipaas, h.connector.store, { mode: 'direct' });
     expect(e.records).toBe(300);
-    expect(e.withoutCustomerNumber).toBe(0); // the sample page (first 100) has every number
-    expect(e).toMatchObject({ exact: false, sampleSize: 50, toSend: 300, unchanged: 0, alreadyDone: 0 }); // several pages: shares, not counts
+    expect(e).toMatchObject({ exact: true, sampleSize: 300, sampled: 100, toSend: 300, withoutCustomerNumber: 0, unchanged: 0, alreadyDone: 0 });
     const r = await runBulk(h.connector, { params: { mode: 'direct' } });
     const reportedPer = r.inputTokens / r.counts.written;
     expect(Math.abs(e.inputTokensPerRecord - reportedPer) / reportedPer).toBeLessThan(0.03);
     expect(e.totalInputTokens).toBeGreaterThan(0);
     expect(e.batchUsd).toBeCloseTo(e.directUsd! / 2, 10);
+  });
+});
+
+describe('the backfill estimate counts, it does not extrapolate', () => {
+  // 300 customers on 6 pages of 50; the first page is ordinary, the odd ones are further on.
+  const customers = () => syntheticCustomers(300).map((c, i) => (i === 120 || i === 250 ? { ...c, customer_number: null } : i >= 200 && i < 230 ? { ...c, first_name: 'Skip' } : c));
+  const from = { ...DEFAULT_FROM_COLLECTION, filter: { recordType: 'Customer' as const, expression: "FirstName != 'Skip'" } };
+
+  it('who is filtered, without CustomerNumber or unchanged is counted over every page; the run then does exactly that', async () => {
+    h = await startHarness({ ipaas: { customers: customers(), pageSize: 50 }, config: { mappingCollections: [from, DEFAULT_TO_COLLECTION] } });
+    const e = await estimateBulk(h.loaded.config, h.connector.ipaas, h.connector.store, { mode: 'direct' });
+    expect(e).toMatchObject({ records: 300, exact: true, withoutCustomerNumber: 2, excludedByFilter: 30, unchanged: 0, alreadyDone: 0, toSend: 268 });
+    const r = await runBulk(h.connector, { params: { mode: 'direct' } });
+    expect(r.counts).toMatchObject({ written: 268, failed: 2, skipped: 30 });
+    expect(h.emulators.openai.emulator.counters.completions).toBe(268);
+
+    // Nothing changed since: every one is counted unchanged, so nothing is to send (and nothing needs confirming).
+    const again = await estimateBulk(h.loaded.config, h.connector.ipaas, h.connector.store, { mode: 'direct' });
+    expect(again).toMatchObject({ records: 300, unchanged: 268, toSend: 0, withoutCustomerNumber: 2, excludedByFilter: 30 });
+  });
+
+  it("a rerun's estimate counts only what the interrupted run left, and the rerun sends exactly that", async () => {
+    h = await startHarness({ ipaas: { customers: syntheticCustomers(300), pageSize: 50 }, config: { jobs: { concurrency: 4 } } });
+    const abort = new AbortController();
+    const first = await runBulk(h.connector, { params: { mode: 'direct' }, signal: abort.signal, progressEveryMs: 0, onProgress: (p) => p.done >= 120 && abort.abort() });
+    expect(first.interrupted).toBe(true);
+    const done = first.counts.written + first.counts.skipped + first.counts.failed;
+    const e = await estimateBulk(h.loaded.config, h.connector.ipaas, h.connector.store, { mode: 'direct', force: false });
+    expect(e).toMatchObject({ records: 300, exact: true, alreadyDone: done, toSend: 300 - done });
+    const before = h.emulators.openai.emulator.counters.completions;
+    const second = await runBulk(h.connector, { params: { mode: 'direct' } });
+    expect(second.resumed).toBe(true);
+    expect(h.emulators.openai.emulator.counters.completions - before).toBe(e.toSend);
   });
 });
 

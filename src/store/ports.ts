@@ -381,6 +381,8 @@ export interface RunsPort {
   addPage(runId: string, page: number, jobs: NewJob[], total: number | null, now?: number): Promise<number>;
   finishEnumeration(runId: string, now?: number): Promise<void>;
   finishRun(runId: string, now?: number): Promise<void>;
+  /** The record keys of the run's jobs that ended (written, skipped or failed): a resumed run does not send them again. */
+  finishedKeys(runId: string): Promise<Set<string>>;
 
   /** The intent to create a batch (status SUBMITTING) and its jobs marked batched, in one commit. */
   recordSubmission(b: { id: string; runId: string; inputFileId: string; lines: number }, jobIds: number[], now?: number): Promise<void>;

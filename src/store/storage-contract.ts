@@ -236,6 +236,19 @@ export function storageContract(name: string, open: () => Promise<{ storage: Sto
         expect(await s.runs.run('r')).toMatchObject({ nextPage: -1, status: 'running' });
       });
 
+      it('names the records whose jobs in a run ended, and no other run\'s', async () => {
+        await s.runs.createRun('f', 'direct', {}, T);
+        await s.runs.addPage('f', 1, [bulkJob('A', 'f'), bulkJob('B', 'f'), bulkJob('C', 'f')], 3, T);
+        await s.runs.createRun('g', 'direct', {}, T);
+        await s.runs.addPage('g', 1, [bulkJob('A', 'g')], 1, T);
+        expect(await s.runs.finishedKeys('f')).toEqual(new Set());
+        const [a, b] = (await s.queue.claim('w', 2, 60_000, T + 1)).sort((x, y) => x.ref.localeCompare(y.ref));
+        await s.queue.settle(a!, { to: 'skipped', attempt: attempt(1, { customerId: 'id-A' }), reason: 'unchanged' }, T + 2);
+        await s.queue.settle(b!, { to: 'failed', attempt: attempt(2, { customerId: 'id-B' }), error: { code: 'X', message: 'no', fix: null } }, T + 3);
+        expect(await s.runs.finishedKeys('f')).toEqual(new Set(['id-A', 'id-B']));
+        expect(await s.runs.finishedKeys('g')).toEqual(new Set());
+      });
+
       it('a submission marks its jobs batched under a local id; it is confirmed with OpenAI\'s id, or dropped', async () => {
         await s.runs.createRun('b', 'batch', {}, T);
         await s.runs.addPage('b', 1, ['A', 'B', 'C', 'D'].map((r) => bulkJob(r, 'b', 'batch')), 4, T);

@@ -98,7 +98,24 @@ export async function syncAllCommand(options: SyncAllOptions, io: CommandIO): Pr
   };
   options.signal?.addEventListener('abort', onStop, { once: true });
   try {
-    const estimate = await estimateBulk(loaded.config, connector.ipaas, connector.store, params);
+    // Every page is read to count (not extrapolate) who is sent: on a large account that takes a while, so say how far it is.
+    let lastCount = Date.now();
+    let estimate: BulkEstimate;
+    try {
+      estimate = await estimateBulk(loaded.config, connector.ipaas, connector.store, params, {
+        signal: options.signal,
+        onPage: (looked, total) => {
+          if (options.json || Date.now() - lastCount < 2000) return;
+          lastCount = Date.now();
+          io.err(`Counting for the estimate: ${n(looked)}${total === null ? '' : ` of ${n(total)}`} records looked at…`);
+        },
+      });
+    } catch (err) {
+      // Ctrl-C while counting: nothing was sent or queued; say so and stop as an interrupted command does.
+      if (!(err instanceof ConnectorError && err.code === 'INTERRUPTED')) throw err;
+      io.err(err.message);
+      return 130;
+    }
     if (options.json) io.out(JSON.stringify({ estimate }));
     else for (const l of describeEstimate(estimate, params.mode === 'direct' && params.tier === 'flex' ? 'flex' : params.mode)) io.out(l);
     if (estimate.exact && estimate.toSend === 0) {

@@ -60,6 +60,11 @@ export class PgRuns implements RunsPort {
     await this.db.query(`UPDATE bulk_runs SET status = 'done', finished_at = $1, updated_at = $1 WHERE id = $2`, [t, runId]);
   }
 
+  async finishedKeys(runId: string): Promise<Set<string>> {
+    const rows = (await this.db.query(`SELECT customer_id FROM jobs WHERE run_id = $1 AND state IN ('written', 'skipped', 'failed') AND customer_id IS NOT NULL`, [runId])).rows;
+    return new Set(rows.map((r) => r.customer_id as string));
+  }
+
   async recordSubmission(b: { id: string; runId: string; inputFileId: string; lines: number }, jobIds: number[], now?: number): Promise<void> {
     await this.db.tx(
       async (c, t) => {

@@ -55,6 +55,11 @@ export class SqliteBulkStore implements RunsPort {
     this.db.prepare(`UPDATE bulk_runs SET status = 'done', finished_at = ?, updated_at = ? WHERE id = ?`).run(now, now, runId);
   }
 
+  async finishedKeys(runId: string): Promise<Set<string>> {
+    const rows = this.db.prepare(`SELECT customer_id FROM jobs WHERE run_id = ? AND state IN ('written', 'skipped', 'failed') AND customer_id IS NOT NULL`).all(runId) as Array<{ customer_id: string }>;
+    return new Set(rows.map((r) => r.customer_id));
+  }
+
   async recordSubmission(b: { id: string; runId: string; inputFileId: string; lines: number }, jobIds: number[], now = Date.now()): Promise<void> {
     this.db.transaction(() => {
       this.db

@@ -12,14 +12,15 @@ import type { BulkParams } from './bulk-params.js';
 import { recordPages } from './enumerate-records.js';
 import { paramsKey } from './bulk-params.js';
 import { inputFingerprint } from '../../pipeline/fingerprint.js';
-import { TERMINAL_STATES } from '../../queue/job-states.js';
 
 export interface BulkEstimate {
+  /** Records selected (after --where), every page looked at. */
   records: number;
+  /** Requests whose tokens were counted (the first `sampleSize` of those to send). */
   sampled: number;
-  /** True when the sample was every selected customer: the counts below are counted, not extrapolated. */
+  /** The counts below are counted over every selected record, not extrapolated (always, since every page is read). */
   exact: boolean;
-  /** Customers looked at for the counts (the first page). */
+  /** Records looked at for the counts. */
   sampleSize: number;
   withoutCustomerNumber: number;
   /** Mapped inputs unchanged since their last sync: skipped without a call (none with --force). */
@@ -44,89 +45,105 @@ export interface BulkEstimate {
   batchUsd: number | null;
 }
 
+export interface EstimateOptions {
+  /** Requests tokenised for the per-record average (the rest are counted, not tokenised). */
+  sampleSize?: number;
+  /** Stops reading pages (Ctrl-C): the estimate throws INTERRUPTED. */
+  signal?: AbortSignal | undefined;
+  /** After each page: records looked at so far, and iPaaS.com's total when it gives one. */
+  onPage?: (looked: number, total: number | null) => void;
+}
+
 /** OpenAI caches an identical prompt prefix of 1,024 tokens or more, in steps of 128. */
 export function cachedTokensFor(prefixTokens: number): number {
   return prefixTokens >= 1024 ? Math.floor(prefixTokens / 128) * 128 : 0;
 }
 
 /**
- * What a bulk run will cost, before it spends anything: the record count from
- * iPaaS.com's paging, input tokens counted with the model family's tokenizer
- * (o200k_base) on a sample of real requests, output tokens from the sync log
- * (or the answer fields), the cached share, and the price in both modes.
+ * What a bulk run will cost, before it spends anything. Every page of the selection is read (the list
+ * only: no record is loaded on its own), so who is filtered, without CustomerNumber, unchanged or already
+ * done in the interrupted run is counted, not extrapolated from a sample; input tokens are counted with
+ * the model family's tokenizer (o200k_base) on the first `sampleSize` real requests, output tokens come
+ * from the sync log (or the answer fields), and the price is given for direct, flex and batch.
  */
-export async function estimateBulk(config: ConnectorConfig, ipaas: IpaasClient, store: Storage, params: BulkParams, sampleSize = 100): Promise<BulkEstimate> {
+export async function estimateBulk(config: ConnectorConfig, ipaas: IpaasClient, store: Storage, params: BulkParams, options: EstimateOptions = {}): Promise<BulkEstimate> {
+  const sampleSize = options.sampleSize ?? 100;
   const prepared = await prepareMappings(config, ipaas, { dryRun: true, entity: params.entity });
   if ('disabled' in prepared) throw new ConnectorError('CONFIG_INVALID', prepared.disabled, { fix: 'Set status: Enabled on the mapping collections.' });
   const { plan } = prepared;
   const count = await loadTokenizer();
-  const first = (await recordPages(ipaas, params, 1, sampleSize).next()).value;
-  if (!first) throw new ConnectorError('IPAAS_REQUEST_FAILED', 'iPaaS.com returned no page of records.');
-  const seen = first.records.length + first.excluded;
-  const keptShare = seen ? first.records.length / seen : 1;
-  const records = Math.round((first.total ?? seen) * keptShare);
+  // A rerun of an interrupted run: what it finished is not sent again.
+  const resumed = await store.runs.latestRun(paramsKey(params));
+  const finished = resumed?.status === 'running' ? await store.runs.finishedKeys(resumed.id) : new Set<string>();
 
+  let records = 0;
   let inputSum = 0;
   let sampled = 0;
+  let toSend = 0;
   let withoutNumber = 0;
   let filtered = 0;
   let unchanged = 0;
+  let alreadyDone = 0;
   let prefix = 0;
-  for (const c of first.records) {
-    // The sync's own steps: the collection's filter skips a record before anything is sent.
-    if (filterReason(plan, c, () => new Date())) {
-      filtered++;
-      continue;
+  let pages = 0;
+  for await (const page of recordPages(ipaas, params, 1, 100)) {
+    pages++;
+    // The state of a page's records in one go (one round trip each, in parallel), not one after another.
+    const states = params.force ? [] : await Promise.all(page.records.map((c) => store.state.get(c.key)));
+    for (const [i, c] of page.records.entries()) {
+      records++;
+      if (finished.has(c.key)) {
+        alreadyDone++;
+        continue;
+      }
+      // The sync's own steps: the collection's filter skips a record before anything is sent.
+      if (filterReason(plan, c, () => new Date())) {
+        filtered++;
+        continue;
+      }
+      if (!c.number) {
+        withoutNumber++;
+        continue;
+      }
+      const mapped = mapFrom(plan, c);
+      if (!params.force && states[i]?.inputFingerprint === inputFingerprint(mapped, config.openai.model)) {
+        unchanged++;
+        continue;
+      }
+      toSend++;
+      if (sampled >= sampleSize) continue;
+      const request = buildRequest(config.openai, plan.answerFields, mapped, config.privacy);
+      inputSum += await countRequestTokens(request);
+      if (!prefix) {
+        const schema = request.api === 'responses' ? (request.body.text as { format: { schema: unknown } }).format.schema : (request.body.response_format as { json_schema: { schema: unknown } }).json_schema.schema;
+        prefix = count(request.instructions) + count(JSON.stringify(schema)) + 8;
+      }
+      sampled++;
     }
-    if (!c.number) {
-      withoutNumber++;
-      continue;
+    options.onPage?.(records, page.total);
+    if (options.signal?.aborted) {
+      throw new ConnectorError('INTERRUPTED', `Stopped while counting the records for the estimate (${records} looked at): nothing was sent.`, { fix: 'Run the same command again when you want the estimate and the run.' });
     }
-    const mapped = mapFrom(plan, c);
-    if (!params.force && (await store.state.get(c.key))?.inputFingerprint === inputFingerprint(mapped, config.openai.model)) {
-      unchanged++;
-      continue;
-    }
-    const request = buildRequest(config.openai, plan.answerFields, mapped, config.privacy);
-    inputSum += await countRequestTokens(request);
-    if (!prefix) {
-      const schema = request.api === 'responses' ? (request.body.text as { format: { schema: unknown } }).format.schema : (request.body.response_format as { json_schema: { schema: unknown } }).json_schema.schema;
-      prefix = count(request.instructions) + count(JSON.stringify(schema)) + 8;
-    }
-    sampled++;
   }
+  if (pages === 0) throw new ConnectorError('IPAAS_REQUEST_FAILED', 'iPaaS.com returned no page of records.');
   const inputPer = sampled ? Math.round(inputSum / sampled) : 0;
   const fromLog = await store.log.averageOutputTokens(config.openai.model);
   const textFields = plan.answerFields.filter((f) => f.dataType === 'string').length;
   const outputPer = fromLog ?? 30 + 60 * textFields + 4 * (plan.answerFields.length - textFields);
   const cachedPer = Math.min(inputPer, cachedTokensFor(prefix));
-  // Counted when the first page was everything; else the sample's shares, scaled to the total.
-  const looked = Math.max(1, sampled + withoutNumber + filtered + unchanged);
-  const scale = (k: number) => (first.last ? k : Math.round(records * (k / looked)));
-  const excludedByFilter = scale(filtered);
-  const withoutCustomerNumber = scale(withoutNumber);
-  const unchangedCount = scale(unchanged);
-  // A rerun of an interrupted run: what it finished is not sent again.
-  const resumed = await store.runs.latestRun(paramsKey(params));
-  let alreadyDone = 0;
-  if (resumed?.status === 'running') {
-    const counts = await store.queue.counts(resumed.id);
-    alreadyDone = TERMINAL_STATES.reduce((sum, st) => sum + counts[st], 0);
-  }
-  // What is left of the run, in the sample's proportions (the sample cannot tell which ones are done).
-  const sendable = first.last && alreadyDone === 0 ? sampled : Math.round(Math.max(0, records - alreadyDone) * (sampled / looked));
+  const sendable = toSend;
   const price = priceFor(config.openai.model, config.openai.prices);
   const direct = costUsd({ inputTokens: inputPer * sendable, cachedTokens: cachedPer * Math.max(0, sendable - 1), outputTokens: outputPer * sendable, reasoningTokens: 0 }, price);
   return {
     records,
     sampled,
-    exact: first.last,
-    sampleSize: seen,
-    withoutCustomerNumber,
-    unchanged: unchangedCount,
+    exact: true,
+    sampleSize: records,
+    withoutCustomerNumber: withoutNumber,
+    unchanged,
     alreadyDone,
     toSend: sendable,
-    excludedByFilter,
+    excludedByFilter: filtered,
     model: config.openai.model,
     inputTokensPerRecord: inputPer,
     outputTokensPerRecord: outputPer,
