@@ -92,6 +92,16 @@ describe('the backfill estimate counts, it does not extrapolate', () => {
     expect(again).toMatchObject({ records: 300, unchanged: 268, toSend: 0, withoutCustomerNumber: 2, excludedByFilter: 30 });
   });
 
+  it('Ctrl-C while counting stops after the page in hand, with nothing sent', async () => {
+    h = await startHarness({ ipaas: { customers: syntheticCustomers(300), pageSize: 50 } });
+    const abort = new AbortController();
+    const pages: number[] = [];
+    const counting = estimateBulk(h.loaded.config, h.connector.ipaas, h.connector.store, { mode: 'direct' }, { signal: abort.signal, onPage: (looked) => (pages.push(looked), looked >= 100 && abort.abort()) });
+    await expect(counting).rejects.toMatchObject({ code: 'INTERRUPTED', message: expect.stringContaining('(100 looked at): nothing was sent') });
+    expect(pages).toEqual([50, 100]);
+    expect(h.emulators.openai.emulator.counters.completions).toBe(0);
+  });
+
   it("a rerun's estimate counts only what the interrupted run left, and the rerun sends exactly that", async () => {
     h = await startHarness({ ipaas: { customers: syntheticCustomers(300), pageSize: 50 }, config: { jobs: { concurrency: 4 } } });
     const abort = new AbortController();
