@@ -6,6 +6,8 @@
  * through the service's API, which also reports the oldest waiting answer in /readyz.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { Budget } from '../src/pacing/budget.js';
+import { endReview } from '../src/queue/review.js';
 import { runSync } from '../src/triggers/manual-sync.js';
 import { runCli } from './helpers/cli.js';
 import { startHarness, type Harness } from './helpers/harness.js';
@@ -66,6 +68,29 @@ describe('review before write-back (sync.review: required)', () => {
     const again = await runCli(['review', 'approve', String(waiting!.id)], { cwd: h.dir, env: h.env });
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(new RegExp(`job ${waiting!.id} is skipped, not waiting for review[\\s\\S]*review list`));
+  });
+
+  it('an answer counts against the spend caps when it arrives, not when a person decides, and only once', async () => {
+    h = await startHarness({ config: { sync: { review: 'required', concurrency: 1 }, budget: { daily: { tokens: 1_000 } } } });
+    // About 360 tokens a call: two fit under 1,000, the third would not, though nothing was decided yet.
+    const s = await sync(h, 'CUST-10045', 'CUST-10046', 'CUST-10047', 'CUST-10048');
+    expect(completions(h)).toBe(2);
+    expect(s).toMatchObject({ awaitingReview: 2 });
+    const spent = h.connector.budget!.snapshot().today.tokens;
+    // The run's own figures say what it paid for, though nothing is logged as synced yet.
+    expect(s.inputTokens + s.outputTokens).toBe(spent);
+    expect(s.costUsd).toBeGreaterThan(0);
+    expect(spent).toBeGreaterThan(600);
+    // The ledger (what a restart or another instance reads) counts the waiting answers too.
+    const reopened = await Budget.open(h.connector.config.budget, h.connector.store.ledger);
+    expect(reopened.snapshot().today.tokens).toBe(spent);
+
+    // Rejected: the attempt logs the call's cost, and the caps do not count it a second time.
+    const [waiting] = await h.connector.store.queue.reviews();
+    await endReview(h.connector, waiting!, 'rejected by ann: no');
+    expect((await h.connector.store.log.list({ customerNumber: waiting!.ref }))[0]!.inputTokens).toBeGreaterThan(0);
+    expect(h.connector.budget!.snapshot().today.tokens).toBe(spent);
+    expect((await Budget.open(h.connector.config.budget, h.connector.store.ledger)).snapshot().today.tokens).toBe(spent);
   });
 
   it('a human edit made while the answer waited is kept; the other fields are written', async () => {

@@ -45,6 +45,8 @@ export interface AttemptContext {
   runId?: string | null | undefined;
   /** The job's state after this attempt (written, pending again, failed, held...). */
   state?: string | undefined;
+  /** Its tokens and cost already count in the spend caps (charged when the answer went to review). */
+  precharged?: boolean | undefined;
 }
 
 /** Dollars without float noise (0.000035900000000000005 -> 0.0000359). */
@@ -53,7 +55,7 @@ export const roundUsd = (usd: number | null): number | null => (usd === null ? n
 /** What follows a committed attempt: the spend it adds, whoever listens (progress, metrics), one log line. */
 export function announceAttempt(deps: SyncDeps, stored: StoredAttempt, ctx?: AttemptContext): void {
   const a = stored;
-  if (a.inputTokens || a.outputTokens) deps.budget?.record(a.inputTokens + a.outputTokens, a.costUsd, a.outputTokens);
+  if ((a.inputTokens || a.outputTokens) && !ctx?.precharged) deps.budget?.record(a.inputTokens + a.outputTokens, a.costUsd, a.outputTokens);
   deps.onAttempt?.(stored);
   const log = {
     attemptId: stored.id, jobId: a.jobId, ...(ctx?.runId ? { runId: ctx.runId } : {}), customerNumber: a.customerNumber ?? a.requestedRef,

@@ -31,6 +31,9 @@ export function isReviewedAnswer(a: unknown): a is ReviewedAnswer {
 export async function proposeForReview(deps: SyncDeps, job: Job, stored: StoredAnswer, customer: IpaasRecord, started: number): Promise<void> {
   const answer: ReviewedAnswer = { ...stored, proposal: buildPatch(customer, stored.writes).fields, reviewSince: deps.now().toISOString() };
   await settle(deps, job, { to: 'review', answer }, started);
+  // The call is paid now, whatever a person decides: it counts against the spend caps from here (the
+  // ledger counts waiting answers too), and the attempt that ends the job does not count it again.
+  if (!stored.usageLogged) deps.budget?.record(stored.usage.inputTokens + stored.usage.outputTokens, stored.costUsd, stored.usage.outputTokens);
   deps.logger.info({ jobId: job.id, ref: job.ref, state: 'review', responseId: stored.responseId }, 'answer awaits review');
 }
 

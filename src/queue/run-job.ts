@@ -47,9 +47,12 @@ export async function settle(deps: SyncDeps, job: Job, s: Settlement, started: n
     s.attempt.maxTries = job.maxAttempts;
     s.attempt.nextTryAt = nextAt === undefined ? null : new Date(nextAt).toISOString();
   }
+  // An answer that waited for review was counted against the spend caps when it was proposed.
+  const precharged = isReviewedAnswer(job.answer);
   const { attempt } = await deps.store.queue.settle(job, s);
   if (attempt) {
     announceAttempt(deps, attempt, {
+      precharged,
       attempt: tries,
       maxAttempts: job.maxAttempts,
       runId: job.runId,

@@ -141,6 +141,24 @@ export function storageContract(name: string, open: () => Promise<{ storage: Sto
       expect(await s.ledger.since(at(10_000))).toEqual({ tokens: 0, usd: 0 });
     });
 
+    it('the ledger counts an answer waiting for review (paid, not yet logged) until the attempt that ends it logs its cost', async () => {
+      const review = (ref: string, usage: { inputTokens: number; outputTokens: number }, costUsd: number, usageLogged?: boolean) => ({
+        customerId: ref, customerNumber: ref, responseId: `resp_${ref}`, model: 'gpt-5-nano', usage: { ...usage, cachedTokens: 0, reasoningTokens: 0 }, costUsd, answer: {}, writes: [],
+        ...(usageLogged ? { usageLogged } : {}), proposal: [], reviewSince: at(1_000),
+      });
+      for (const ref of ['R1', 'R2']) await s.queue.enqueue({ ref, refKind: 'number', customerId: ref, trigger: { source: 'manual' }, maxAttempts: 3 }, T);
+      const claimed = (await s.queue.claim('w', 2, 60_000, T)).sort((x, y) => x.ref.localeCompare(y.ref));
+      for (const c of claimed) await s.queue.storeAnswer(c, {}, T);
+      await s.queue.settle(claimed[0]!, { to: 'review', answer: review('R1', { inputTokens: 100, outputTokens: 20 }, 0.5) }, T + 1);
+      // Its cost was logged already by an earlier attempt: not counted twice.
+      await s.queue.settle(claimed[1]!, { to: 'review', answer: review('R2', { inputTokens: 7, outputTokens: 3 }, 0.25, true) }, T + 1);
+      expect(await s.ledger.since(at(0))).toEqual({ tokens: 120, usd: 0.5 });
+      // Rejected: the attempt that ends the job carries the cost; the waiting answer no longer counts.
+      const waiting = (await s.queue.get(claimed[0]!.id))!;
+      await s.queue.settle(waiting, { to: 'skipped', attempt: attempt(5_000, { inputTokens: 100, outputTokens: 20, costUsd: 0.5 }), reason: 'rejected' }, T + 5);
+      expect(await s.ledger.since(at(0))).toEqual({ tokens: 120, usd: 0.5 });
+    });
+
     it('prompt versions: the text is kept once, redacted', async () => {
       await s.prompts.remember({ id: 'v1', text: `Summarise. ${STORAGE_CONTRACT_SECRET}` }, T);
       await s.prompts.remember({ id: 'v1', text: 'another text for the same id changes nothing' }, T + 1);

@@ -12,6 +12,7 @@ import { refText, type RecordRef } from '../pipeline/load-record.js';
 import { prepareMappings } from '../pipeline/prepare-mappings.js';
 import type { StoredAttempt } from '../store/ports.js';
 import type { SyncDeps } from '../app/sync-deps.js';
+import type { StoredAnswer } from '../queue/run-job.js';
 
 /** One record's outcome in a run: its last attempt, as the sync log holds it. */
 export interface SyncResult {
@@ -151,6 +152,14 @@ export async function runSync(deps: SyncDeps, refs: RecordRef[], given: RunOptio
           if (!reported.has(j.id)) {
             reported.add(j.id);
             summary.awaitingReview++;
+            // Its call is paid already: the run's tokens and cost include it (logged when a person decides).
+            const answer = (await deps.store.queue.get(j.id))?.answer as StoredAnswer | null | undefined;
+            if (answer?.usage && !answer.usageLogged) {
+              summary.inputTokens += answer.usage.inputTokens;
+              summary.cachedTokens += answer.usage.cachedTokens;
+              summary.outputTokens += answer.usage.outputTokens;
+              summary.costUsd += answer.costUsd ?? 0;
+            }
             options.onReview?.(j.id, summary.results.length + summary.awaitingReview, list.length);
           }
         } else if (j.state === 'written' || j.state === 'skipped' || j.state === 'failed' || (held && j.lastAttemptId)) {

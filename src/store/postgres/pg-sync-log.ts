@@ -143,11 +143,14 @@ export class PgSyncLog implements SyncLogPort {
   /** Tokens and cost logged since an ISO time (the spend ledger). */
   async spendSince(iso: string): Promise<{ tokens: number; usd: number }> {
     const r = (
-      // Trials are paid calls too: the spend caps count them.
+      // Trials are paid calls too, and answers waiting for review (paid, not yet logged): the spend caps count them.
       await this.db.query(
         `SELECT coalesce(sum(tokens), 0) AS tokens, coalesce(sum(usd), 0)::float8 AS usd FROM (
            SELECT sum(input_tokens + output_tokens) AS tokens, sum(cost_usd) AS usd FROM sync_attempts WHERE started_at >= $1
-           UNION ALL SELECT sum(input_tokens + output_tokens), sum(cost_usd) FROM trial_attempts WHERE started_at >= $1) s`,
+           UNION ALL SELECT sum(input_tokens + output_tokens), sum(cost_usd) FROM trial_attempts WHERE started_at >= $1
+           UNION ALL SELECT sum(coalesce((answer_json::jsonb #>> '{usage,inputTokens}')::bigint, 0) + coalesce((answer_json::jsonb #>> '{usage,outputTokens}')::bigint, 0)),
+                            sum((answer_json::jsonb ->> 'costUsd')::float8)
+             FROM jobs WHERE state = 'review' AND coalesce((answer_json::jsonb ->> 'usageLogged')::boolean, false) = false) s`,
         [iso],
       )
     ).rows[0];

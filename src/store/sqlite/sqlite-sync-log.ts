@@ -41,10 +41,13 @@ export class SqliteSyncLog implements SyncLogPort {
       getTemplate: db.prepare('SELECT json FROM request_templates WHERE key = ?'),
       get: db.prepare('SELECT * FROM sync_attempts WHERE id = ?'),
       average: db.prepare(`SELECT count(*) AS n, avg(output_tokens) AS avg FROM (SELECT output_tokens FROM sync_attempts WHERE outcome = 'synced' AND model = ? AND output_tokens > 0 ORDER BY id DESC LIMIT 500)`),
-      // Trials are paid calls too: the spend caps count them.
+      // Trials are paid calls too, and answers waiting for review (paid, not yet logged): the spend caps count them.
       spend: db.prepare(`SELECT coalesce(sum(tokens), 0) AS tokens, coalesce(sum(usd), 0) AS usd FROM (
           SELECT sum(input_tokens + output_tokens) AS tokens, sum(cost_usd) AS usd FROM sync_attempts WHERE started_at >= @since
-          UNION ALL SELECT sum(input_tokens + output_tokens), sum(cost_usd) FROM trial_attempts WHERE started_at >= @since)`),
+          UNION ALL SELECT sum(input_tokens + output_tokens), sum(cost_usd) FROM trial_attempts WHERE started_at >= @since
+          UNION ALL SELECT sum(coalesce(json_extract(answer_json, '$.usage.inputTokens'), 0) + coalesce(json_extract(answer_json, '$.usage.outputTokens'), 0)),
+                           sum(json_extract(answer_json, '$.costUsd'))
+            FROM jobs WHERE state = 'review' AND coalesce(json_extract(answer_json, '$.usageLogged'), 0) = 0)`),
     };
   }
 
