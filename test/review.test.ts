@@ -64,6 +64,9 @@ describe('review before write-back (sync.review: required)', () => {
     const a = (await h.connector.store.log.list({ customerNumber: 'CUST-10046' }))[0]!;
     expect(a).toMatchObject({ outcome: 'skipped', errorMessage: 'rejected by bob: tone too casual' });
     expect(a.costUsd).toBeGreaterThan(0);
+    // The log line says what the rejected call cost, as it does for a synced one.
+    const logs = await runCli(['logs', 'CUST-10046'], { cwd: h.dir, env: h.env });
+    expect(logs.stdout).toMatch(/CUST-10046 SKIPPED \d+\/\d+ tok \$[\d.]+ \d+ms .*rejected by bob: tone too casual/);
     // Not waiting any more: a second decision is refused, naming the job.
     const again = await runCli(['review', 'approve', String(waiting!.id)], { cwd: h.dir, env: h.env });
     expect(again.code).toBe(1);

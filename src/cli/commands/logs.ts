@@ -26,7 +26,8 @@ function outcomeText(a: StoredAttempt): string {
 
 function line(a: StoredAttempt): string {
   const who = a.customerNumber ?? a.requestedRef;
-  const tokens = a.outcome === 'synced' ? ` ${a.inputTokens}/${a.outputTokens} tok ${usd(a.costUsd)}` : '';
+  // Any paid attempt shows what it cost (a rejected answer, a write that failed after the call), not only synced ones.
+  const tokens = a.inputTokens || a.outputTokens ? ` ${a.inputTokens}/${a.outputTokens} tok ${usd(a.costUsd)}` : '';
   const why = a.outcome === 'synced' ? '' : ` ${a.errorCode ? `[${a.errorCode}] ` : ''}${a.errorMessage ?? ''}`;
   return `#${a.id} ${a.startedAt} ${a.trigger.padEnd(7)} ${who} ${outcomeText(a)}${tokens} ${Math.round(a.totalMs)}ms${a.instance ? ` on ${a.instance}` : ''}${a.promptVersion ? ` prompt ${a.promptVersion}` : ''}${why}`;
 }
