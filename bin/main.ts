@@ -2,7 +2,6 @@
  * The composition root: the product's commands (src/cli) plus the demo and
  * the emulators, which product code never imports.
  */
-import { demoCommand } from '../demo/run-demo.js';
 import { addEmulateCommand, emulateCommand } from '../emulators/emulate-command.js';
 import { processIO } from '../src/cli/io.js';
 import { buildProgram, run, UsageExit } from '../src/cli/program.js';
@@ -16,6 +15,8 @@ program
   .option('--keep', 'keep the emulators running afterwards')
   .option('--fresh', 'start with an empty database although the one that held the earlier syncs is missing or replaced')
   .action(async (o) => {
+    // Imported when asked for: the demo pulls in the emulators, which other commands must not carry.
+    const { demoCommand } = await import('../demo/run-demo.js');
     process.exitCode = await run(io, () => demoCommand({ config: o.config, keep: !!o.keep, fresh: !!o.fresh }, io));
   });
 

@@ -1,11 +1,9 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import type { CommandIO } from '../src/cli/io.js';
-import { BATCH_FAST } from './openai/index.js';
 import { isHttpUrl } from './openai/webhook-config.js';
 import { webhookSecretProblem } from './openai/webhook-signing.js';
 import { SAMPLE_CUSTOMERS, type SampleCustomer } from './sample-customers.js';
 import { SAMPLE_PRODUCTS, type SampleProduct } from './sample-products.js';
-import { startEmulators } from './start-emulators.js';
 
 export interface EmulateOptions {
   which: 'ipaas' | 'openai' | 'all';
@@ -54,6 +52,9 @@ export async function emulateCommand(options: EmulateOptions, io: CommandIO, unt
   const ipaas = options.which !== 'openai';
   const openai = options.which !== 'ipaas';
   const both = ipaas && openai;
+  // Loaded here, not at the top: every command of the binary imports this file, and the emulators
+  // (the OpenAI one holds the o200k_base tokenizer, ~65 MB) must not weigh on serve or sync.
+  const [{ BATCH_FAST }, { startEmulators }] = await Promise.all([import('./openai/index.js'), import('./start-emulators.js')]);
   const openaiKnobs = {
     ...(options.batchSpeed === 'fast' ? { batch: { ...BATCH_FAST } } : {}),
     ...(options.rpm ? { rpm: options.rpm } : {}),
