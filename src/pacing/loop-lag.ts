@@ -37,19 +37,24 @@ export class LoopLag {
 
 /**
  * The workers' share of the loop: halves the jobs in flight while the loop lags more than `maxLagMs`,
- * adds one back while it is well below (AIMD, as the rate limiter does for 429s).
+ * adds one back while it is well below (AIMD, as the rate limiter does for 429s). It starts small and
+ * doubles while the loop stays calm (TCP's slow start): a fresh process runs its first jobs on cold,
+ * unoptimised code, and taking all `max` at once held webhook acknowledgements for over a second.
  */
 export class LagGovernor {
   private allowed: number;
   private lastChange = -Infinity;
+  /** Until the loop first lags: grow by doubling, not by one. */
+  private slowStart = true;
 
   constructor(
     private readonly lag: { readonly ms: number },
     private readonly max: number,
     private readonly maxLagMs: number,
     private readonly now: () => number = () => performance.now(),
+    initial = 2,
   ) {
-    this.allowed = max;
+    this.allowed = Math.max(1, Math.min(max, initial));
   }
 
   /** How many jobs may be in flight now. */
@@ -57,11 +62,17 @@ export class LagGovernor {
     const t = this.now();
     const lag = this.lag.ms;
     if (lag > this.maxLagMs && t - this.lastChange >= 50) {
+      this.slowStart = false;
       this.allowed = Math.max(1, Math.floor(this.allowed / 2));
       this.lastChange = t;
-    } else if (lag < this.maxLagMs / 2 && this.allowed < this.max && t - this.lastChange >= 20) {
-      this.allowed += 1;
-      this.lastChange = t;
+    } else if (lag < this.maxLagMs / 2 && this.allowed < this.max) {
+      if (this.slowStart && t - this.lastChange >= 50) {
+        this.allowed = Math.min(this.max, this.allowed * 2);
+        this.lastChange = t;
+      } else if (!this.slowStart && t - this.lastChange >= 20) {
+        this.allowed += 1;
+        this.lastChange = t;
+      }
     }
     return this.allowed;
   }
