@@ -1,25 +1,10 @@
 import type { Price } from '../config/schema.js';
 import type { OpenAIRequest } from './build-request.js';
 import { costUsd, priceFor, type TokenUsage } from './prices.js';
+import { countTokens } from './token-counter.js';
 
 /** Per-message framing tokens OpenAI adds around each message (role, separators). */
 const PER_MESSAGE_OVERHEAD = 4;
-
-type Encoder = (text: string) => number;
-let encoder: Encoder | undefined;
-
-/**
- * The o200k_base tokenizer (GPT-4o / GPT-5 family) costs ~65 MB of memory, so
- * it is loaded only by what needs exact counts (preview, bulk estimates), never
- * by the service's hot path.
- */
-export async function loadTokenizer(): Promise<Encoder> {
-  if (!encoder) {
-    const { encode } = await import('gpt-tokenizer/encoding/o200k_base');
-    encoder = (text) => encode(text).length;
-  }
-  return encoder;
-}
 
 function schemaOf(request: OpenAIRequest): unknown {
   return request.api === 'responses'
@@ -29,19 +14,38 @@ function schemaOf(request: OpenAIRequest): unknown {
 
 const staticPartCache = new Map<string, number>();
 
-/** Exact input tokens of a request (instructions, customer data, answer schema, framing). */
-export async function countRequestTokens(request: OpenAIRequest): Promise<number> {
-  const count = await loadTokenizer();
-  const schema = JSON.stringify(schemaOf(request));
-  // The static part is identical across records: count it once.
-  const key = `${request.instructions}\u0000${schema}`;
-  let fixed = staticPartCache.get(key);
-  if (fixed === undefined) {
-    fixed = count(request.instructions) + count(schema) + 2 * PER_MESSAGE_OVERHEAD;
+/**
+ * Exact input tokens of requests (instructions, customer data, answer schema, framing), counted with
+ * o200k_base in the tokenizer's own thread (token-counter.ts), all in one exchange.
+ */
+export async function countRequestsTokens(requests: OpenAIRequest[]): Promise<number[]> {
+  // The static part is identical across records: counted once.
+  const parts = requests.map((r) => ({ instructions: r.instructions, schema: JSON.stringify(schemaOf(r)) }));
+  const keys = parts.map((p) => `${p.instructions}\u0000${p.schema}`);
+  const fresh = new Map<string, { instructions: string; schema: string }>();
+  parts.forEach((p, i) => staticPartCache.has(keys[i]!) || fresh.set(keys[i]!, p));
+  const texts = [...[...fresh.values()].flatMap((p) => [p.instructions, p.schema]), ...requests.map((r) => r.input)];
+  const counts = await countTokens(texts);
+  const statics = new Map(keys.map((k) => [k, staticPartCache.get(k) ?? 0]));
+  [...fresh.keys()].forEach((k, i) => {
+    const n = counts[2 * i]! + counts[2 * i + 1]! + 2 * PER_MESSAGE_OVERHEAD;
+    statics.set(k, n);
     if (staticPartCache.size > 100) staticPartCache.clear();
-    staticPartCache.set(key, fixed);
-  }
-  return fixed + count(request.input);
+    staticPartCache.set(k, n);
+  });
+  const inputs = counts.slice(2 * fresh.size);
+  return requests.map((_, i) => statics.get(keys[i]!)! + inputs[i]!);
+}
+
+/** Exact input tokens of one request. */
+export async function countRequestTokens(request: OpenAIRequest): Promise<number> {
+  return (await countRequestsTokens([request]))[0]!;
+}
+
+/** The tokens of a request's static part (instructions, answer schema, framing): what the prompt cache can hold. */
+export async function staticPartTokens(request: OpenAIRequest): Promise<number> {
+  const [instructions, schema] = await countTokens([request.instructions, JSON.stringify(schemaOf(request))]);
+  return instructions! + schema! + 2 * PER_MESSAGE_OVERHEAD;
 }
 
 /**

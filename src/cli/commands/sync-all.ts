@@ -1,4 +1,5 @@
 import cliProgress from 'cli-progress';
+import { releaseTokenizer } from '../../openai/token-counter.js';
 import { parseFilters, type BulkParams } from '../../triggers/bulk/bulk-params.js';
 import { estimateBulk, type BulkEstimate } from '../../triggers/bulk/estimate-bulk.js';
 import { runBulk, type BulkProgress, type BulkSummary } from '../../triggers/bulk/run-bulk.js';
@@ -115,6 +116,9 @@ export async function syncAllCommand(options: SyncAllOptions, io: CommandIO): Pr
       if (!(err instanceof ConnectorError && err.code === 'INTERRUPTED')) throw err;
       io.err(err.message);
       return 130;
+    } finally {
+      // Counting is done: the tokenizer's thread and its ~65 MB go now, not with the backfill's end.
+      await releaseTokenizer();
     }
     if (options.json) io.out(JSON.stringify({ estimate }));
     else for (const l of describeEstimate(estimate, params.mode === 'direct' && params.tier === 'flex' ? 'flex' : params.mode)) io.out(l);

@@ -3,7 +3,8 @@ import type { IpaasClient } from '../../ipaas/ipaas-client.js';
 import { mapFrom } from '../../mapping/map-from.js';
 import { filterReason } from '../../pipeline/prepare-and-call.js';
 import { buildRequest } from '../../openai/build-request.js';
-import { countRequestTokens, loadTokenizer } from '../../openai/estimate-tokens.js';
+import { countRequestsTokens, staticPartTokens } from '../../openai/estimate-tokens.js';
+import type { OpenAIRequest } from '../../openai/build-request.js';
 import { costUsd, priceFor } from '../../openai/prices.js';
 import { ConnectorError } from '../../shared/errors.js';
 import type { Storage } from '../../store/ports.js';
@@ -71,20 +72,18 @@ export async function estimateBulk(config: ConnectorConfig, ipaas: IpaasClient, 
   const prepared = await prepareMappings(config, ipaas, { dryRun: true, entity: params.entity });
   if ('disabled' in prepared) throw new ConnectorError('CONFIG_INVALID', prepared.disabled, { fix: 'Set status: Enabled on the mapping collections.' });
   const { plan } = prepared;
-  const count = await loadTokenizer();
   // A rerun of an interrupted run: what it finished is not sent again.
   const resumed = await store.runs.latestRun(paramsKey(params));
   const finished = resumed?.status === 'running' ? await store.runs.finishedKeys(resumed.id) : new Set<string>();
 
   let records = 0;
-  let inputSum = 0;
-  let sampled = 0;
+  // The first `sampleSize` requests, counted together once the pages are read.
+  const sample: OpenAIRequest[] = [];
   let toSend = 0;
   let withoutNumber = 0;
   let filtered = 0;
   let unchanged = 0;
   let alreadyDone = 0;
-  let prefix = 0;
   let pages = 0;
   for await (const page of recordPages(ipaas, params, 1, 100)) {
     pages++;
@@ -111,14 +110,7 @@ export async function estimateBulk(config: ConnectorConfig, ipaas: IpaasClient, 
         continue;
       }
       toSend++;
-      if (sampled >= sampleSize) continue;
-      const request = buildRequest(config.openai, plan.answerFields, mapped, config.privacy);
-      inputSum += await countRequestTokens(request);
-      if (!prefix) {
-        const schema = request.api === 'responses' ? (request.body.text as { format: { schema: unknown } }).format.schema : (request.body.response_format as { json_schema: { schema: unknown } }).json_schema.schema;
-        prefix = count(request.instructions) + count(JSON.stringify(schema)) + 8;
-      }
-      sampled++;
+      if (sample.length < sampleSize) sample.push(buildRequest(config.openai, plan.answerFields, mapped, config.privacy));
     }
     options.onPage?.(records, page.total);
     if (options.signal?.aborted) {
@@ -126,7 +118,10 @@ export async function estimateBulk(config: ConnectorConfig, ipaas: IpaasClient, 
     }
   }
   if (pages === 0) throw new ConnectorError('IPAAS_REQUEST_FAILED', 'iPaaS.com returned no page of records.');
-  const inputPer = sampled ? Math.round(inputSum / sampled) : 0;
+  const sampled = sample.length;
+  const counts = sampled ? await countRequestsTokens(sample) : [];
+  const prefix = sampled ? await staticPartTokens(sample[0]!) : 0;
+  const inputPer = sampled ? Math.round(counts.reduce((a, b) => a + b, 0) / sampled) : 0;
   const fromLog = await store.log.averageOutputTokens(config.openai.model);
   const textFields = plan.answerFields.filter((f) => f.dataType === 'string').length;
   const outputPer = fromLog ?? 30 + 60 * textFields + 4 * (plan.answerFields.length - textFields);
