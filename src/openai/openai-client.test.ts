@@ -26,7 +26,10 @@ beforeAll(async () => {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
-afterAll(() => new Promise<void>((r) => server.close(() => r())));
+afterAll(() => new Promise<void>((r) => {
+  server.close(() => r());
+  server.closeAllConnections(); // a call a test left hanging must not hold the server open
+}));
 
 describe('defaultFetch (the SDK fetch)', () => {
   it('a JSON call: method, headers and body go out; status, every header and the body come back as a Response', async () => {
