@@ -71,13 +71,13 @@ class TokenCounter {
     this.idle.unref();
   }
 
-  /** Ends the thread now (the next count starts another). */
+  /** Ends the thread now (the next count starts another); one still counting ends once idle instead. */
   async close(): Promise<void> {
     clearTimeout(this.idle);
     const w = this.worker;
+    if (!w || this.waiting.size) return;
     this.worker = undefined;
-    if (w && this.waiting.size === 0) await w.terminate();
-    else if (w) this.worker = w; // still counting: it rests once answered
+    await w.terminate();
   }
 }
 
