@@ -1,6 +1,7 @@
 // The dashboard: a hash router over its views. Each view renders into <main> and may poll;
 // leaving the view stops its timers.
 import { clear, fill, h, pageTitle } from './dom.js';
+import { num } from './format.js';
 import { api, ApiError } from './api.js';
 import { askForToken } from './token-dialog.js';
 import { watchReviewCount } from './nav-count.js';
@@ -131,6 +132,25 @@ export function changedPage(errorArea, life) {
     if (json === last) return undefined;
     last = json;
     return page;
+  };
+}
+
+/**
+ * The "Showing a–b of N" line and the "← Newer / Older →" buttons of a list shown a page at a time;
+ * `show` sets both from the page on screen (`of`: the total as the list words it, "3 runs").
+ */
+export function pager(summaryId) {
+  const summary = h('p', { class: 'muted', id: summaryId, 'aria-live': 'polite' });
+  const prev = h('button', { type: 'button' }, '← Newer');
+  const next = h('button', { type: 'button' }, 'Older →');
+  return {
+    summary, prev, next,
+    nav: h('nav', { class: 'pager', 'aria-label': 'Pages' }, prev, next),
+    show(offset, shown, total, of) {
+      summary.textContent = `Showing ${num(total ? offset + 1 : 0)}–${num(offset + shown)} of ${of}`;
+      prev.disabled = offset === 0;
+      next.disabled = offset + shown >= total;
+    },
   };
 }
 

@@ -1,7 +1,7 @@
 // Activity: every sync attempt (one try at one record), searchable and paged; filter by outcome,
 // trigger, error code and time; export the same list as CSV.
 import { api, ApiError, download } from '../api.js';
-import { changedPage, setParams } from '../app.js';
+import { changedPage, pager, setParams } from '../app.js';
 import { add, announce, badge, errorBox, field, fill, h, pageTitle } from '../dom.js';
 import { dateTime, ms, num, tryText, usd, who } from '../format.js';
 
@@ -70,24 +70,22 @@ export async function render(root, { params, life }) {
     h('div', { class: 'field field-button' }, h('button', { type: 'submit', class: 'primary' }, 'Apply')));
   const exportButton = h('button', { type: 'button', id: 'export-csv' }, 'Export CSV');
   const exportStatus = h('div', { role: 'status', 'aria-live': 'polite', class: 'small' });
-  const summary = h('p', { class: 'muted', id: 'activity-summary', 'aria-live': 'polite' });
+  const pages = pager('activity-summary');
   const tbody = h('tbody');
   const errorArea = h('div');
-  const prev = h('button', { type: 'button' }, '← Newer');
-  const next = h('button', { type: 'button' }, 'Older →');
   const fetchPage = changedPage(errorArea, life);
 
   add(root,
     h('div', { class: 'page-head' }, pageTitle('Activity'), h('p', { class: 'muted small' }, 'Every sync attempt (one try at one record), newest first. Open one to see the request, the response and the fields written.')),
     form, errorArea,
-    h('div', { class: 'list-head' }, summary, h('div', { class: 'export' }, exportButton, exportStatus)),
+    h('div', { class: 'list-head' }, pages.summary, h('div', { class: 'export' }, exportButton, exportStatus)),
     h('div', { class: 'table-wrap' }, h('table', { class: 'table', 'aria-describedby': 'activity-summary' },
       h('caption', { class: 'visually-hidden' }, 'Sync attempts'),
       // On a phone the # and Trigger columns fold away (both are on the record's page) so that
       // Outcome is in view; the rest scroll inside .table-wrap, never the page.
       h('thead', null, h('tr', null, ['#', 'Finished', 'Customer', 'Trigger', 'Outcome', 'Reason', 'Instance', 'Duration', 'Tokens in / out', 'Cost'].map((c, i) => h('th', { scope: 'col', class: [i === 0 || i >= 7 ? 'num' : '', i === 0 || i === 3 ? 'col-optional' : ''].filter(Boolean).join(' ') || undefined }, c)))),
       tbody)),
-    h('nav', { class: 'pager', 'aria-label': 'Pages' }, prev, next));
+    pages.nav);
 
   // The values the trigger and error-code filters take: those seen in the last 30 days.
   api('GET', '/api/activity/facets').then((f) => {
@@ -114,10 +112,7 @@ export async function render(root, { params, life }) {
     const page = await fetchPage(`/api/activity?${qs}`);
     if (!page) return;
     fill(tbody, ...(page.items.length ? page.items.map(row) : [h('tr', null, h('td', { colspan: 10, class: 'empty' }, 'No sync attempts match. Start one on the Manual sync page.'))]));
-    const first = page.total ? page.offset + 1 : 0;
-    summary.textContent = `Showing ${num(first)}–${num(page.offset + page.items.length)} of ${num(page.total)} attempts`;
-    prev.disabled = page.offset === 0;
-    next.disabled = page.offset + page.items.length >= page.total;
+    pages.show(page.offset, page.items.length, page.total, `${num(page.total)} attempts`);
   };
   const apply = () => {
     setParams(new URLSearchParams({ ...Object.fromEntries(FILTERS.map((k) => [k, state[k]])), time: state.time, from: state.time === 'custom' ? state.from : '', to: state.time === 'custom' ? state.to : '', offset: state.offset ? String(state.offset) : '' }));
@@ -129,8 +124,8 @@ export async function render(root, { params, life }) {
     apply();
   });
   for (const select of [outcome, trigger, errorCode]) select.addEventListener('change', () => form.requestSubmit());
-  prev.addEventListener('click', () => ((state.offset = Math.max(0, state.offset - PAGE)), apply()));
-  next.addEventListener('click', () => ((state.offset += PAGE), apply()));
+  pages.prev.addEventListener('click', () => ((state.offset = Math.max(0, state.offset - PAGE)), apply()));
+  pages.next.addEventListener('click', () => ((state.offset += PAGE), apply()));
   // The whole filtered list (every page), as the service streams it; never a secret, never a request body.
   exportButton.addEventListener('click', async () => {
     exportButton.disabled = true;

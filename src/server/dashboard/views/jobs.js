@@ -1,7 +1,7 @@
 // Jobs: the durable queue, one job per record per run. Filter by state, trigger, error code, run and
 // customer; each job says which try comes next and when, and which instance holds it while it runs.
 import { api, ApiError } from '../api.js';
-import { setParams, viewError } from '../app.js';
+import { pager, setParams, viewError } from '../app.js';
 import { add, announce, badge, clear, errorBox, field, fill, h, pageTitle } from '../dom.js';
 import { dateTime, hms, num, plural } from '../format.js';
 import { retryAllControl } from './retry-all.js';
@@ -60,23 +60,21 @@ export async function render(root, { params, life }) {
     h('div', { class: 'field field-button' }, h('button', { type: 'submit', class: 'primary' }, 'Apply')));
   const chips = h('p', { class: 'chips', id: 'job-counts' });
   const retryAll = retryAllControl();
-  const summary = h('p', { class: 'muted', id: 'jobs-summary', 'aria-live': 'polite' });
+  const pages = pager('jobs-summary');
   const tbody = h('tbody');
   const errorArea = h('div');
-  const prev = h('button', { type: 'button' }, '← Newer');
-  const next = h('button', { type: 'button' }, 'Older →');
   let lastJson = '';
   let lastCounts = '';
 
   add(root,
     h('div', { class: 'page-head' }, pageTitle('Jobs'), h('p', { class: 'muted small' }, 'The durable queue: one job per record per run, newest first. A record synced by two runs has two jobs.')),
     h('section', { class: 'card', 'aria-labelledby': 'queue-now-title' }, h('h2', { id: 'queue-now-title' }, 'Jobs by state'), chips, retryAll),
-    form, errorArea, summary,
+    form, errorArea, pages.summary,
     h('div', { class: 'table-wrap' }, h('table', { class: 'table', 'aria-describedby': 'jobs-summary' },
       h('caption', { class: 'visually-hidden' }, 'Jobs'),
       h('thead', null, h('tr', null, ['#', 'Customer', 'State', 'Trigger', 'Run', 'Last error', 'Updated', ''].map((c, i) => h('th', { scope: 'col', class: [i === 0 ? 'num' : '', i === 0 || i === 3 ? 'col-optional' : ''].filter(Boolean).join(' ') || undefined }, c || h('span', { class: 'visually-hidden' }, 'Action'))))),
       tbody)),
-    h('nav', { class: 'pager', 'aria-label': 'Pages' }, prev, next));
+    pages.nav);
 
   const load = async () => {
     const qs = new URLSearchParams({ limit: String(PAGE), offset: String(state.offset) });
@@ -104,9 +102,7 @@ export async function render(root, { params, life }) {
     fill(chips, ...STATES.filter((s) => page.counts[s]).map((s) => h('span', { class: `chip${s === 'failed' ? ' chip-bad' : s === 'written' ? ' chip-ok' : ''}`, dataset: { state: s } }, `${num(page.counts[s])} ${STATE_WORDS[s]}`)));
     if (!chips.childNodes.length) add(chips, h('span', { class: 'muted' }, 'The queue is empty.'));
     fill(tbody, ...(page.jobs.length ? page.jobs.map((j) => row(j, load)) : [h('tr', null, h('td', { colspan: 8, class: 'empty' }, 'No jobs match.'))]));
-    summary.textContent = `Showing ${num(page.total ? page.offset + 1 : 0)}–${num(page.offset + page.jobs.length)} of ${plural(page.total, 'job')}`;
-    prev.disabled = page.offset === 0;
-    next.disabled = page.offset + page.jobs.length >= page.total;
+    pages.show(page.offset, page.jobs.length, page.total, plural(page.total, 'job'));
   };
   const apply = () => {
     setParams(new URLSearchParams({ ...Object.fromEntries(FILTERS.map((k) => [k, state[k]])), offset: state.offset ? String(state.offset) : '' }));
@@ -118,8 +114,8 @@ export async function render(root, { params, life }) {
     apply();
   });
   stateSelect.addEventListener('change', () => form.requestSubmit());
-  prev.addEventListener('click', () => ((state.offset = Math.max(0, state.offset - PAGE)), apply()));
-  next.addEventListener('click', () => ((state.offset += PAGE), apply()));
+  pages.prev.addEventListener('click', () => ((state.offset = Math.max(0, state.offset - PAGE)), apply()));
+  pages.next.addEventListener('click', () => ((state.offset += PAGE), apply()));
 
   await load();
   life.every(3000, () => (state.offset === 0 ? load() : undefined));

@@ -1,9 +1,9 @@
 // Messages: every webhook OpenAI sent (batch.completed, batch.expired, …), stored as a Message record before
 // anything was done with it, newest first, with what came of it. Its id joins the event type and the
 // batch (or response) id, as iPaaS.com's Message ids do (HOOK-12345).
-import { changedPage, setParams } from '../app.js';
+import { changedPage, pager, setParams } from '../app.js';
 import { add, field, fill, h, pageTitle } from '../dom.js';
-import { dateTime, num, plural } from '../format.js';
+import { dateTime, plural } from '../format.js';
 
 const PAGE = 25;
 const OUTCOMES = {
@@ -39,21 +39,19 @@ export async function render(root, { params, life }) {
     Object.entries(OUTCOMES).map(([k, [, label]]) => h('option', { value: k, selected: k === state.outcome }, label)));
   const form = h('form', { class: 'filters', role: 'search', 'aria-label': 'Filter the messages' }, field('Outcome', select));
   form.addEventListener('submit', (ev) => ev.preventDefault());
-  const summary = h('p', { class: 'muted', id: 'messages-summary', 'aria-live': 'polite' });
+  const pages = pager('messages-summary');
   const tbody = h('tbody');
   const errorArea = h('div');
-  const prev = h('button', { type: 'button' }, '← Newer');
-  const next = h('button', { type: 'button' }, 'Older →');
   const fetchPage = changedPage(errorArea, life);
   add(root,
     h('div', { class: 'page-head' }, pageTitle('Messages'),
       h('p', { class: 'muted small' }, 'Webhooks from OpenAI (POST /webhooks/openai), each stored before it is acted on: a batch that ended is applied at once; polling stays as the safety net.')),
-    form, errorArea, summary,
+    form, errorArea, pages.summary,
     h('div', { class: 'table-wrap' }, h('table', { class: 'table', 'aria-describedby': 'messages-summary' },
       h('caption', { class: 'visually-hidden' }, 'Messages'),
       h('thead', null, h('tr', null, ['Received', 'Message', 'Outcome', 'What happened', 'Replays'].map((c, i) => h('th', { scope: 'col', class: i === 4 ? 'col-optional' : undefined }, c)))),
       tbody)),
-    h('nav', { class: 'pager', 'aria-label': 'Pages' }, prev, next));
+    pages.nav);
 
   const load = async () => {
     const qs = new URLSearchParams({ limit: String(PAGE), offset: String(state.offset) });
@@ -61,9 +59,7 @@ export async function render(root, { params, life }) {
     const page = await fetchPage(`/api/messages?${qs}`);
     if (!page) return;
     fill(tbody, ...(page.messages.length ? page.messages.map(row) : [h('tr', null, h('td', { colspan: 5, class: 'empty' }, state.outcome ? 'No messages match.' : 'No webhooks from OpenAI yet. Point an OpenAI webhook endpoint at /webhooks/openai and set OPENAI_WEBHOOK_SECRET.'))]));
-    summary.textContent = `Showing ${num(page.total ? state.offset + 1 : 0)}–${num(state.offset + page.messages.length)} of ${plural(page.total, 'message')}`;
-    prev.disabled = state.offset === 0;
-    next.disabled = state.offset + page.messages.length >= page.total;
+    pages.show(state.offset, page.messages.length, page.total, plural(page.total, 'message'));
   };
   const go = (offset) => {
     state.offset = Math.max(0, offset);
@@ -71,8 +67,8 @@ export async function render(root, { params, life }) {
     load();
   };
   select.addEventListener('change', () => ((state.outcome = select.value), go(0)));
-  prev.addEventListener('click', () => go(state.offset - PAGE));
-  next.addEventListener('click', () => go(state.offset + PAGE));
+  pages.prev.addEventListener('click', () => go(state.offset - PAGE));
+  pages.next.addEventListener('click', () => go(state.offset + PAGE));
   await load();
   life.every(3000, () => (state.offset === 0 ? load() : undefined));
 }

@@ -1,6 +1,6 @@
 // Runs: manual syncs and backfills (sync --all), newest first, each with its progress and outcome; a
 // run's jobs open on the Jobs page.
-import { changedPage, setParams } from '../app.js';
+import { changedPage, pager, setParams } from '../app.js';
 import { add, fill, h, pageTitle } from '../dom.js';
 import { dateTime, num, plural } from '../format.js';
 
@@ -37,36 +37,32 @@ function row(r) {
 
 export async function render(root, { params, life }) {
   let offset = Number(params.get('offset') ?? 0) || 0;
-  const summary = h('p', { class: 'muted', id: 'runs-summary', 'aria-live': 'polite' });
+  const pages = pager('runs-summary');
   const tbody = h('tbody');
   const errorArea = h('div');
-  const prev = h('button', { type: 'button' }, '← Newer');
-  const next = h('button', { type: 'button' }, 'Older →');
   const fetchPage = changedPage(errorArea, life);
   add(root,
     h('div', { class: 'page-head' }, pageTitle('Runs'), h('p', { class: 'muted small' }, 'Manual syncs (page, API, CLI) and backfills, newest first. Webhook syncs belong to no run: see Activity.')),
-    errorArea, summary,
+    errorArea, pages.summary,
     h('div', { class: 'table-wrap' }, h('table', { class: 'table', 'aria-describedby': 'runs-summary' },
       h('caption', { class: 'visually-hidden' }, 'Runs'),
       h('thead', null, h('tr', null, ['Started', 'Run', 'Progress', 'Outcome', 'Status', 'Last change'].map((c, i) => h('th', { scope: 'col', class: i === 5 ? 'col-optional' : undefined }, c)))),
       tbody)),
-    h('nav', { class: 'pager', 'aria-label': 'Pages' }, prev, next));
+    pages.nav);
 
   const load = async () => {
     const page = await fetchPage(`/api/runs?limit=${PAGE}&offset=${offset}`);
     if (!page) return;
     fill(tbody, ...(page.runs.length ? page.runs.map(row) : [h('tr', null, h('td', { colspan: 6, class: 'empty' }, 'No runs yet. Start one on the Manual sync page.'))]));
-    summary.textContent = `Showing ${num(page.total ? offset + 1 : 0)}–${num(offset + page.runs.length)} of ${plural(page.total, 'run')}`;
-    prev.disabled = offset === 0;
-    next.disabled = offset + page.runs.length >= page.total;
+    pages.show(offset, page.runs.length, page.total, plural(page.total, 'run'));
   };
   const go = (to) => {
     offset = Math.max(0, to);
     setParams(new URLSearchParams({ offset: offset ? String(offset) : '' }));
     load();
   };
-  prev.addEventListener('click', () => go(offset - PAGE));
-  next.addEventListener('click', () => go(offset + PAGE));
+  pages.prev.addEventListener('click', () => go(offset - PAGE));
+  pages.next.addEventListener('click', () => go(offset + PAGE));
   await load();
   life.every(3000, () => (offset === 0 ? load() : undefined));
 }
