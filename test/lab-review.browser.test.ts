@@ -1,6 +1,6 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { laptopPage, launchBrowser, overflowReport, PHONE, screenshot, WIDE } from './helpers/browser.js';
+import { launchBrowser, operatorPage, overflowReport, PHONE, screenshot, WIDE } from './helpers/browser.js';
 import { parsePrometheus, valueOf } from './helpers/prometheus.js';
 import { ADMIN_TOKEN, startServiceHarness, waitFor, type ServiceHarness } from './helpers/service-harness.js';
 
@@ -27,9 +27,7 @@ describe('Prompt lab and Review pages in a browser', { timeout: 90_000 }, () => 
     await h.api('POST', '/api/sync', { customerNumbers: ['CUST-10045', 'CUST-10046', 'CUST-10047'] });
     await waitFor(async () => (await api('/api/review/summary')).waiting === 3, 15_000, 'three answers waiting for review');
     browser = await launchBrowser();
-    ({ page, errors } = await laptopPage(browser));
-    await page.setViewportSize(WIDE);
-    await page.addInitScript({ content: `sessionStorage.setItem('ipaas-openai.adminToken', ${JSON.stringify(ADMIN_TOKEN)})` });
+    ({ page, errors } = await operatorPage(browser, ADMIN_TOKEN));
   }, 90_000);
   afterAll(async () => {
     await page?.close();

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { laptopPage, launchBrowser, overflowReport, PHONE, screenshot, WIDE } from './helpers/browser.js';
+import { launchBrowser, operatorPage, overflowReport, PHONE, screenshot, WIDE } from './helpers/browser.js';
 import { parseCsv } from './helpers/csv.js';
 import { parsePrometheus, valueOf } from './helpers/prometheus.js';
 import { ADMIN_TOKEN, startServiceHarness, waitFor, type ServiceHarness } from './helpers/service-harness.js';
@@ -36,10 +36,7 @@ describe('operator pages in a browser', { timeout: 90_000 }, () => {
     secondRun = (await h.api('POST', '/api/sync', { customerNumbers: ['CUST-10046'] })).body.runId;
     await h.idle();
     browser = await launchBrowser();
-    ({ page, errors } = await laptopPage(browser));
-    await page.setViewportSize(WIDE);
-    // The tab holds the admin token, as after the token dialog.
-    await page.addInitScript({ content: `sessionStorage.setItem('ipaas-openai.adminToken', ${JSON.stringify(ADMIN_TOKEN)})` });
+    ({ page, errors } = await operatorPage(browser, ADMIN_TOKEN));
   }, 90_000);
   afterAll(async () => {
     await page?.close();

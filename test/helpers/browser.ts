@@ -27,6 +27,14 @@ export async function laptopPage(browser: Browser): Promise<{ page: Page; errors
   return { page, errors };
 }
 
+/** A wide page whose tab already holds the admin token (as after the token dialog), recording script errors. */
+export async function operatorPage(browser: Browser, adminToken: string): Promise<{ page: Page; errors: string[] }> {
+  const opened = await laptopPage(browser);
+  await opened.page.setViewportSize(WIDE);
+  await opened.page.addInitScript({ content: `sessionStorage.setItem('ipaas-openai.adminToken', ${JSON.stringify(adminToken)})` });
+  return opened;
+}
+
 /** Saves a screenshot for a person to look at: test-output/screenshots/<name>.png */
 export async function screenshot(page: Page, name: string, fullPage = false): Promise<string> {
   mkdirSync(SCREENSHOTS, { recursive: true });
