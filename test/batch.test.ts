@@ -40,6 +40,8 @@ describe('sync --all --batch (OpenAI Batch API)', () => {
   it('an expired batch: its lines are sent directly, nothing lost', async () => {
     h = await startHarness(fast({ maxLinesPerFile: 50_000 }));
     const em = h.emulators.openai.emulator;
+    // Held from its creation: a fast batch could otherwise finish before the first progress report sees it.
+    em.batchControl.pauseNew(true);
     const expired = new Set<string>();
     const r = await runBulk(h.connector, {
       params: { mode: 'batch' },
