@@ -6,10 +6,16 @@ import { fileURLToPath } from 'node:url';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const ENTRY = path.join(ROOT, 'dist/bin/main.js');
+/** What users run: the launcher, which starts the compiled entry with the connector's V8 heap flags. */
+export const LAUNCHER = path.join(ROOT, 'bin/ipaas-openai.js');
 
-/** Runs the compiled CLI (as users do) in a child process; resolves once `ready` matches its output. */
+/**
+ * Runs the compiled CLI in a child process; resolves once `ready` matches its output. The connector's
+ * commands go through the launcher, as users run them; the emulators start on the entry directly, so
+ * their share of the machine does not move with the connector's heap flags.
+ */
 export function startCli(args: string[], env: Record<string, string>, ready: RegExp, nodeArgs: string[] = []): Promise<{ child: ChildProcess; output: string; match: RegExpExecArray }> {
-  const child = spawn(process.execPath, [...nodeArgs, ENTRY, ...args], { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeArgs, args[0] === 'emulate' ? ENTRY : LAUNCHER, ...args], { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   return new Promise((resolve, reject) => {
     let output = '';
     const t = setTimeout(() => reject(new Error(`${args.join(' ')} did not start: ${output}`)), 30_000);

@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { cpuMs, peakRssMb, percentile, pool, request, sleep, startCli, stop } from './lib.js';
+import { cpuMs, LAUNCHER, peakRssMb, percentile, pool, request, sleep, startCli, stop } from './lib.js';
 import { bareScript } from './bare-script.js';
 import { plainNodeFloor } from './plain-node-floor.js';
 import { storeHotPath } from './store-hot-path.js';
@@ -22,8 +22,11 @@ async function emulators(args: string[]) {
   return { child: e.child, env };
 }
 
+/** IPAAS_OPENAI_V8_FLAGS from the bench's own environment reaches the connector (to try other heap flags). */
+const passV8Flags = (): Record<string, string> => (process.env.IPAAS_OPENAI_V8_FLAGS === undefined ? {} : { IPAAS_OPENAI_V8_FLAGS: process.env.IPAAS_OPENAI_V8_FLAGS });
+
 async function serve(env: Record<string, string>, dir: string, extra: string[] = []) {
-  const s = await startCli(['serve', '--port', '0', ...extra], { ...env, IPAAS_OPENAI_DB: path.join(dir, 'bench.db'), IPAAS_WEBHOOK_KEY: WEBHOOK_KEY, IPAAS_OPENAI_ADMIN_TOKEN: ADMIN }, /serving on (http:\/\/\S+)/, [...(process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : []), ...(process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(' ') : [])]);
+  const s = await startCli(['serve', '--port', '0', ...extra], { ...passV8Flags(), ...env, IPAAS_OPENAI_DB: path.join(dir, 'bench.db'), IPAAS_WEBHOOK_KEY: WEBHOOK_KEY, IPAAS_OPENAI_ADMIN_TOKEN: ADMIN }, /serving on (http:\/\/\S+)/, [...(process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : []), ...(process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(' ') : [])]);
   return { child: s.child, url: s.match[1]! };
 }
 
@@ -67,20 +70,12 @@ async function waitDone(url: string, total: number, timeoutMs: number) {
   }
 }
 
-/** 1. Overhead: webhooks -> load -> OpenAI -> write-back, instant emulators, durable queue and full log on. */
-async function overhead(n: number) {
+/** `serve` syncing the records n webhooks from 32 senders name, to the end: records/s, its CPU and peak RSS. */
+async function serveRun(emuEnv: Record<string, string>, n: number, extraEnv: Record<string, string> = {}) {
   const dir = mkdtempSync(path.join(tmpdir(), 'bench-'));
-  // Limits far above the load: three chains share one OpenAI emulator here, and its default 10,000 RPM
-  // would otherwise throttle whichever runs last (the connector).
-  const emu = await emulators(['--customers', String(n), '--rpm', '10000000', '--tpm', '10000000000']);
   try {
-    // The bare script first: same chain, same emulators, no queue, no log, no webhooks.
-    const bare = await bareScript(emu.env, n, 64);
-    // The plain-Node floor on the same customers (the bare script created the custom fields).
-    const floor = await plainNodeFloor(emu.env, n, 64);
-    const s = await serve(emu.env, dir, ['--concurrency', '64']);
+    const s = await serve({ ...emuEnv, ...extraEnv }, dir, ['--concurrency', '64']);
     const cpu0 = cpuMs(s.child.pid!);
-    const emuCpu0 = cpuMs(emu.child.pid!);
     const t0 = performance.now();
     // Sample customers take ids 1-6; the synthetic ones follow.
     await pool(Array.from({ length: n }, (_, i) => i), 32, async (i) => {
@@ -90,15 +85,36 @@ async function overhead(n: number) {
     const counts = await waitDone(s.url, n, 600_000);
     const seconds = (performance.now() - t0) / 1000;
     const cpu = cpuMs(s.child.pid!) - cpu0;
-    const emulatorCpuMsPerRecord = (cpuMs(emu.child.pid!) - emuCpu0) / n;
     const stages = await timings(path.join(dir, 'bench.db'));
     const rss = peakRssMb(s.child.pid!);
     await stop(s.child);
-    const perSecond = n / seconds;
-    return { n, seconds, perSecond, cpuMsPerRecord: cpu / n, peakRssMb: rss, emulatorCpuMsPerRecord, stages, counts, bare, floor, serveToFloor: perSecond / floor.perSecond };
+    return { seconds, perSecond: n / seconds, cpuMsPerRecord: cpu / n, peakRssMb: rss, stages, counts };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** 1. Overhead: webhooks -> load -> OpenAI -> write-back, instant emulators, durable queue and full log on. */
+async function overhead(n: number) {
+  // Limits far above the load: three chains share one OpenAI emulator here, and its default 10,000 RPM
+  // would otherwise throttle whichever runs last (the connector).
+  const emu = await emulators(['--customers', String(n), '--rpm', '10000000', '--tpm', '10000000000']);
+  try {
+    // The bare script first: same chain, same emulators, no queue, no log, no webhooks.
+    const bare = await bareScript(emu.env, n, 64);
+    // The plain-Node floor on the same customers (the bare script created the custom fields).
+    const floor = await plainNodeFloor(emu.env, n, 64);
+    const emuCpu0 = cpuMs(emu.child.pid!);
+    const served = await serveRun(emu.env, n);
+    const emulatorCpuMsPerRecord = (cpuMs(emu.child.pid!) - emuCpu0) / n;
+    // The same run on V8's own heap defaults (IPAAS_OPENAI_V8_FLAGS=''): what the launcher's heap flags trade.
+    const v8Defaults = await serveRun(emu.env, n, { IPAAS_OPENAI_V8_FLAGS: '' });
+    return {
+      n, ...served, emulatorCpuMsPerRecord, bare, floor, serveToFloor: served.perSecond / floor.perSecond,
+      v8Defaults: { perSecond: v8Defaults.perSecond, cpuMsPerRecord: v8Defaults.cpuMsPerRecord, peakRssMb: v8Defaults.peakRssMb, serveToFloor: v8Defaults.perSecond / floor.perSecond },
+    };
   } finally {
     await stop(emu.child);
-    rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -186,10 +202,9 @@ async function intake(n: number, withWorkersSeconds: number) {
 /** Runs `sync --all --yes` as a child process to the end; returns its summary, wall time, CPU and peak RSS. */
 async function syncAll(env: Record<string, string>, dir: string, extra: string[], nodeArgs: string[] = []) {
   const { spawn } = await import('node:child_process');
-  const { ROOT } = await import('./lib.js');
-  const child = spawn(process.execPath, [...nodeArgs, path.join(ROOT, 'dist/bin/main.js'), 'sync', '--all', '--yes', '--json', ...extra], {
+  const child = spawn(process.execPath, [...nodeArgs, LAUNCHER, 'sync', '--all', '--yes', '--json', ...extra], {
     cwd: dir,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env, IPAAS_OPENAI_DB: path.join(dir, 'bulk.db') },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...passV8Flags(), ...env, IPAAS_OPENAI_DB: path.join(dir, 'bulk.db') },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -257,13 +272,14 @@ async function bulk(records: number, directRecords: number, rpm: number) {
 /** 5. Memory: the same direct backfill with V8's default heap sizing and with a capped old space. */
 async function memory(records: number) {
   const out: Record<string, unknown> = {};
-  for (const [name, args] of [['defaultHeap', []], ['maxOldSpace160', ['--max-old-space-size=160']]] as const) {
+  // The launcher's heap flags, then V8's own defaults (IPAAS_OPENAI_V8_FLAGS='').
+  for (const [name, v8] of [['launcherFlags', {}], ['v8Defaults', { IPAAS_OPENAI_V8_FLAGS: '' }]] as const) {
     const dir = mkdtempSync(path.join(tmpdir(), 'bench-mem-'));
     const emu = await emulators(['--customers', String(records)]);
     try {
       const { writeFileSync } = await import('node:fs');
       writeFileSync(path.join(dir, 'ipaas-openai.yaml'), 'jobs:\n  concurrency: 64\n');
-      const r = await syncAll(emu.env, dir, [], [...args]);
+      const r = await syncAll({ ...emu.env, ...v8 }, dir, []);
       out[name] = { records: r.summary.total, seconds: r.seconds, perSecond: r.summary.total / r.seconds, peakRssMb: r.peakRssMb, cpuMsPerRecord: r.cpuMs / r.summary.total };
     } finally {
       await stop(emu.child);

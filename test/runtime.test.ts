@@ -109,3 +109,61 @@ describe('scripts/ensure-runtime.cjs (npm ci runs it)', () => {
     expect(() => lstatSync(link())).toThrow();
   });
 });
+
+/**
+ * The launcher starts the connector with its heap shape (bin/ipaas-openai.js): V8 reads heap flags only at
+ * start, so it replaces itself (execve: same pid, same terminal and signals) with a node that has them.
+ * Runs the built launcher (`npm run build` first; npm ci does it).
+ */
+describe('the launcher’s V8 heap flags', () => {
+  const BIN = path.join(REPO_ROOT, 'bin/ipaas-openai.js');
+  const DEFAULTS = ['--max-semi-space-size=8', '--heap-growing-percent=50'];
+
+  /** Starts `serve` through the launcher; returns the node flags of the process that serves, then stops it. */
+  async function serveFlags(env: Record<string, string>): Promise<{ flags: string[]; samePid: boolean; exit: number | null }> {
+    const dir = mkdtempSync(path.join(tmpdir(), 'ipaas-openai-heap-'));
+    const { spawn } = await import('node:child_process');
+    const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--no-workers'], {
+      cwd: dir,
+      env: { PATH: process.env.PATH ?? '', HOME: dir, IPAAS_OPENAI_DB: path.join(dir, 'heap.db'), IPAAS_BASE_URL: 'http://127.0.0.1:9', IPAAS_API_KEY: 'k', OPENAI_API_KEY: 'sk-test', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      let out = '';
+      await new Promise<void>((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error(`serve did not start: ${out}`)), 30_000);
+        const on = (d: Buffer) => {
+          out += d;
+          if (/serving on/.test(out)) {
+            clearTimeout(t);
+            resolve();
+          }
+        };
+        child.stdout!.on('data', on);
+        child.stderr!.on('data', on);
+        child.on('exit', (code) => reject(new Error(`serve exited ${code}: ${out}`)));
+      });
+      const argv = readFileSync(`/proc/${child.pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+      const script = argv.findIndex((a) => a.endsWith('ipaas-openai.js'));
+      const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+      child.kill('SIGTERM');
+      return { flags: argv.slice(1, script), samePid: script > 0, exit: await exited };
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  it.skipIf(process.platform !== 'linux')('serve runs with the heap flags, in the process that was started, and still stops cleanly on SIGTERM', async () => {
+    const r = await serveFlags({});
+    expect(r.samePid).toBe(true);
+    expect(r.flags).toEqual(DEFAULTS);
+    expect(r.exit).toBe(0);
+  }, 60_000);
+
+  it.skipIf(process.platform !== 'linux')('a flag the operator gives in NODE_OPTIONS wins; IPAAS_OPENAI_V8_FLAGS replaces them, empty for none', async () => {
+    expect((await serveFlags({ NODE_OPTIONS: '--max-semi-space-size=32' })).flags).toEqual(['--heap-growing-percent=50']);
+    expect((await serveFlags({ IPAAS_OPENAI_V8_FLAGS: '--max-semi-space-size=4' })).flags).toEqual(['--max-semi-space-size=4']);
+    expect((await serveFlags({ IPAAS_OPENAI_V8_FLAGS: '' })).flags).toEqual([]);
+  }, 90_000);
+});
