@@ -194,6 +194,23 @@ export function queueContract(adapter: string, open: () => Promise<QueueFixture>
       expect(await f.jobs.reviewSummary()).toEqual({ waiting: 0, oldestSince: null });
     });
 
+    it('review: one customer\'s waiting answers are listed oldest decision first, within the limit', async () => {
+      const ids: number[] = [];
+      // The later job waits longer: it went to review first.
+      for (const [n, at] of [['R-3a', T + 20], ['R-3b', T + 10], ['R-3c', T + 30]] as const) {
+        const { job: j } = await f.jobs.enqueue(job(n, { customerId: 'r3' }), T);
+        const [c] = await f.jobs.claim('w', 1, 60_000, T + 1);
+        expect(c!.id).toBe(j.id);
+        await f.jobs.storeAnswer(c!, { answer: {} }, T + 2);
+        await f.jobs.settle(c!, { to: 'review', answer: { proposal: [] } }, at);
+        ids.push(j.id);
+      }
+      await f.jobs.enqueue(job('R-4', { customerId: 'r4' }), T);
+      expect((await f.other.reviews({ customerId: 'r3' })).map((j) => j.id)).toEqual([ids[1], ids[0], ids[2]]);
+      expect((await f.other.reviews({ customerId: 'r3', limit: 2 })).map((j) => j.id)).toEqual([ids[1], ids[0]]);
+      expect(await f.other.reviews({ customerId: 'r4' })).toEqual([]);
+    });
+
     describe('every move the state machine allows succeeds, every other one changes nothing', () => {
       type Move = { to: JobState; name: string; precondition?: (from: JobState) => boolean; run: (j: Job) => Promise<unknown> | unknown };
       const moves: Move[] = [
