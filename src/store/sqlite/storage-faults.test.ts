@@ -4,7 +4,7 @@
  * acknowledged work and vanished (or was replaced) is refused at open unless told --fresh, and an
  * acknowledgement is never given for a file that is no longer at its path.
  */
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { DatabaseSync } from 'node:sqlite';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -104,6 +104,39 @@ describe('the checkpoint thread', () => {
     expect(heard).toHaveLength(1);
     expect(sqliteStorageError(heard[0], file)).toMatchObject({ code: 'STORAGE_FAULT', message: expect.stringContaining(`The database ${file} is damaged or is not a SQLite database`) });
   });
+});
+
+describe('the checkpoint thread under steady writes', () => {
+  it('starts the WAL over once it passes its size, so the file stays bounded however long the writes go on', async () => {
+    const file = freshFile();
+    mkdirSync(path.dirname(file), { recursive: true });
+    // The store's own connection settings: WAL, no checkpoint on the committing thread.
+    const db = new DatabaseSync(file);
+    db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA wal_autocheckpoint = 0');
+    db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, body BLOB)');
+    const checkpoint = new BackgroundCheckpoint(file, () => {}, 20, 256);
+    const insert = db.prepare('INSERT INTO t (body) VALUES (?)');
+    const body = Buffer.alloc(8192, 7);
+    let maxWal = 0;
+    try {
+      // ~48 MB of pages in short commits, a few at each turn of the loop as a busy serve makes them.
+      for (let i = 0; i < 6000; i++) {
+        db.exec('BEGIN IMMEDIATE');
+        insert.run(body);
+        db.exec('COMMIT');
+        if (i % 20 === 0) {
+          maxWal = Math.max(maxWal, statSync(`${file}-wal`).size);
+          await new Promise((r) => setTimeout(r, 0));
+        }
+      }
+      maxWal = Math.max(maxWal, statSync(`${file}-wal`).size);
+    } finally {
+      await checkpoint.stop();
+      db.close();
+    }
+    // Every page written was in the WAL at some point; kept from growing, it held a small share of them.
+    expect(maxWal).toBeLessThan(16 * 1024 * 1024);
+  }, 60_000);
 });
 
 describe('the marker of a database that held acknowledged work', () => {
