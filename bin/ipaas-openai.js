@@ -46,11 +46,17 @@ if (major < MIN_MAJOR) {
     }
     else process.exit(code ?? 1);
   });
-} else if (typeof process.execve === 'function' && v8Flags().length > 0) {
-  // Heap flags only take effect when V8 starts: the same process (same pid, same terminal and signals) starts
-  // again with them. Where execve is missing (Windows), the connector runs on V8's defaults.
-  process.execve(process.execPath, [process.execPath, ...v8Flags(), ...process.execArgv, ...process.argv.slice(1)], process.env);
 } else {
+  // Heap flags only take effect when V8 starts: the same process (same pid, same terminal and signals) starts
+  // again with them. Where execve is missing (Windows) or refused, the connector runs on V8's defaults.
+  const flags = v8Flags();
+  if (flags.length > 0 && typeof process.execve === 'function') {
+    try {
+      process.execve(process.execPath, [process.execPath, ...flags, ...process.execArgv, ...process.argv.slice(1)], process.env);
+    } catch {
+      // Runs on as it is.
+    }
+  }
   // node:sqlite is the store's driver; Node 22 still calls it experimental on first use. Only that warning is dropped.
   const emitWarning = process.emitWarning;
   process.emitWarning = function (warning, ...rest) {
