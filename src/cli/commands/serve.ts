@@ -36,6 +36,13 @@ export async function serveCommand(options: ServeOptions, io: CommandIO, hooks: 
   if (options.port !== undefined) loaded.config.server.port = options.port;
   if (options.concurrency) loaded.config.jobs.concurrency = options.concurrency;
   const service = await startService(loaded, { workers: options.workers !== false, ...(options.fresh ? { fresh: true } : {}) });
+  // Listening for the stop before saying "serving on": a supervisor (or a test) may send SIGTERM the moment it reads that line.
+  const signalled =
+    hooks.until ??
+    new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
   if (service.ctx.deps.store.notice) io.err(`warning: ${service.ctx.deps.store.notice}`);
   io.out(`ipaas-openai serving on ${service.url}`);
   io.out(`  dashboard:    ${service.url}/   metrics: ${service.url}/metrics   API: ${service.url}/openapi.json`);
@@ -44,12 +51,6 @@ export async function serveCommand(options: ServeOptions, io: CommandIO, hooks: 
   if (service.generatedAdminToken) io.out(`  admin token for this run: ${service.ctx.adminToken}  (set IPAAS_OPENAI_ADMIN_TOKEN to keep one)`);
   io.out(`  store: ${service.ctx.deps.store.location}   workers: ${options.workers === false ? 'off (intake only)' : loaded.config.jobs.concurrency}`);
   hooks.started?.(service);
-  const signalled =
-    hooks.until ??
-    new Promise<void>((resolve) => {
-      process.once('SIGINT', resolve);
-      process.once('SIGTERM', resolve);
-    });
   const fault = await Promise.race([signalled.then(() => undefined), service.faulted]);
   if (fault) {
     const e = describeError(fault);
