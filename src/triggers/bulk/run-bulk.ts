@@ -165,7 +165,6 @@ export async function runBulk(baseDeps: SyncDeps, options: BulkRunOptions): Prom
         }
       }
       let p = await progress(false);
-      const openIn = (q: BulkProgress) => q.counts.pending + q.counts.calling + q.counts.answered + q.counts.batched;
       if (enumerationDone && openIn(p) === 0 && !p.fresh) p = await progress(true);
       if (options.onProgress && p.fresh && Date.now() - lastReport >= (options.progressEveryMs ?? 250)) {
         lastReport = Date.now();
@@ -202,3 +201,5 @@ export async function runBulk(baseDeps: SyncDeps, options: BulkRunOptions): Prom
 }
 
 const withoutFresh = ({ fresh: _fresh, ...p }: BulkProgress & { fresh: boolean }): BulkProgress => p;
+/** Jobs of the run still on their way (held ones wait for the budget or the quota instead). */
+const openIn = (p: BulkProgress) => p.counts.pending + p.counts.calling + p.counts.answered + p.counts.batched;
