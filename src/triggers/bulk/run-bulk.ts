@@ -120,15 +120,18 @@ export async function runBulk(baseDeps: SyncDeps, options: BulkRunOptions): Prom
   // every 50 times its own duration, so it stays near 2 % of the loop however large the run; the loop's
   // "is it done?" always looks again before it believes a count that says so.
   let counted: { counts: Awaited<ReturnType<typeof store.queue.counts>>; at: number; costMs: number } | undefined;
+  /** Whether the last progress read the counts afresh (not the ones kept from before). */
+  let countedAfresh = false;
   const countNow = async (fresh: boolean) => {
-    if (!fresh && counted && Date.now() - counted.at < Math.max(100, counted.costMs * 50)) return { counts: counted.counts, fresh: false };
+    countedAfresh = fresh || !counted || Date.now() - counted.at >= Math.max(100, counted.costMs * 50);
+    if (!countedAfresh) return counted!.counts;
     const t = performance.now();
     const counts = await store.queue.counts(runId);
     counted = { counts, at: Date.now(), costMs: performance.now() - t };
-    return { counts, fresh: true };
+    return counts;
   };
-  const progress = async (fresh = true): Promise<BulkProgress & { fresh: boolean }> => {
-    const { counts, fresh: isFresh } = await countNow(fresh);
+  const progress = async (fresh = true): Promise<BulkProgress> => {
+    const counts = await countNow(fresh);
     const done = TERMINAL_STATES.reduce((s, st) => s + counts[st], 0);
     const elapsedMs = Date.now() - started;
     const perSecond = elapsedMs > 0 ? ((done - doneAtStart) * 1000) / elapsedMs : 0;
@@ -137,7 +140,6 @@ export async function runBulk(baseDeps: SyncDeps, options: BulkRunOptions): Prom
       runId, mode: params.mode, resumed, total, enumerated, enumerationDone, counts, done, ...spend, elapsedMs, perSecond,
       etaSeconds: remaining !== null && perSecond > 0 ? remaining / perSecond : null,
       openBatches: batches ? (await store.runs.openBatches(runId)).length : 0,
-      fresh: isFresh,
     };
   };
 
@@ -165,10 +167,10 @@ export async function runBulk(baseDeps: SyncDeps, options: BulkRunOptions): Prom
         }
       }
       let p = await progress(false);
-      if (enumerationDone && openIn(p) === 0 && !p.fresh) p = await progress(true);
-      if (options.onProgress && p.fresh && Date.now() - lastReport >= (options.progressEveryMs ?? 250)) {
+      if (enumerationDone && openIn(p) === 0 && !countedAfresh) p = await progress(true);
+      if (options.onProgress && countedAfresh && Date.now() - lastReport >= (options.progressEveryMs ?? 250)) {
         lastReport = Date.now();
-        options.onProgress(withoutFresh(p));
+        options.onProgress(p);
       }
       const open = openIn(p);
       if (enumerationDone && open === 0) {
@@ -196,10 +198,9 @@ export async function runBulk(baseDeps: SyncDeps, options: BulkRunOptions): Prom
   const ended = { runId, mode: params.mode, total: last.total, ...last.counts, inputTokens: last.inputTokens, outputTokens: last.outputTokens, costUsd: roundUsd(last.costUsd), elapsedMs: last.elapsedMs };
   if (finished) deps.logger.info(ended, 'bulk run finished');
   else deps.logger.warn({ ...ended, reason: interrupted ? 'interrupted (run again to continue)' : stoppedReason }, interrupted ? 'bulk run interrupted' : 'bulk run stopped');
-  options.onProgress?.(withoutFresh(last));
-  return { ...withoutFresh(last), finished, interrupted, ...(stoppedReason ? { stoppedReason } : {}) };
+  options.onProgress?.(last);
+  return { ...last, finished, interrupted, ...(stoppedReason ? { stoppedReason } : {}) };
 }
 
-const withoutFresh = ({ fresh: _fresh, ...p }: BulkProgress & { fresh: boolean }): BulkProgress => p;
 /** Jobs of the run still on their way (held ones wait for the budget or the quota instead). */
 const openIn = (p: BulkProgress) => p.counts.pending + p.counts.calling + p.counts.answered + p.counts.batched;
