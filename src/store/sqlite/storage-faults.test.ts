@@ -134,8 +134,9 @@ describe('the checkpoint thread under steady writes', () => {
       await checkpoint.stop();
       db.close();
     }
-    // Every page written was in the WAL at some point; kept from growing, it held a small share of them.
-    expect(maxWal).toBeLessThan(16 * 1024 * 1024);
+    // Every page written went through the WAL: left to grow, it ends ~100 MB here; started over past its
+    // size (1 MB here), it stays at a fraction of that (10-17 MB seen, the most on a loaded CI machine).
+    expect(maxWal).toBeLessThan(48 * 1024 * 1024);
   }, 60_000);
 });
 
