@@ -14,14 +14,20 @@ function schemaOf(request: OpenAIRequest): unknown {
 
 const staticPartCache = new Map<string, number>();
 
+/** A request's static part (instructions and answer schema) and its key in the cache. */
+function staticPart(request: OpenAIRequest): { key: string; instructions: string; schema: string } {
+  const schema = JSON.stringify(schemaOf(request));
+  return { key: `${request.instructions}\u0000${schema}`, instructions: request.instructions, schema };
+}
+
 /**
  * Exact input tokens of requests (instructions, customer data, answer schema, framing), counted with
  * o200k_base in the tokenizer's own thread (token-counter.ts), all in one exchange.
  */
 export async function countRequestsTokens(requests: OpenAIRequest[]): Promise<number[]> {
   // The static part is identical across records: counted once.
-  const parts = requests.map((r) => ({ instructions: r.instructions, schema: JSON.stringify(schemaOf(r)) }));
-  const keys = parts.map((p) => `${p.instructions}\u0000${p.schema}`);
+  const parts = requests.map(staticPart);
+  const keys = parts.map((p) => p.key);
   const fresh = new Map<string, { instructions: string; schema: string }>();
   parts.forEach((p, i) => staticPartCache.has(keys[i]!) || fresh.set(keys[i]!, p));
   const texts = [...[...fresh.values()].flatMap((p) => [p.instructions, p.schema]), ...requests.map((r) => r.input)];
@@ -44,8 +50,12 @@ export async function countRequestTokens(request: OpenAIRequest): Promise<number
 
 /** The tokens of a request's static part (instructions, answer schema, framing): what the prompt cache can hold. */
 export async function staticPartTokens(request: OpenAIRequest): Promise<number> {
-  const [instructions, schema] = await countTokens([request.instructions, JSON.stringify(schemaOf(request))]);
-  return instructions! + schema! + 2 * PER_MESSAGE_OVERHEAD;
+  const { key, instructions, schema } = staticPart(request);
+  // Counted already when its requests were (countRequestsTokens): not sent to the tokenizer again.
+  const known = staticPartCache.get(key);
+  if (known !== undefined) return known;
+  const [i, s] = await countTokens([instructions, schema]);
+  return i! + s! + 2 * PER_MESSAGE_OVERHEAD;
 }
 
 /**
