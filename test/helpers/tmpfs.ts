@@ -48,3 +48,26 @@ export function fillDisk(dir: string): number {
   }
   return total;
 }
+
+/**
+ * Fills the room left in the last page of `file` (line ends only, so a line-by-line reader skips them):
+ * tmpfs lets a file grow into its own last page although the disk is full, so a few KB more of a log
+ * could still be written and its first failed write would come later, or never. Returns the bytes added.
+ */
+export function fillSlack(file: string): number {
+  const fd = openSync(file, 'a');
+  const newline = Buffer.from('\n');
+  let total = 0;
+  try {
+    for (;;) {
+      try {
+        total += writeSync(fd, newline);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
+        return total;
+      }
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
