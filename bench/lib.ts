@@ -34,7 +34,7 @@ export function startCli(args: string[], env: Record<string, string>, ready: Reg
 }
 
 export async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
+  if (child.exitCode !== null || child.signalCode !== null) return;
   const done = new Promise((r) => child.once('close', r));
   child.kill('SIGTERM');
   const t = setTimeout(() => child.kill('SIGKILL'), 15_000);
