@@ -82,6 +82,16 @@ export async function pool<T>(items: T[], concurrency: number, fn: (item: T) => 
   }));
 }
 
+/** The median (the mean of the two middle values of an even count). */
+export const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+/** The item in the middle by `key` (the lower middle of an even count): a real run to report whole. */
+export const middleBy = <T>(items: T[], key: (t: T) => number): T => [...items].sort((a, b) => key(a) - key(b))[Math.floor((items.length - 1) / 2)]!;
+
 export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 }

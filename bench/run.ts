@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { cpuMs, LAUNCHER, peakRssMb, percentile, pool, request, sleep, startCli, stop } from './lib.js';
+import { cpuMs, LAUNCHER, median, middleBy, peakRssMb, percentile, pool, request, sleep, startCli, stop } from './lib.js';
 import { bareScript } from './bare-script.js';
 import { plainNodeFloor } from './plain-node-floor.js';
 import { storeHotPath } from './store-hot-path.js';
@@ -94,9 +94,6 @@ async function serveRun(emuEnv: Record<string, string>, n: number, extraEnv: Rec
   }
 }
 
-/** The middle value (the lower middle of an even count). */
-const middle = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
-
 /**
  * 1. Overhead: webhooks -> load -> OpenAI -> write-back, instant emulators, durable queue and full log on.
  * The chains run interleaved, `repeats` times (floor, bare, serve, serve on V8's defaults; again): on a
@@ -124,19 +121,18 @@ async function overhead(n: number, repeats: number) {
         v8Defaults: { perSecond: v8.perSecond, cpuMsPerRecord: v8.cpuMsPerRecord, peakRssMb: v8.peakRssMb, serveToFloor: v8.perSecond / floor.perSecond },
       });
     }
-    const ratio = middle(runs.map((x) => x.serveToFloor));
-    const m = runs.find((x) => x.serveToFloor === ratio)!;
+    const m = middleBy(runs, (x) => x.serveToFloor);
     return {
-      n, repeats, ...m.served, emulatorCpuMsPerRecord: m.emulatorCpuMsPerRecord, bare: m.bare, floor: m.floor, serveToFloor: ratio, v8Defaults: m.v8Defaults,
+      n, repeats, ...m.served, emulatorCpuMsPerRecord: m.emulatorCpuMsPerRecord, bare: m.bare, floor: m.floor, serveToFloor: m.serveToFloor, v8Defaults: m.v8Defaults,
       // Medians over the repeats, each figure on its own (so they may come from different repeats).
       medians: {
-        servePerSecond: middle(runs.map((x) => x.served.perSecond)),
-        serveCpuMsPerRecord: middle(runs.map((x) => x.served.cpuMsPerRecord)),
-        servePeakRssMb: middle(runs.map((x) => x.served.peakRssMb)),
-        bareCpuMsPerRecord: middle(runs.map((x) => x.bare.cpuMsPerRecord)),
-        floorPerSecond: middle(runs.map((x) => x.floor.perSecond)),
-        v8DefaultsServeToFloor: middle(runs.map((x) => x.v8Defaults.serveToFloor)),
-        v8DefaultsPeakRssMb: middle(runs.map((x) => x.v8Defaults.peakRssMb)),
+        servePerSecond: median(runs.map((x) => x.served.perSecond)),
+        serveCpuMsPerRecord: median(runs.map((x) => x.served.cpuMsPerRecord)),
+        servePeakRssMb: median(runs.map((x) => x.served.peakRssMb)),
+        bareCpuMsPerRecord: median(runs.map((x) => x.bare.cpuMsPerRecord)),
+        floorPerSecond: median(runs.map((x) => x.floor.perSecond)),
+        v8DefaultsServeToFloor: median(runs.map((x) => x.v8Defaults.serveToFloor)),
+        v8DefaultsPeakRssMb: median(runs.map((x) => x.v8Defaults.peakRssMb)),
       },
       everyRepeat: runs.map((x) => ({
         serveToFloor: x.serveToFloor, servePerSecond: x.served.perSecond, serveCpuMsPerRecord: x.served.cpuMsPerRecord, servePeakRssMb: x.served.peakRssMb,
@@ -240,8 +236,7 @@ async function intake(n: number, withWorkersSeconds: number, repeats: number) {
         await stop(fresh.child);
       }
     }
-    const p99 = middle(runs.map((x) => x.afterFirstSecond.p99));
-    const withWorkers = { ...runs.find((x) => x.afterFirstSecond.p99 === p99)!, repeats, everyRepeat: runs.map((x) => ({ p50: x.p50, p99: x.p99, afterFirstSecond: x.afterFirstSecond, writtenMeanwhile: x.writtenMeanwhile })) };
+    const withWorkers = { ...middleBy(runs, (x) => x.afterFirstSecond.p99), repeats, everyRepeat: runs.map((x) => ({ p50: x.p50, p99: x.p99, afterFirstSecond: x.afterFirstSecond, writtenMeanwhile: x.writtenMeanwhile })) };
     return { maxPerSecond, ...alone, withWorkers };
   } finally {
     await stop(emu.child);

@@ -22,6 +22,7 @@ import { openNodeSqlite } from '../src/store/sqlite/node-sqlite-driver.js';
 import type { AttemptRecord, CustomerSyncState, Job } from '../src/store/ports.js';
 import { SqliteStore } from '../src/store/sqlite/sqlite-store.js';
 import { openConnector } from '../src/app/connector.js';
+import { median } from './lib.js';
 
 
 /** One real record's documents, from a real run of the job against the emulators: the shapes the log really stores. */
@@ -194,12 +195,6 @@ async function runOnce(f: Fixture, records: ReturnType<typeof recordsFrom>, opts
     rmSync(dir, { recursive: true, force: true });
   }
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 /** What the driver links: its SQLite version and the defaults the store does not set itself. */
 function driverFacts() {
