@@ -14,6 +14,14 @@ function schemaOf(request: OpenAIRequest): unknown {
 
 const staticPartCache = new Map<string, number>();
 
+/** Keeps the static part's tokens (its instructions, its schema, their two messages' framing) and returns them. */
+function rememberStatic(key: string, instructionsTokens: number, schemaTokens: number): number {
+  const n = instructionsTokens + schemaTokens + 2 * PER_MESSAGE_OVERHEAD;
+  if (staticPartCache.size > 100) staticPartCache.clear();
+  staticPartCache.set(key, n);
+  return n;
+}
+
 /** A request's static part (instructions and answer schema) and its key in the cache. */
 function staticPart(request: OpenAIRequest): { key: string; instructions: string; schema: string } {
   const schema = JSON.stringify(schemaOf(request));
@@ -27,20 +35,14 @@ function staticPart(request: OpenAIRequest): { key: string; instructions: string
 export async function countRequestsTokens(requests: OpenAIRequest[]): Promise<number[]> {
   // The static part is identical across records: counted once.
   const parts = requests.map(staticPart);
-  const keys = parts.map((p) => p.key);
   const fresh = new Map<string, { instructions: string; schema: string }>();
-  parts.forEach((p, i) => staticPartCache.has(keys[i]!) || fresh.set(keys[i]!, p));
+  for (const p of parts) if (!staticPartCache.has(p.key)) fresh.set(p.key, p);
   const texts = [...[...fresh.values()].flatMap((p) => [p.instructions, p.schema]), ...requests.map((r) => r.input)];
   const counts = await countTokens(texts);
-  const statics = new Map(keys.map((k) => [k, staticPartCache.get(k) ?? 0]));
-  [...fresh.keys()].forEach((k, i) => {
-    const n = counts[2 * i]! + counts[2 * i + 1]! + 2 * PER_MESSAGE_OVERHEAD;
-    statics.set(k, n);
-    if (staticPartCache.size > 100) staticPartCache.clear();
-    staticPartCache.set(k, n);
-  });
+  const statics = new Map(parts.map((p) => [p.key, staticPartCache.get(p.key) ?? 0]));
+  [...fresh.keys()].forEach((k, i) => statics.set(k, rememberStatic(k, counts[2 * i]!, counts[2 * i + 1]!)));
   const inputs = counts.slice(2 * fresh.size);
-  return requests.map((_, i) => statics.get(keys[i]!)! + inputs[i]!);
+  return parts.map((p, i) => statics.get(p.key)! + inputs[i]!);
 }
 
 /** Exact input tokens of one request. */
@@ -55,7 +57,7 @@ export async function staticPartTokens(request: OpenAIRequest): Promise<number> 
   const known = staticPartCache.get(key);
   if (known !== undefined) return known;
   const [i, s] = await countTokens([instructions, schema]);
-  return i! + s! + 2 * PER_MESSAGE_OVERHEAD;
+  return rememberStatic(key, i!, s!);
 }
 
 /**
