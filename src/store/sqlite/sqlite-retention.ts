@@ -183,6 +183,9 @@ export class SqliteRetention implements RetentionPort {
     await this.truncateWal();
     // Every page is rewritten from the live rows, so nothing freed survives in the file; VACUUM goes
     // through the WAL, which the second checkpoint copies over the file and truncates to 0 bytes.
+    // VACUUM copies the whole database into a temp database first: on disk, not in this process's memory.
+    const tempStore = this.db.pragma('temp_store', { simple: true }) as number;
+    this.db.pragma('temp_store = FILE');
     try {
       this.db.exec('VACUUM');
     } catch (err) {
@@ -192,6 +195,8 @@ export class SqliteRetention implements RetentionPort {
         cause: err,
         fix: 'Run `ipaas-openai purge --yes` again when the connector is quiet (or with serve stopped): it repeats this step.',
       });
+    } finally {
+      this.db.pragma(`temp_store = ${tempStore}`);
     }
     await this.truncateWal();
     return [
