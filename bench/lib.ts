@@ -42,6 +42,22 @@ export async function stop(child: ChildProcess): Promise<void> {
   clearTimeout(t);
 }
 
+/**
+ * Other work on the machine, without any traffic: `processes` Node processes, each busy for `duty` of
+ * every 2 ms (so 3 at 0.5 take 1.5 cores, in slices like a busy service's). Each ends by itself after
+ * `maxSeconds` even if this script dies; the returned function ends them now.
+ */
+export function burnCpu(processes: number, duty: number, maxSeconds: number): () => void {
+  const on = 2 * duty;
+  const off = 2 - on;
+  const source = `const sab = new Int32Array(new SharedArrayBuffer(4)); const end = Date.now() + ${maxSeconds * 1000};
+while (Date.now() < end) { const t = performance.now(); while (performance.now() - t < ${on}) {} if (${off} > 0) Atomics.wait(sab, 0, 0, ${off}); }`;
+  const kids = Array.from({ length: processes }, () => spawn(process.execPath, ['-e', source], { stdio: 'ignore' }));
+  return () => {
+    for (const k of kids) if (k.exitCode === null && k.signalCode === null) k.kill('SIGKILL');
+  };
+}
+
 /** CPU time (user + system) of a process, in ms, from /proc (clock ticks of 10 ms). */
 export function cpuMs(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');

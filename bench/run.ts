@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { cpuMs, LAUNCHER, median, middleBy, peakRssMb, percentile, pool, request, sleep, startCli, stop } from './lib.js';
+import { burnCpu, cpuMs, LAUNCHER, median, middleBy, peakRssMb, percentile, pool, request, sleep, startCli, stop } from './lib.js';
 import { bareScript } from './bare-script.js';
 import { plainNodeFloor } from './plain-node-floor.js';
 import { storeHotPath } from './store-hot-path.js';
@@ -204,7 +204,15 @@ async function steadyHooks(url: string, count: number, first: number, idOf: (i: 
   return { count, steadyRate: achieved, p50: percentile(lat, 50), p99: percentile(lat, 99), max: lat.at(-1)!, firstSecondMax, afterFirstSecond };
 }
 
-async function intake(n: number, withWorkersSeconds: number, repeats: number) {
+/**
+ * The intake alone (no workers in the process) at 1,000/s while other processes keep 0, 1 or 1.5 of the
+ * 2 cores busy (1 and 1.5 bracket what the workers and the emulators use in the run with workers):
+ * how much of that run's tail the machine's contention sets, whatever the connector does inside its
+ * own process. Interleaved and repeated, since other tenants' load moves a p99 from run to run.
+ */
+const BESIDE_LOAD = [{ processes: 0, duty: 0 }, { processes: 1, duty: 1 }, { processes: 3, duty: 0.5 }];
+
+async function intake(n: number, withWorkersSeconds: number, repeats: number, besideLoadSeconds: number) {
   const dir = mkdtempSync(path.join(tmpdir(), 'bench-'));
   // Every webhook of the run with workers names a customer that exists: each is synced for real.
   const emu = await emulators(['--customers', String(withWorkersSeconds * 1000 + 10)]);
@@ -216,6 +224,25 @@ async function intake(n: number, withWorkersSeconds: number, repeats: number) {
     });
     const maxPerSecond = n / ((performance.now() - t0) / 1000);
     const alone = await steadyHooks(s.url, 5000, n, (i) => 200_000 + i);
+    const besideLoadRuns: Array<{ otherCores: number; p50: number; p99: number }> = [];
+    let first = n + 5000;
+    for (let r = 0; r < (besideLoadSeconds > 0 ? repeats : 0); r++) {
+      for (const load of BESIDE_LOAD) {
+        const end = burnCpu(load.processes, load.duty, besideLoadSeconds + 30);
+        try {
+          // The first second is left out here too: the burners start with it.
+          const { afterFirstSecond } = await steadyHooks(s.url, besideLoadSeconds * 1000, first, (i) => 300_000 + i);
+          besideLoadRuns.push({ otherCores: load.processes * load.duty, p50: afterFirstSecond.p50, p99: afterFirstSecond.p99 });
+        } finally {
+          end();
+        }
+        first += besideLoadSeconds * 1000;
+      }
+    }
+    const besideLoad = BESIDE_LOAD.map(({ processes, duty }) => {
+      const runs = besideLoadRuns.filter((x) => x.otherCores === processes * duty);
+      return { otherCores: processes * duty, processes, duty, medianP50: median(runs.map((x) => x.p50)), medianP99: median(runs.map((x) => x.p99)), p99s: runs.map((x) => x.p99) };
+    }).filter((x) => x.p99s.length > 0);
     await stop(s.child);
     // The issue's load: 1,000/s for 30 s while the workers sync every record it names (iPaaS.com
     // redelivers what it thinks timed out). More arrive than the workers finish, so they never idle.
@@ -237,7 +264,7 @@ async function intake(n: number, withWorkersSeconds: number, repeats: number) {
       }
     }
     const withWorkers = { ...middleBy(runs, (x) => x.afterFirstSecond.p99), repeats, everyRepeat: runs.map((x) => ({ p50: x.p50, p99: x.p99, afterFirstSecond: x.afterFirstSecond, writtenMeanwhile: x.writtenMeanwhile })) };
-    return { maxPerSecond, ...alone, withWorkers };
+    return { maxPerSecond, ...alone, besideLoad, withWorkers };
   } finally {
     await stop(emu.child);
     rmSync(dir, { recursive: true, force: true });
@@ -351,7 +378,7 @@ const record = (name: string, value: unknown) => {
 };
 if (want('overhead')) record('overhead', await overhead(argN('records', 5000), argN('overhead-repeats', 5)));
 if (want('ratelimit')) record('rateLimit', await rateLimit(argN('rpm', 600), argN('rl-records', 900)));
-if (want('intake')) record('intake', await intake(argN('webhooks', 5000), argN('intake-seconds', 30), argN('intake-repeats', 3)));
+if (want('intake')) record('intake', await intake(argN('webhooks', 5000), argN('intake-seconds', 30), argN('intake-repeats', 3), argN('intake-beside-load-seconds', 15)));
 if (which.includes('memory')) record('memory', await memory(argN('memory-records', 20_000)));
 if (want('store')) record('store', await storeHotPath(argN('store-records', 5000), argN('store-repeats', 3)));
 if (want('cluster')) record('cluster', await cluster(argN('cluster-records', 3000), argN('cluster-concurrency', 32), argN('cluster-limit-records', 900), argN('cluster-rpm', 600)));
