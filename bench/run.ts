@@ -224,7 +224,7 @@ async function intake(n: number, withWorkersSeconds: number, repeats: number, be
     });
     const maxPerSecond = n / ((performance.now() - t0) / 1000);
     const alone = await steadyHooks(s.url, 5000, n, (i) => 200_000 + i);
-    const besideLoadRuns: Array<{ otherCores: number; p50: number; p99: number }> = [];
+    const besideLoadRuns: Array<{ load: (typeof BESIDE_LOAD)[number]; p50: number; p99: number }> = [];
     let first = n + 5000;
     for (let r = 0; r < (besideLoadSeconds > 0 ? repeats : 0); r++) {
       for (const load of BESIDE_LOAD) {
@@ -232,16 +232,16 @@ async function intake(n: number, withWorkersSeconds: number, repeats: number, be
         try {
           // The first second is left out here too: the burners start with it.
           const { afterFirstSecond } = await steadyHooks(s.url, besideLoadSeconds * 1000, first, (i) => 300_000 + i);
-          besideLoadRuns.push({ otherCores: load.processes * load.duty, p50: afterFirstSecond.p50, p99: afterFirstSecond.p99 });
+          besideLoadRuns.push({ load, p50: afterFirstSecond.p50, p99: afterFirstSecond.p99 });
         } finally {
           end();
         }
         first += besideLoadSeconds * 1000;
       }
     }
-    const besideLoad = BESIDE_LOAD.map(({ processes, duty }) => {
-      const runs = besideLoadRuns.filter((x) => x.otherCores === processes * duty);
-      return { otherCores: processes * duty, processes, duty, medianP50: median(runs.map((x) => x.p50)), medianP99: median(runs.map((x) => x.p99)), p99s: runs.map((x) => x.p99) };
+    const besideLoad = BESIDE_LOAD.map((load) => {
+      const runs = besideLoadRuns.filter((x) => x.load === load);
+      return { otherCores: load.processes * load.duty, ...load, medianP50: median(runs.map((x) => x.p50)), medianP99: median(runs.map((x) => x.p99)), p99s: runs.map((x) => x.p99) };
     }).filter((x) => x.p99s.length > 0);
     await stop(s.child);
     // The load: 1,000/s for 30 s while the workers sync every record it names (iPaaS.com
